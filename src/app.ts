@@ -1,0 +1,141 @@
+// The composition root: config → logger, metrics, TLS contexts, peer identity → components
+// (SIP proxy, HTTP proxy, provisioning API) → admin endpoints → signals. Nothing else wires things.
+import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import type { Config } from "./config/schema/index.js";
+import { type Component, listenError } from "./component.js";
+import { AdminServer } from "./admin/admin-server.js";
+import { setLogHashKey } from "./observability/hash.js";
+import { createLogger, type Logger } from "./observability/logger.js";
+import { createMetrics, type EdgeMetrics } from "./observability/metrics.js";
+import { generateDevPki } from "./pki/dev-pki.js";
+import { TlsContextProvider } from "./tls/context-provider.js";
+import { reportExpiry } from "./tls/expiry.js";
+import { FileChangeWatcher } from "./tls/file-watcher.js";
+import { createPeerIdentity, type PeerIdentity } from "./tls/peer-identity.js";
+import { VERSION } from "./version.js";
+import { defaultComponents } from "./components.js";
+
+export interface Shared {
+  config: Config;
+  logger: Logger;
+  metrics: EdgeMetrics;
+  tls: TlsContextProvider;
+  identity: PeerIdentity;
+}
+
+export class App {
+  readonly logger: Logger;
+  readonly metrics: EdgeMetrics;
+  tls!: TlsContextProvider;
+  identity!: PeerIdentity;
+  admin!: AdminServer;
+  readonly components: Component[] = [];
+  #watcher: FileChangeWatcher | undefined;
+  #draining = false;
+  #stopped: Promise<void> | undefined;
+
+  constructor(
+    readonly config: Config,
+    logger?: Logger,
+    private builders: ComponentBuilder[] = defaultComponents,
+  ) {
+    this.logger = logger ?? createLogger({ level: config.logging.level, pretty: config.logging.pretty });
+    this.metrics = createMetrics(VERSION);
+  }
+
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /** Build everything; fails fast with an error naming the config key at fault. */
+  async start(): Promise<void> {
+    const cfg = this.config;
+    if (cfg.logging.hashKeyFile) setLogHashKey(readFileSync(cfg.logging.hashKeyFile));
+    await this.#ensureDevPki();
+    this.tls = new TlsContextProvider(cfg.tls);
+    this.identity = createPeerIdentity(cfg.peers);
+    if (cfg.peers.length === 0) this.logger.warn("no peers configured: every client certificate will be refused");
+    reportExpiry(this.tls.material, this.metrics, this.logger);
+    this.tls.on("reload", (m) => {
+      this.metrics.reloads.labels("success").inc();
+      reportExpiry(m, this.metrics, this.logger);
+      this.logger.info({ files: m.files.length }, "TLS material reloaded; new connections use it");
+      this.#watcher?.restart();
+    });
+    this.tls.on("reloadError", (err) => {
+      this.metrics.reloads.labels("error").inc();
+      this.logger.error({ error: err.message }, "TLS reload failed; keeping the previous certificates");
+    });
+    this.metrics.reloads.labels("success").inc(0);
+    this.metrics.reloads.labels("error").inc(0);
+
+    const shared: Shared = { config: cfg, logger: this.logger, metrics: this.metrics, tls: this.tls, identity: this.identity };
+    for (const build of this.builders) {
+      const c = await build(shared);
+      if (c) this.components.push(c);
+    }
+    this.admin = new AdminServer({
+      host: cfg.admin.listen.host,
+      port: cfg.admin.listen.port,
+      registry: this.metrics.registry,
+      checks: () => [
+        { name: "draining", ready: () => !this.#draining },
+        ...this.components.map((c) => ({ name: c.name, ready: () => c.ready() })),
+      ],
+    });
+    try {
+      for (const c of this.components) await c.start();
+      await this.admin.listen().catch((err) => {
+        throw listenError("admin.listen", cfg.admin.listen.host, cfg.admin.listen.port, err);
+      });
+    } catch (err) {
+      await Promise.allSettled(this.components.map((c) => c.close()));
+      throw err;
+    }
+    if (cfg.tls.watch) {
+      this.#watcher = new FileChangeWatcher(() => this.tls.material.files, () => this.reloadTls());
+      this.#watcher.start();
+    }
+    this.logger.info(
+      { version: VERSION, components: this.components.map((c) => c.name), admin: `${cfg.admin.listen.host}:${cfg.admin.listen.port}` },
+      "trunkgate started",
+    );
+  }
+
+  reloadTls(): boolean {
+    return this.tls.reload();
+  }
+
+  /** Graceful stop: readiness goes red, listeners stop accepting, work in flight drains. */
+  stop(graceMs = this.config.lifecycle.drainGraceSeconds * 1000): Promise<void> {
+    this.#stopped ??= (async () => {
+      this.#draining = true;
+      this.#watcher?.stop();
+      const deadline = Date.now() + graceMs;
+      this.logger.info({ graceMs }, "draining");
+      await Promise.allSettled(this.components.map((c) => c.drain(deadline)));
+      await Promise.allSettled(this.components.map((c) => c.close()));
+      await this.admin?.close();
+      this.logger.info("stopped");
+    })();
+    return this.#stopped;
+  }
+
+  async #ensureDevPki(): Promise<void> {
+    const { devPki, certificates, clientCertificate } = this.config.tls;
+    if (!devPki.autoGenerate) return;
+    const dir = resolve(devPki.dir);
+    const files = [...certificates.flatMap((c) => [c.cert, c.key]), clientCertificate.cert, clientCertificate.key];
+    const inDir = files.filter((f) => resolve(f).startsWith(dir));
+    if (inDir.length === 0 || inDir.every((f) => existsSync(f))) return;
+    const { files: written } = await generateDevPki({ outDir: dir, force: true });
+    this.logger.warn(
+      { dir, files: written.length },
+      "GENERATED A DEVELOPMENT PKI: these certificates are for local testing only, never for production",
+    );
+  }
+}
+
+/** Each capability contributes a builder (src/components.ts); the order is the start order. */
+export type ComponentBuilder = (s: Shared) => Promise<Component | undefined>;

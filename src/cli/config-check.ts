@@ -1,0 +1,45 @@
+// `trunkgate config check [--config FILE]`: validate the schema and the TLS material it names.
+import { parseArgs } from "node:util";
+import { ConfigError, loadConfigFile, resolveConfigPath } from "../config/load.js";
+import { TlsMaterialError } from "../tls/pem.js";
+import { loadTlsMaterial } from "../tls/material.js";
+import { EXIT_OK, EXIT_USAGE, type CliIo } from "./io.js";
+
+export async function configCheckCommand(argv: string[], io: CliIo): Promise<number> {
+  let values: { config?: string | undefined; "skip-files"?: boolean | undefined };
+  try {
+    ({ values } = parseArgs({ args: argv, options: { config: { type: "string" }, "skip-files": { type: "boolean" } } }));
+  } catch (err) {
+    io.err(`usage: trunkgate config check [--config FILE] [--skip-files]\n${(err as Error).message}`);
+    return EXIT_USAGE;
+  }
+  const path = resolveConfigPath(values.config);
+  try {
+    const cfg = loadConfigFile(path);
+    if (!values["skip-files"] && !cfg.tls.devPki.autoGenerate) loadTlsMaterial(cfg.tls);
+    io.out(
+      [
+        `${path}: valid`,
+        `  peers: ${cfg.peers.map((p) => p.name).join(", ") || "(none: every client is refused)"}`,
+        `  sip: ${cfg.sip.enabled ? `${cfg.sip.listen.host}:${cfg.sip.listen.port}, upstreams ${cfg.sip.upstreams.map((u) => u.name).join(", ") || "(none)"}` : "disabled"}`,
+        `  http: ${cfg.http.enabled ? `${cfg.http.listen.host}:${cfg.http.listen.port} → ${cfg.http.upstream.url}` : "disabled"}`,
+        `  provisioning: ${cfg.provisioning.enabled ? `${cfg.provisioning.listen.host}:${cfg.provisioning.listen.port}` : "disabled"}`,
+        `  admin: ${cfg.admin.listen.host}:${cfg.admin.listen.port}`,
+        `  store: ${cfg.store.url.replace(/\/\/[^@/]*@/, "//***@")}`,
+      ].join("\n"),
+    );
+    return EXIT_OK;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      io.err(`${path}: invalid`);
+      for (const p of err.problems) io.err(p);
+      return EXIT_USAGE;
+    }
+    if (err instanceof TlsMaterialError) {
+      io.err(`${path}: invalid`);
+      io.err(err.message);
+      return EXIT_USAGE;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,118 @@
+// `trunkgate numbers import|export`: bulk provisioning from/to CSV (number,service,customHeader).
+import { readFileSync } from "node:fs";
+import { CsvError, csvField, parseCsv, type CsvRecord } from "../store/csv.js";
+import { validateNumberInput, type NumberEntry } from "../store/numbers.js";
+import { loadCliConfig, openCliStore, parseFlags, runCommand, UsageError, type CliIo } from "../store/cli-support.js";
+
+const HELP = `usage:
+  trunkgate numbers import FILE.csv [--config FILE]
+      CSV with a header row: number,service,customHeader (customHeader may be empty or the column left out).
+      Numbers in E.164 (+, country code, up to 15 digits; spaces, dashes, dots, parentheses and tel:/sip:
+      forms are accepted and normalised). Every row is checked first: if any row is invalid nothing is
+      imported and each bad row is reported by line number. Existing numbers are updated.
+  trunkgate numbers export [--config FILE]
+      Writes all provisioned numbers as CSV to stdout. NOTE: this prints numbers and custom header values
+      in clear, by design (it is the operator's export): protect the output accordingly.`;
+
+export async function numbersCommand(argv: string[], io: CliIo): Promise<number> {
+  return runCommand(io, HELP, async () => {
+    const [sub, ...rest] = argv;
+    switch (sub) {
+      case "import":
+        return importNumbers(rest, io);
+      case "export":
+        return exportNumbers(rest, io);
+      case "help":
+      case "--help":
+      case "-h":
+        io.out(HELP);
+        return 0;
+      default:
+        throw new UsageError(sub === undefined ? "missing subcommand" : `unknown subcommand "${sub}"`);
+    }
+  });
+}
+
+const COLUMNS = ["number", "service", "customheader"];
+
+/** Validates a whole CSV; returns entries, or the problems (line: reason — never the values). */
+export function validateNumbersCsv(text: string): { entries: NumberEntry[]; problems: string[] } {
+  let records: CsvRecord[];
+  try {
+    records = parseCsv(text);
+  } catch (err) {
+    if (err instanceof CsvError) return { entries: [], problems: [err.message] };
+    throw err;
+  }
+  const problems: string[] = [];
+  const header = records.shift();
+  if (!header) return { entries: [], problems: ["file is empty (expected a header row: number,service,customHeader)"] };
+  const names = header.fields.map((f) => f.trim().toLowerCase());
+  if (names.length < 2 || names.length > 3 || names.some((n, i) => n !== COLUMNS[i])) {
+    return { entries: [], problems: [`line ${header.line}: header must be number,service,customHeader`] };
+  }
+  const entries: NumberEntry[] = [];
+  const firstLine = new Map<string, number>();
+  for (const r of records) {
+    if (r.fields.length !== names.length) {
+      problems.push(`line ${r.line}: expected ${names.length} fields, found ${r.fields.length}`);
+      continue;
+    }
+    const v = validateNumberInput({ number: r.fields[0]!, service: r.fields[1]!, customHeader: r.fields[2] ?? null });
+    if (!v.ok) {
+      problems.push(`line ${r.line}: ${v.field}: ${v.reason}`);
+      continue;
+    }
+    const dup = firstLine.get(v.entry.number);
+    if (dup !== undefined) {
+      problems.push(`line ${r.line}: number: duplicate of line ${dup}`);
+      continue;
+    }
+    firstLine.set(v.entry.number, r.line);
+    entries.push(v.entry);
+  }
+  if (records.length === 0) problems.push("no data rows after the header");
+  return { entries, problems };
+}
+
+async function importNumbers(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseFlags(argv, { config: { type: "string" } }, true);
+  if (positionals.length !== 1) throw new UsageError("expected exactly one CSV file");
+  let text: string;
+  try {
+    text = readFileSync(positionals[0]!, "utf8");
+  } catch (err) {
+    io.err(`error: cannot read ${positionals[0]}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    return 1;
+  }
+  const { entries, problems } = validateNumbersCsv(text);
+  if (problems.length > 0) {
+    io.err(`nothing imported: ${problems.length} problem(s)\n  ${problems.join("\n  ")}`);
+    return 1;
+  }
+  const store = await openCliStore(loadCliConfig(values.config as string | undefined));
+  try {
+    await store.numbers.upsertMany(entries);
+    io.out(`imported ${entries.length} number(s)`);
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
+
+async function exportNumbers(argv: string[], io: CliIo): Promise<number> {
+  const { values } = parseFlags(argv, { config: { type: "string" } });
+  const store = await openCliStore(loadCliConfig(values.config as string | undefined));
+  try {
+    io.out("number,service,customHeader");
+    let cursor: string | null = null;
+    do {
+      const page = await store.numbers.list({ cursor, limit: 1000 });
+      for (const e of page.items) io.out(`${csvField(e.number)},${csvField(e.service)},${csvField(e.customHeader)}`);
+      cursor = page.nextCursor;
+    } while (cursor);
+    return 0;
+  } finally {
+    await store.close();
+  }
+}

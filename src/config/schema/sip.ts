@@ -1,0 +1,69 @@
+import { z } from "zod";
+import { host, listen, port } from "./common.js";
+
+const target = z.strictObject({
+  host,
+  port: port.default(5061),
+  transport: z.enum(["tls", "tcp"]).default("tls"),
+  /** SNI and the name the upstream certificate must carry; defaults to host when it is a name. */
+  serverName: z.string().optional(),
+  priority: z.number().int().min(0).default(0),
+  weight: z.number().int().min(0).default(1),
+});
+
+const upstream = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9_.-]+$/, "letters, digits, '_', '.', '-' only"),
+  /** At most 32 targets: failover keeps the tried ones in a 32-bit mask. */
+  targets: z.array(target).min(1).max(32),
+  healthCheck: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      intervalMs: z.number().int().positive().default(5000),
+      timeoutMs: z.number().int().positive().default(2000),
+      upThreshold: z.number().int().positive().default(1),
+      downThreshold: z.number().int().positive().default(2),
+    })
+    .prefault({}),
+});
+
+export const sipSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    listen: listen("0.0.0.0", 5061),
+    /** Host name or address put in Via / Record-Route; defaults to the listen host (or 127.0.0.1). */
+    advertisedHost: z.string().optional(),
+    upstreams: z.array(upstream).default([]),
+    /** Upstream used for new requests when no other route decides. */
+    defaultUpstream: z.string().optional(),
+    limits: z
+      .strictObject({
+        maxMessageBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(65536),
+        maxHeaders: z.number().int().positive().default(256),
+        maxLineBytes: z.number().int().positive().default(8192),
+        maxConnectionsTotal: z.number().int().positive().default(10000),
+      })
+      .prefault({}),
+    timeouts: z
+      .strictObject({
+        firstMessageMs: z.number().int().positive().default(10_000),
+        idleMs: z.number().int().positive().default(600_000),
+        /** Timer C for INVITE transactions (RFC 3261 §16.6: greater than 3 minutes). */
+        timerCMs: z.number().int().min(180_001).default(180_001),
+        t1Ms: z.number().int().positive().default(500),
+        /** RFC 3261 T2 and T4 (retransmission cap, network lifetime); only UDP would retransmit. */
+        t2Ms: z.number().int().positive().default(4000),
+        t4Ms: z.number().int().positive().default(5000),
+        /** Opening a connection (TCP + TLS handshake) toward an upstream target or a peer. */
+        connectMs: z.number().int().positive().default(5000),
+        /** A confirmed dialog with no in-dialog request for this long is forgotten (no BYE seen). */
+        dialogIdleMs: z.number().int().positive().default(4 * 3600_000),
+      })
+      .prefault({}),
+    media: z.strictObject({ srtpPolicy: z.enum(["enforce", "off"]).default("enforce") }).prefault({}),
+    /** Retry-After (seconds) on the 503 sent when no upstream target of a service is up. */
+    retryAfterSeconds: z.number().int().min(0).max(86_400).default(30),
+    /** One info log line per finished transaction (method, hashed Call-ID, status, durations). */
+    logTransactions: z.boolean().default(true),
+  })
+  .prefault({});
+export type SipConfig = z.infer<typeof sipSchema>;

@@ -1,0 +1,24 @@
+import { z } from "zod";
+
+export const storeSchema = z
+  .strictObject({
+    url: z.string().regex(/^(sqlite:|postgres(ql)?:\/\/)/, "sqlite:PATH or postgres://…").default("sqlite:data/trunkgate.db"),
+    /** Keyring file (JSON, mode 0600); TRUNKGATE_STORE_KEY overrides it. Keys never go in YAML. */
+    encryptionKeyFile: z.string().min(1).default("data/trunkgate.key"),
+    /** First run: create encryptionKeyFile when it does not exist. */
+    createKeyFileIfMissing: z.boolean().default(true),
+    callRecordRetentionDays: z.number().int().min(1).max(30, "at most 30 days (customer-data policy)").default(30),
+    /** How often the retention purge runs. */
+    retentionIntervalMinutes: z.number().int().min(1).max(1440).default(60),
+    /** How often each replica polls the numbers version to refresh its routing cache. */
+    numberCacheRefreshMs: z.number().int().min(100).max(600_000).default(2000),
+    callRecordWriter: z
+      .strictObject({
+        batchSize: z.number().int().min(1).max(5000).default(200),
+        flushIntervalMs: z.number().int().min(10).max(60_000).default(1000),
+        maxQueued: z.number().int().min(1).max(10_000_000).default(50_000),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+export type StoreConfig = z.infer<typeof storeSchema>;

@@ -1,0 +1,70 @@
+// Metrics of the HTTP proxy, on the shared registry. Labels come from small fixed sets: the method
+// is folded to OTHER outside the standard ones, the status to its class.
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+
+export const HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT"] as const;
+export const UPSTREAM_ERROR_KINDS = ["connect", "timeout", "reset", "tls", "other"] as const;
+export type UpstreamErrorKind = (typeof UPSTREAM_ERROR_KINDS)[number];
+
+const METHOD_SET: ReadonlySet<string> = new Set(HTTP_METHODS);
+const STATUS_CLASSES = ["1xx", "2xx", "3xx", "4xx", "5xx"] as const;
+
+export interface HttpMetrics {
+  requests: Counter<"method" | "status_class">;
+  duration: Histogram<"status_class">;
+  upstreamErrors: Counter<"kind">;
+  activeRequests: Gauge;
+  websocketTunnels: Gauge;
+}
+
+export function methodLabel(method: string | undefined): string {
+  return method !== undefined && METHOD_SET.has(method) ? method : "OTHER";
+}
+
+export function statusClass(status: number): string {
+  return STATUS_CLASSES[Math.floor(status / 100) - 1] ?? "5xx";
+}
+
+/** A metric of the same name already on the registry (a second proxy in one process) is reused. */
+function once<T>(registry: Registry, name: string, make: () => T): T {
+  return (registry.getSingleMetric(name) as T | undefined) ?? make();
+}
+
+export function createHttpMetrics(registry: Registry): HttpMetrics {
+  const registers = [registry];
+  const m: HttpMetrics = {
+    requests: once(registry, "trunkgate_http_requests_total", () =>
+      new Counter({
+        name: "trunkgate_http_requests_total",
+        help: "HTTP requests answered, by method (fixed set, else OTHER) and status class",
+        labelNames: ["method", "status_class"],
+        registers,
+      }),
+    ),
+    duration: once(registry, "trunkgate_http_request_duration_seconds", () =>
+      new Histogram({
+        name: "trunkgate_http_request_duration_seconds",
+        help: "Time from request headers received to response finished",
+        labelNames: ["status_class"],
+        buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+        registers,
+      }),
+    ),
+    upstreamErrors: once(registry, "trunkgate_http_upstream_errors_total", () =>
+      new Counter({
+        name: "trunkgate_http_upstream_errors_total",
+        help: "Failed upstream exchanges by kind (connect, timeout, reset, tls, other)",
+        labelNames: ["kind"],
+        registers,
+      }),
+    ),
+    activeRequests: once(registry, "trunkgate_http_active_requests", () =>
+      new Gauge({ name: "trunkgate_http_active_requests", help: "HTTP requests in flight", registers }),
+    ),
+    websocketTunnels: once(registry, "trunkgate_http_websocket_tunnels", () =>
+      new Gauge({ name: "trunkgate_http_websocket_tunnels", help: "Open WebSocket tunnels", registers }),
+    ),
+  };
+  for (const k of UPSTREAM_ERROR_KINDS) m.upstreamErrors.labels(k).inc(0);
+  return m;
+}

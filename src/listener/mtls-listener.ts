@@ -1,0 +1,167 @@
+// The downstream side of every protocol: a TLS server that requires a client certificate, verifies
+// it against the trust store (OpenSSL: chain, validity, CRLs), then checks what OpenSSL does not:
+// the clientAuth EKU and that the certificate belongs to a configured peer. Only then does the
+// protocol (SIP, HTTP, provisioning) see the connection. Every refusal is counted by reason.
+import type { X509Certificate } from "node:crypto";
+import type { AddressInfo, Socket } from "node:net";
+import { createServer, type Server, type TLSSocket, type TlsOptions } from "node:tls";
+import type { PeerConfig } from "../config/schema/index.js";
+import type { Logger } from "../observability/logger.js";
+import { HANDSHAKE_FAILURE_REASONS, type EdgeMetrics, type HandshakeFailureReason } from "../observability/metrics.js";
+import { EKU_CLIENT_AUTH } from "../tls/certificate-names.js";
+import type { TlsContextProvider } from "../tls/context-provider.js";
+import type { PeerIdentity } from "../tls/peer-identity.js";
+import { classifyHandshakeError } from "./handshake-failure.js";
+
+export interface DownstreamConnection {
+  socket: TLSSocket;
+  peer: PeerConfig;
+  certificate: X509Certificate;
+}
+
+export interface MtlsListenerOptions {
+  /** Metrics label and log field: "sip", "http", "provisioning". */
+  name: string;
+  host: string;
+  port: number;
+  tls: TlsContextProvider;
+  identity: PeerIdentity;
+  metrics: EdgeMetrics;
+  logger: Logger;
+  handshakeTimeoutMs: number;
+  requireClientAuthEku: boolean;
+  /** Cap on open connections on this listener (beyond it new TCP connections are refused). */
+  maxConnections?: number;
+  /** Cap per peer on this listener. */
+  perPeerLimit?: (peer: PeerConfig) => number;
+  /** Build a protocol-specific TLS server (e.g. http2.createSecureServer); default tls.createServer. */
+  createServer?: (options: TlsOptions) => Server;
+  /** ALPN protocols offered (e.g. ["h2", "http/1.1"]). */
+  alpnProtocols?: string[];
+  onConnection(conn: DownstreamConnection): void;
+}
+
+const kAcceptedAt = Symbol("trunkgate.acceptedAt");
+const kPeer = Symbol("trunkgate.peer");
+
+/** The peer a downstream socket was authenticated as (set before the protocol sees the socket). */
+export function peerOf(socket: Socket): PeerConfig | undefined {
+  return (socket as unknown as { [kPeer]?: PeerConfig })[kPeer];
+}
+
+export class MtlsListener {
+  readonly server: Server;
+  #sockets = new Set<TLSSocket>();
+  #perPeer = new Map<string, number>();
+  #accepting = true;
+
+  constructor(private opts: MtlsListenerOptions) {
+    const options: TlsOptions = {
+      ...opts.tls.serverOptions(),
+      requestCert: true,
+      rejectUnauthorized: true,
+      handshakeTimeout: opts.handshakeTimeoutMs,
+      ...(opts.alpnProtocols ? { ALPNProtocols: opts.alpnProtocols } : {}),
+    };
+    this.server = opts.createServer ? opts.createServer(options) : createServer(options);
+    if (opts.maxConnections) this.server.maxConnections = opts.maxConnections;
+    for (const r of HANDSHAKE_FAILURE_REASONS) opts.metrics.handshakeFailures.labels(opts.name, r).inc(0);
+    opts.metrics.activeConnections.labels(opts.name).set(0);
+
+    this.server.on("connection", (raw: Socket) => {
+      (raw as unknown as Record<symbol, bigint>)[kAcceptedAt] = process.hrtime.bigint();
+    });
+    // Must run before a protocol server's own secureConnection handler (http2 registers one).
+    this.server.prependListener("secureConnection", (socket: TLSSocket) => this.#onSecure(socket));
+    this.server.on("tlsClientError", (err: Error, socket: TLSSocket) => this.#fail(classifyHandshakeError(err), socket, err));
+    opts.tls.on("reload", () => this.server.setSecureContext(opts.tls.serverOptions()));
+  }
+
+  #onSecure(socket: TLSSocket): void {
+    // Belt and braces with SSL_OP_NO_RENEGOTIATION: Node-level refusal of a renegotiation attempt.
+    socket.disableRenegotiation();
+    socket.on("error", () => undefined); // protocol handlers add their own; never an uncaught error
+    const cert = socket.getPeerX509Certificate();
+    if (!cert) return this.#refuse(socket, "no_certificate");
+    if (this.opts.requireClientAuthEku && !(cert.keyUsage ?? []).includes(EKU_CLIENT_AUTH)) {
+      return this.#refuse(socket, "bad_purpose", cert);
+    }
+    const peer = this.opts.identity.match(cert);
+    if (!peer) return this.#refuse(socket, "peer_not_allowed", cert);
+    if (!this.#accepting) return void socket.destroy();
+    const limit = this.opts.perPeerLimit?.(peer);
+    const count = this.#perPeer.get(peer.name) ?? 0;
+    if (limit !== undefined && count >= limit) {
+      this.opts.logger.warn({ listener: this.opts.name, peer: peer.name, limit }, "per-peer connection limit reached");
+      return void socket.destroy();
+    }
+    this.#perPeer.set(peer.name, count + 1);
+    (socket as unknown as Record<symbol, PeerConfig>)[kPeer] = peer;
+
+    const m = this.opts.metrics;
+    const started = ((socket as unknown as { _parent?: Record<symbol, bigint> })._parent ?? {})[kAcceptedAt];
+    if (started !== undefined) m.handshakeDuration.labels(this.opts.name).observe(Number(process.hrtime.bigint() - started) / 1e9);
+    m.handshakes.labels(this.opts.name, socket.getProtocol() ?? "unknown", socket.getCipher().standardName).inc();
+    m.activeConnections.labels(this.opts.name).inc();
+    this.#sockets.add(socket);
+    socket.once("close", () => {
+      this.#sockets.delete(socket);
+      m.activeConnections.labels(this.opts.name).dec();
+      const n = (this.#perPeer.get(peer.name) ?? 1) - 1;
+      if (n <= 0) this.#perPeer.delete(peer.name);
+      else this.#perPeer.set(peer.name, n);
+    });
+    this.opts.onConnection({ socket, peer, certificate: cert });
+  }
+
+  #refuse(socket: TLSSocket, reason: HandshakeFailureReason, cert?: X509Certificate): void {
+    this.#fail(reason, socket, undefined, cert);
+    socket.destroy();
+  }
+
+  #fail(reason: HandshakeFailureReason, socket: TLSSocket | undefined, err?: Error, cert?: X509Certificate): void {
+    this.opts.metrics.handshakeFailures.labels(this.opts.name, reason).inc();
+    this.opts.logger.info(
+      {
+        listener: this.opts.name,
+        reason,
+        remote: socket?.remoteAddress,
+        ...(cert ? { subject: cert.subject.replace(/\n/g, ", "), fingerprint256: cert.fingerprint256 } : {}),
+        ...(err ? { code: (err as { code?: string }).code, error: err.message } : {}),
+      },
+      "TLS connection refused",
+    );
+  }
+
+  listen(): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      this.server.once("error", onError);
+      this.server.listen(this.opts.port, this.opts.host, () => {
+        this.server.off("error", onError);
+        resolve(this.server.address() as AddressInfo);
+      });
+    });
+  }
+
+  get connections(): number {
+    return this.#sockets.size;
+  }
+
+  get sockets(): ReadonlySet<TLSSocket> {
+    return this.#sockets;
+  }
+
+  /**
+   * Stop accepting new connections; established ones stay until the protocol drains them.
+   * (server.close's callback waits for every connection, so it is not awaited here.)
+   */
+  stopAccepting(): void {
+    this.#accepting = false;
+    if (this.server.listening) this.server.close();
+  }
+
+  destroyAll(): void {
+    for (const s of this.#sockets) s.destroy();
+  }
+}

@@ -1,0 +1,16 @@
+// Keyed, truncated hashes for identifiers that logs need to correlate (Call-IDs, numbers) but must
+// not reveal. HMAC rather than a plain hash: phone numbers are a small space and a plain SHA-256 is
+// reversible by enumeration. The key is per process unless configured, so hashes correlate within
+// one run; configure logging.hashKeyFile to correlate across restarts and replicas.
+import { createHmac, randomBytes } from "node:crypto";
+
+let hashKey: Buffer = randomBytes(32);
+
+export function setLogHashKey(key: Buffer): void {
+  hashKey = key;
+}
+
+/** 16 hex chars (64 bits) of HMAC-SHA-256: enough to correlate, too short to be a dictionary. */
+export function hashId(value: string): string {
+  return createHmac("sha256", hashKey).update(value).digest("hex").slice(0, 16);
+}

@@ -1,0 +1,88 @@
+// prom-client registry and the metrics of the TLS edge. Each capability (sip/, http/, store/)
+// registers its own metrics on the same registry in its own metrics.ts. Labels are from small fixed
+// sets: never a peer address, Call-ID or number.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export const HANDSHAKE_FAILURE_REASONS = [
+  "no_certificate",
+  "untrusted",
+  "expired",
+  "revoked",
+  "bad_purpose",
+  "peer_not_allowed",
+  "protocol_version",
+  "no_shared_cipher",
+  "timeout",
+  "other",
+] as const;
+export type HandshakeFailureReason = (typeof HANDSHAKE_FAILURE_REASONS)[number];
+
+export interface EdgeMetrics {
+  registry: Registry;
+  handshakes: Counter<"listener" | "protocol" | "cipher">;
+  handshakeFailures: Counter<"listener" | "reason">;
+  activeConnections: Gauge<"listener">;
+  handshakeDuration: Histogram<"listener">;
+  certificateNotAfter: Gauge<"role" | "subject">;
+  trustedRootNotAfter: Gauge<"subject">;
+  reloads: Counter<"result">;
+  buildInfo: Gauge<"version" | "node">;
+}
+
+export function createMetrics(version: string, registry: Registry = new Registry()): EdgeMetrics {
+  collectDefaultMetrics({ register: registry });
+  const m: EdgeMetrics = {
+    registry,
+    handshakes: new Counter({
+      name: "trunkgate_tls_handshakes_total",
+      help: "Completed mutual-TLS handshakes with an allowed peer",
+      labelNames: ["listener", "protocol", "cipher"],
+      registers: [registry],
+    }),
+    handshakeFailures: new Counter({
+      name: "trunkgate_tls_handshake_failures_total",
+      help: "Refused or failed TLS handshakes by reason",
+      labelNames: ["listener", "reason"],
+      registers: [registry],
+    }),
+    activeConnections: new Gauge({
+      name: "trunkgate_active_connections",
+      help: "Open downstream connections",
+      labelNames: ["listener"],
+      registers: [registry],
+    }),
+    handshakeDuration: new Histogram({
+      name: "trunkgate_tls_handshake_duration_seconds",
+      help: "Time from TCP accept to completed handshake",
+      labelNames: ["listener"],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    certificateNotAfter: new Gauge({
+      name: "trunkgate_certificate_not_after_timestamp_seconds",
+      help: "Expiry of each certificate trunkgate presents (role: server or client)",
+      labelNames: ["role", "subject"],
+      registers: [registry],
+    }),
+    trustedRootNotAfter: new Gauge({
+      name: "trunkgate_trusted_root_not_after_timestamp_seconds",
+      help: "Expiry of each trusted root (an expired root is still listed, and reported at startup)",
+      labelNames: ["subject"],
+      registers: [registry],
+    }),
+    reloads: new Counter({
+      name: "trunkgate_tls_reloads_total",
+      help: "Certificate/trust reload attempts by result (success, error)",
+      labelNames: ["result"],
+      registers: [registry],
+    }),
+    buildInfo: new Gauge({
+      name: "trunkgate_build_info",
+      help: "Build information",
+      labelNames: ["version", "node"],
+      registers: [registry],
+    }),
+  };
+  m.buildInfo.labels(version, process.version).set(1);
+  return m;
+}

@@ -1,0 +1,41 @@
+// What pino must never print in clear. Customer data (numbers, custom header values) and secrets
+// (tokens, keys, cookies) are censored wherever they appear under these keys; code that needs to
+// correlate identifiers logs a keyed hash instead (see hash.ts).
+export const REDACT_PATHS = [
+  "authorization",
+  "token",
+  "password",
+  "secret",
+  "key",
+  "cookie",
+  "number",
+  "numbers",
+  "from",
+  "to",
+  "caller",
+  "callee",
+  "customHeader",
+  "customHeaderValue",
+  "requestUri",
+  "*.authorization",
+  "*.token",
+  "*.password",
+  "*.secret",
+  "*.key",
+  "*.cookie",
+  "*.number",
+  "*.numbers",
+  "*.from",
+  "*.to",
+  "*.caller",
+  "*.callee",
+  "*.customHeader",
+  "*.customHeaderValue",
+  "*.requestUri",
+  "req.headers.authorization",
+  "req.headers.cookie",
+  "req.headers[\"set-cookie\"]",
+  "res.headers[\"set-cookie\"]",
+];
+
+export const REDACT_CENSOR = "[redacted]";

@@ -1,0 +1,802 @@
+// The transaction-stateful proxy core (RFC 3261 §16, §17): matches requests and responses to
+// transactions, validates, routes, forwards with our Via / Record-Route, fails over between
+// targets, handles CANCEL and ACK hop by hop, and applies the SRTP media policy.
+//
+// It is direction-agnostic: a request from a trunk goes to an upstream service, a request from an
+// upstream goes to a trunk; which side a message came from is the flow's `side`. It never touches
+// sockets: flows are handed in (FlowProvider), so the whole core runs in tests without any.
+import type { Logger } from "../../observability/logger.js";
+import { hashId } from "../../observability/hash.js";
+import type { PeerConfig } from "../../config/schema/index.js";
+import { checkBody } from "../media/body-policy.js";
+import { INBOUND, OUTBOUND, type Direction, type SipMetrics } from "../metrics.js";
+import {
+  buildAckForNon2xx,
+  buildCancel,
+  buildRequest,
+  buildResponse,
+  forwardRequest,
+  forwardResponse,
+  newBranch,
+  parseMessage,
+  parseUri,
+  type RequestEdits,
+  type SipRequest,
+  type SipResponse,
+} from "../parse/index.js";
+import type { DialogTable } from "../dialog/dialogs.js";
+import { isReject, type PeerRouteDecision, type PeerRouteFn, type RouteDecision, type RouteFn } from "../route/decision.js";
+import type { Timers } from "../timer/timers.js";
+import { InviteClientTransaction } from "../transaction/invite-client.js";
+import { InviteServerTransaction } from "../transaction/invite-server.js";
+import { NonInviteClientTransaction } from "../transaction/non-invite-client.js";
+import { NonInviteServerTransaction } from "../transaction/non-invite-server.js";
+import type { ClientFailure, ClientTxOwner, ServerTxOwner, TxTiming } from "../transaction/types.js";
+import type { Flow, FlowProvider } from "../transport/flow.js";
+import { isFailoverStatus, type UpstreamCluster, type UpstreamTarget } from "../upstream/cluster.js";
+import { isBetterFinal, statusToForward } from "./best-response.js";
+import { BranchFactory, isOurBranch, MAGIC_COOKIE } from "./branch.js";
+import type { ProxyIdentity } from "./identity.js";
+import { ProxyTx, type ClientTx, type ProxyTxOwner, type ServerTx } from "./proxy-tx.js";
+import { reasonPhrase } from "./reasons.js";
+import { consumeOwnRoutes, createsDialog, recordRouteTrunkToUpstream, recordRouteUpstreamToTrunk, type RouteHints } from "./route-set.js";
+import { ALLOW, isOptionsForUs, validateRequest } from "./validate.js";
+
+export interface ProxyCoreOptions {
+  identity: ProxyIdentity;
+  timers: Timers;
+  timing: TxTiming;
+  flows: FlowProvider;
+  clusters: ReadonlyMap<string, UpstreamCluster>;
+  peers: ReadonlyMap<string, PeerConfig>;
+  route: RouteFn;
+  routeToPeer: PeerRouteFn;
+  dialogs: DialogTable;
+  metrics: SipMetrics;
+  logger: Logger;
+  srtpEnforce: boolean;
+  retryAfterSeconds: number;
+  logTransactions: boolean;
+  branches?: BranchFactory;
+  /** Health probes share the response path: OPTIONS responses with a probe branch go here. */
+  probeResponse?: (branch: string, status: number) => boolean;
+}
+
+type AnyClient = ClientTx;
+
+const SRTP_WARNING = '"SRTP with AES_CM_128_HMAC_SHA1_80 required"';
+
+/** Methods whose bodies carry offers/answers (RFC 3264, 3262, 3311). */
+function carriesSdp(method: string): boolean {
+  return method === "INVITE" || method === "UPDATE" || method === "PRACK" || method === "ACK";
+}
+
+function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
+  return typeof (v as { then?: unknown }).then === "function";
+}
+
+export class ProxyCore
+  implements ClientTxOwner<AnyClient>, ServerTxOwner<ServerTx>, ProxyTxOwner
+{
+  readonly #o: ProxyCoreOptions;
+  readonly #me: ProxyIdentity;
+  readonly #timers: Timers;
+  readonly #branches: BranchFactory;
+  // Server transactions by incoming branch (INVITE/ACK in one table, other methods in another:
+  // a CANCEL shares its INVITE's branch but is a transaction of its own).
+  readonly #sInvite = new Map<string, InviteServerTransaction<ProxyTx>>();
+  readonly #sOther = new Map<string, NonInviteServerTransaction<ProxyTx>>();
+  // Client transactions by the branch we generated.
+  readonly #cInvite = new Map<string, InviteClientTransaction<ProxyTx>>();
+  readonly #cOther = new Map<string, NonInviteClientTransaction<ProxyTx>>();
+  readonly #viaTls: string;
+  readonly #viaTcp: string;
+  #draining = false;
+  #drained: (() => void) | undefined;
+  readonly #logInfo: boolean;
+
+  constructor(opts: ProxyCoreOptions) {
+    this.#o = opts;
+    this.#me = opts.identity;
+    this.#timers = opts.timers;
+    this.#branches = opts.branches ?? new BranchFactory();
+    this.#viaTls = `SIP/2.0/TLS ${this.#me.sentBy};branch=`;
+    this.#viaTcp = `SIP/2.0/TCP ${this.#me.sentBy};branch=`;
+    this.#logInfo = opts.logTransactions && opts.logger.isLevelEnabled("info");
+  }
+
+  /** Transactions in progress (server side), for readiness/stats and drain. */
+  get transactions(): number {
+    return this.#sInvite.size + this.#sOther.size;
+  }
+
+  get clientTransactions(): number {
+    return this.#cInvite.size + this.#cOther.size;
+  }
+
+  // ------------------------------------------------------------------ entry points
+
+  onRequest(flow: Flow, req: SipRequest): void {
+    const m = this.#o.metrics;
+    m.request(req.method, flow.side);
+    const method = req.method;
+    if (method === "ACK") return this.#onAck(flow, req);
+    if (method === "CANCEL") return this.#onCancel(flow, req);
+
+    const key = serverKey(req);
+    const isInvite = method === "INVITE";
+    const existing = isInvite ? this.#sInvite.get(key) : this.#sOther.get(key);
+    if (existing !== undefined) {
+      existing.receiveRequestRetransmission();
+      return;
+    }
+
+    let loopPart: string | undefined;
+    const computeLoop = () => (loopPart ??= this.#loopPart(req));
+    const v = validateRequest(req, this.#me, computeLoop);
+    if (v !== undefined) {
+      if (v === "answer-options") return this.#answerOptions(flow, req);
+      return this.#replyStateless(flow, req, v.status, v.reason, v.headers);
+    }
+    if (isOptionsForUs(req, this.#me)) return this.#answerOptions(flow, req);
+
+    let body: Buffer | undefined;
+    if (this.#o.srtpEnforce && req.contentLength > 0 && carriesSdp(method)) {
+      const verdict = checkBody(req.contentType, req.body);
+      if (!verdict.ok) {
+        return this.#replyStateless(flow, req, 488, "Not Acceptable Here", [["Warning", `399 ${this.#me.advertisedHost} ${SRTP_WARNING}`]]);
+      }
+      body = verdict.body;
+    }
+    const inDialog = req.to.tag !== undefined;
+    if (this.#draining && !inDialog) {
+      return this.#replyStateless(flow, req, 503, "Service Unavailable", [["Retry-After", String(this.#o.retryAfterSeconds)]]);
+    }
+    const hints = consumeOwnRoutes(req, this.#me);
+    if (hints === "malformed") return this.#replyStateless(flow, req, 400, "Bad Request - Malformed Route Header");
+
+    const via = req.topVia;
+    const ptx = new ProxyTx(this, flow, req, flow.side, isInvite,
+      this.#branches.transactionPart(key, via.host, via.port ?? 0), computeLoop(), this.#timers.now());
+    ptx.body = body;
+    ptx.hints = hints;
+    ptx.recordRoute = !inDialog && createsDialog(method);
+    if (isInvite) {
+      const stx = new InviteServerTransaction<ProxyTx>(key, ptx, this, this.#timers, this.#o.timing);
+      ptx.server = stx;
+      this.#sInvite.set(key, stx);
+      // §16.2/§17.2.1: answer 100 at once so the trunk stops retransmitting (and sees we are alive).
+      this.#respond(ptx, 100, buildResponse(req, 100, "Trying"));
+    } else {
+      const stx = new NonInviteServerTransaction<ProxyTx>(key, ptx, this, this.#timers, this.#o.timing);
+      ptx.server = stx;
+      this.#sOther.set(key, stx);
+    }
+    if (flow.side === INBOUND) this.#routeUpstream(ptx);
+    else this.#routeToTrunk(ptx);
+  }
+
+  onResponse(flow: Flow, res: SipResponse): void {
+    const branch = res.topVia.branch;
+    if (branch === undefined || !isOurBranch(branch)) return this.#o.metrics.drop("stray_response");
+    const method = res.cseq.method;
+    let tx: AnyClient | undefined;
+    if (method === "INVITE") tx = this.#cInvite.get(branch);
+    else if (method === "CANCEL") {
+      // The answer to a CANCEL we sent (hop by hop): absorbed.
+      if (!this.#cInvite.has(branch)) this.#o.metrics.drop("stray_response");
+      return;
+    } else {
+      tx = this.#cOther.get(branch);
+      if (tx === undefined && method === "OPTIONS" && this.#o.probeResponse?.(branch, res.status)) return;
+    }
+    if (tx === undefined) return this.#o.metrics.drop("stray_response");
+    if (res.viaList.length < 2) return this.#o.metrics.drop("malformed_response");
+    tx.receiveResponse(res.status, res);
+  }
+
+  /** A flow closed: every client transaction still waiting on it failed (§8.1.3.1, §17.1.4). */
+  onFlowClosed(flow: Flow): void {
+    const failed: AnyClient[] = [];
+    for (const tx of this.#cInvite.values()) if (tx.running && tx.ctx.clientFlow === flow) failed.push(tx);
+    for (const tx of this.#cOther.values()) if (tx.running && tx.ctx.clientFlow === flow) failed.push(tx);
+    for (const tx of failed) tx.transportError();
+  }
+
+  /** New out-of-dialog requests get 503 from now on; resolves when no transaction is left. */
+  drain(): Promise<void> {
+    this.#draining = true;
+    if (this.transactions === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#drained = resolve;
+    });
+  }
+
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  // ------------------------------------------------------------------ routing
+
+  #routeUpstream(ptx: ProxyTx): void {
+    const req = ptx.req;
+    const hints = ptx.hints;
+    // In-dialog (or pre-loaded Route) requests follow our own Route entry, then the dialog table.
+    if (hints !== undefined && hints.service !== undefined) {
+      const target = this.#o.clusters.get(hints.service)?.targets[hints.targetIndex];
+      if (target !== undefined) return this.#forwardFixed(ptx, target);
+    }
+    if (req.to.tag !== undefined) {
+      const d = this.#o.dialogs.get(req.callId, this.#timers.now());
+      if (d !== undefined) {
+        const target = this.#o.clusters.get(d.service)?.targets[d.targetIndex];
+        if (target !== undefined) return this.#forwardFixed(ptx, target);
+      }
+    }
+    let decision: RouteDecision | Promise<RouteDecision>;
+    try {
+      decision = this.#o.route(req, ptx.inFlow.peer!);
+    } catch (err) {
+      return this.#routeError(ptx, err);
+    }
+    if (isPromise(decision)) {
+      decision.then(
+        (d) => this.#applyDecision(ptx, d),
+        (err) => this.#routeError(ptx, err),
+      );
+    } else this.#applyDecision(ptx, decision);
+  }
+
+  #routeError(ptx: ProxyTx, err: unknown): void {
+    this.#o.logger.error({ error: (err as Error)?.message ?? String(err), callId: hashId(ptx.req.callId) }, "route decision failed");
+    this.#reply(ptx, 500, "Server Internal Error");
+  }
+
+  #applyDecision(ptx: ProxyTx, d: RouteDecision): void {
+    if (ptx.finalSent) return; // cancelled while the decision was pending
+    if (isReject(d)) {
+      const headers: [string, string][] | undefined = d.retryAfterSeconds !== undefined ? [["Retry-After", String(d.retryAfterSeconds)]] : undefined;
+      return this.#reply(ptx, d.reject, d.reason ?? reasonPhrase(d.reject), headers);
+    }
+    const cluster = this.#o.clusters.get(d.service);
+    if (cluster === undefined) {
+      this.#o.logger.error({ service: d.service }, "route decision named an unknown upstream service");
+      return this.#reply(ptx, 500, "Server Internal Error");
+    }
+    if (d.requestUri !== undefined) {
+      if (parseUri(d.requestUri) === undefined) {
+        this.#o.logger.error({ service: d.service }, "route decision returned an invalid Request-URI");
+        return this.#reply(ptx, 500, "Server Internal Error");
+      }
+      ptx.requestUri = d.requestUri;
+    }
+    ptx.extraHeaders = d.extraHeaders;
+    ptx.cluster = cluster;
+    if (!cluster.anyUp()) return this.#replyUnavailable(ptx);
+    if (!this.#attemptNext(ptx)) this.#replyUnavailable(ptx);
+  }
+
+  #replyUnavailable(ptx: ProxyTx): void {
+    this.#reply(ptx, 503, "Service Unavailable", [["Retry-After", String(this.#o.retryAfterSeconds)]]);
+  }
+
+  #forwardFixed(ptx: ProxyTx, target: UpstreamTarget): void {
+    ptx.fixed = true;
+    ptx.cluster = this.#o.clusters.get(target.service);
+    ptx.tried |= 1 << target.index;
+    ptx.target = target;
+    this.#send(ptx, this.#o.flows.toTarget(target));
+  }
+
+  /** Next target of the cluster; false when none is left. */
+  #attemptNext(ptx: ProxyTx): boolean {
+    const cluster = ptx.cluster;
+    if (cluster === undefined || ptx.fixed || ptx.attempt >= 35) return false;
+    const target = cluster.pick(ptx.tried);
+    if (target === undefined) return false;
+    if (ptx.attempt > 0) this.#o.metrics.failovers.labels(cluster.name).inc();
+    ptx.tried |= 1 << target.index;
+    ptx.target = target;
+    this.#send(ptx, this.#o.flows.toTarget(target));
+    return true;
+  }
+
+  #routeToTrunk(ptx: ProxyTx): void {
+    const req = ptx.req;
+    const hints = ptx.hints;
+    if (hints !== undefined && hints.peer !== undefined) return this.#forwardToPeer(ptx, hints.peer, hints.connectionId);
+    if (req.to.tag !== undefined) {
+      const d = this.#o.dialogs.get(req.callId, this.#timers.now());
+      if (d !== undefined) return this.#forwardToPeer(ptx, d.peer, d.connectionId);
+    }
+    let decision: PeerRouteDecision | Promise<PeerRouteDecision>;
+    try {
+      decision = this.#o.routeToPeer(req, ptx.inFlow.target?.service ?? "");
+    } catch (err) {
+      return this.#routeError(ptx, err);
+    }
+    const apply = (d: PeerRouteDecision) => {
+      if (ptx.finalSent) return;
+      if (isReject(d)) return this.#reply(ptx, d.reject, d.reason ?? reasonPhrase(d.reject));
+      if (!this.#o.peers.has(d.peer)) return this.#reply(ptx, 404, "No Route To Destination");
+      if (d.requestUri !== undefined) ptx.requestUri = d.requestUri;
+      ptx.extraHeaders = d.extraHeaders;
+      this.#forwardToPeer(ptx, d.peer, -1);
+    };
+    if (isPromise(decision)) decision.then(apply, (err) => this.#routeError(ptx, err));
+    else apply(decision);
+  }
+
+  #forwardToPeer(ptx: ProxyTx, peer: string, connectionId: number): void {
+    ptx.fixed = true;
+    ptx.peerName = peer;
+    const flow = this.#o.flows.toPeer(peer, connectionId);
+    if (flow === undefined) {
+      this.#o.metrics.drop("no_connection");
+      return this.#reply(ptx, 480, "Temporarily Unavailable");
+    }
+    ptx.peerConnectionId = flow.id;
+    this.#send(ptx, flow);
+  }
+
+  // ------------------------------------------------------------------ forwarding
+
+  /** Forward the request on `flow` as a new client transaction (one attempt). */
+  #send(ptx: ProxyTx, flow: Flow): void {
+    const req = ptx.req;
+    const branch = this.#branches.branch(ptx.txPart, ptx.loopPart, ptx.attempt++);
+    const edits: RequestEdits = {
+      prependVia: (flow.transport === "TLS" ? this.#viaTls : this.#viaTcp) + branch,
+      maxForwards: "decrement",
+    };
+    const hints = ptx.hints;
+    if (hints !== undefined) applyRoutePops(edits, hints);
+    if (ptx.recordRoute) edits.prependRecordRoute = this.#recordRoute(ptx, flow);
+    if (ptx.requestUri !== undefined) edits.requestUri = ptx.requestUri;
+    if (ptx.extraHeaders !== undefined) edits.addHeaders = mergeHeaders(edits.addHeaders, ptx.extraHeaders);
+    if (ptx.body !== undefined) edits.body = { bytes: ptx.body };
+    let bytes: Buffer;
+    try {
+      bytes = forwardRequest(req, edits);
+    } catch (err) {
+      // Header injection attempt in a routed value (CR/LF): refuse, never forward.
+      this.#o.logger.error({ error: (err as Error).message }, "cannot build forwarded request");
+      return this.#reply(ptx, 500, "Server Internal Error");
+    }
+    ptx.sent = bytes;
+    ptx.sentParsed = undefined;
+    ptx.clientFlow = flow;
+    let tx: AnyClient;
+    if (ptx.isInvite) {
+      const itx = new InviteClientTransaction<ProxyTx>(branch, ptx, this, this.#timers, this.#o.timing);
+      this.#cInvite.set(branch, itx);
+      tx = itx;
+    } else {
+      const ntx = new NonInviteClientTransaction<ProxyTx>(branch, ptx, this, this.#timers, this.#o.timing);
+      this.#cOther.set(branch, ntx);
+      tx = ntx;
+    }
+    ptx.client = tx;
+    tx.start();
+    if (!flow.send(bytes)) tx.transportError();
+  }
+
+  #recordRoute(ptx: ProxyTx, out: Flow): string {
+    const inFlow = ptx.inFlow;
+    if (inFlow.side === INBOUND) {
+      const t = out.target!;
+      return recordRouteTrunkToUpstream(this.#me, t.config.transport, t.service, t.index, inFlow.peer?.name ?? "", inFlow.id);
+    }
+    const t = inFlow.target;
+    return recordRouteUpstreamToTrunk(this.#me, t?.config.transport ?? "tls", t?.service ?? "", t?.index ?? -1, ptx.peerName ?? "", out.id);
+  }
+
+  #loopPart(req: SipRequest): string {
+    let route = "";
+    for (const h of req.headers) {
+      if (h.name === "route") {
+        route = req.getHeader("route") ?? "";
+        break;
+      }
+    }
+    return this.#branches.loopPart(req.requestUri, req.callId, req.cseq.seq, req.from.tag ?? "", req.to.tag ?? "", route);
+  }
+
+  // ------------------------------------------------------------------ ACK and CANCEL
+
+  #onAck(flow: Flow, req: SipRequest): void {
+    const stx = this.#sInvite.get(serverKey(req));
+    if (stx !== undefined) {
+      // ACK for a non-2xx final: absorbed here (our client transaction sent its own ACK upstream);
+      // in Accepted (RFC 6026) it is passed on to be forwarded end to end.
+      stx.receiveAck(req);
+      return;
+    }
+    this.#forwardAckStateless(flow, req);
+  }
+
+  /** ACK for a 2xx: a transaction of its own that gets no response; forwarded statelessly (§16.11). */
+  #forwardAckStateless(flow: Flow, req: SipRequest): void {
+    if (req.maxForwards === 0) return this.#o.metrics.drop("loop");
+    if (this.#o.srtpEnforce && req.contentLength > 0) {
+      const verdict = checkBody(req.contentType, req.body);
+      // An answer in an ACK cannot be refused: not forwarding it makes the UAS end the call
+      // (no ACK for its 2xx → BYE after 64·T1, RFC 3261 §13.3.1.4).
+      if (!verdict.ok) return this.#o.metrics.drop("srtp_policy");
+      if (verdict.body !== undefined) return this.#forwardAckWith(flow, req, verdict.body);
+    }
+    this.#forwardAckWith(flow, req, undefined);
+  }
+
+  #forwardAckWith(flow: Flow, req: SipRequest, body: Buffer | undefined): void {
+    const hints = consumeOwnRoutes(req, this.#me);
+    if (hints === "malformed") return this.#o.metrics.drop("malformed_response");
+    let out: Flow | undefined;
+    if (flow.side === INBOUND) {
+      const target = this.#inDialogTarget(req, hints);
+      if (target !== undefined) out = this.#o.flows.toTarget(target);
+    } else {
+      const dest = this.#inDialogPeer(req, hints);
+      if (dest !== undefined) out = this.#o.flows.toPeer(dest.peer, dest.connectionId);
+    }
+    if (out === undefined) return this.#o.metrics.drop("no_connection");
+    const via = req.topVia;
+    const branch = this.#branches.branch(this.#branches.transactionPart(serverKey(req), via.host, via.port ?? 0), "ack", 0);
+    const edits: RequestEdits = { prependVia: (out.transport === "TLS" ? this.#viaTls : this.#viaTcp) + branch, maxForwards: "decrement" };
+    if (hints !== undefined) applyRoutePops(edits, hints);
+    if (body !== undefined) edits.body = { bytes: body };
+    if (!out.send(forwardRequest(req, edits))) this.#o.metrics.drop("write_failed");
+  }
+
+  #inDialogTarget(req: SipRequest, hints: RouteHints | undefined): UpstreamTarget | undefined {
+    if (hints !== undefined && hints.service !== undefined) {
+      const t = this.#o.clusters.get(hints.service)?.targets[hints.targetIndex];
+      if (t !== undefined) return t;
+    }
+    const d = this.#o.dialogs.get(req.callId, this.#timers.now());
+    if (d !== undefined) return this.#o.clusters.get(d.service)?.targets[d.targetIndex];
+    return undefined;
+  }
+
+  #inDialogPeer(req: SipRequest, hints: RouteHints | undefined): { peer: string; connectionId: number } | undefined {
+    if (hints !== undefined && hints.peer !== undefined) return { peer: hints.peer, connectionId: hints.connectionId };
+    const d = this.#o.dialogs.get(req.callId, this.#timers.now());
+    return d === undefined ? undefined : { peer: d.peer, connectionId: d.connectionId };
+  }
+
+  #onCancel(flow: Flow, req: SipRequest): void {
+    const stx = this.#sInvite.get(serverKey(req));
+    if (stx === undefined) {
+      // §16.10 would forward it statelessly; with no INVITE transaction here there is nothing it
+      // could cancel downstream of us, so the trunk gets a definite answer instead.
+      return this.#replyStateless(flow, req, 481, "Call/Transaction Does Not Exist");
+    }
+    this.#replyStateless(flow, req, 200, "OK");
+    const ptx = stx.ctx;
+    if (ptx.finalSent || ptx.cancelled) return;
+    ptx.cancelled = true;
+    const c = ptx.client;
+    if (c !== undefined && c.running && c instanceof InviteClientTransaction) {
+      // §9.1: a CANCEL may only follow a provisional response; until then it waits.
+      if (c.provisionalSeen) this.#sendCancel(ptx);
+      else ptx.cancelPending = true;
+      ptx.guardStatus = 487;
+      ptx.guard = this.#timers.start(ptx, 0, 64 * this.#o.timing.t1);
+    } else {
+      this.#reply(ptx, 487, "Request Terminated");
+    }
+  }
+
+  #sendCancel(ptx: ProxyTx): void {
+    ptx.cancelPending = false;
+    const sent = this.#sentRequest(ptx);
+    if (sent === undefined || ptx.clientFlow === undefined) return;
+    ptx.clientFlow.send(buildCancel(sent));
+  }
+
+  #sentRequest(ptx: ProxyTx): SipRequest | undefined {
+    if (ptx.sentParsed !== undefined) return ptx.sentParsed;
+    if (ptx.sent === undefined) return undefined;
+    const r = parseMessage(ptx.sent);
+    if (!r.ok || r.message.kind !== "request") return undefined;
+    ptx.sentParsed = r.message;
+    return r.message;
+  }
+
+  onGuardTimer(ptx: ProxyTx): void {
+    if (ptx.finalSent) return;
+    ptx.client?.abandon();
+    this.#reply(ptx, ptx.guardStatus, reasonPhrase(ptx.guardStatus));
+  }
+
+  // ------------------------------------------------------------------ client transaction events
+
+  retransmitRequest(tx: AnyClient): void {
+    const ptx = tx.ctx;
+    if (ptx.sent !== undefined) ptx.clientFlow?.send(ptx.sent);
+  }
+
+  sendAck(tx: AnyClient, response: unknown): void {
+    const ptx = tx.ctx;
+    const sent = this.#sentRequest(ptx);
+    if (sent === undefined || ptx.clientFlow === undefined) return;
+    ptx.clientFlow.send(buildAckForNon2xx(sent, response as SipResponse));
+  }
+
+  clientResponse(tx: AnyClient, response: unknown, status: number): void {
+    const ptx = tx.ctx;
+    if (tx !== ptx.client) return; // a superseded attempt
+    const res = response as SipResponse;
+    if (ptx.firstResponseAt === 0) ptx.firstResponseAt = this.#timers.now();
+    if (status < 200) {
+      if (ptx.cancelPending) this.#sendCancel(ptx);
+      if (status === 100) return; // hop by hop (§16.7 step 5)
+      this.#forwardProvisionalOr2xx(ptx, res, status);
+      return;
+    }
+    const method = ptx.req.method;
+    if (status < 300) {
+      if (!this.#forwardProvisionalOr2xx(ptx, res, status)) return;
+      if (method === "INVITE" && ptx.req.to.tag === undefined) this.#confirmDialog(ptx);
+      else if (method === "BYE") this.#o.dialogs.end(ptx.req.callId);
+      return;
+    }
+    if (method === "BYE") this.#o.dialogs.end(ptx.req.callId);
+    this.#finalFailure(ptx, status, res);
+  }
+
+  clientFailed(tx: AnyClient, why: ClientFailure): void {
+    const ptx = tx.ctx;
+    if (tx !== ptx.client) return;
+    this.#finalFailure(ptx, why === "timeout" ? 408 : 503, undefined);
+  }
+
+  clientTimerC(tx: AnyClient): void {
+    const ptx = tx.ctx;
+    if (tx !== ptx.client || ptx.finalSent) return;
+    if (tx instanceof InviteClientTransaction && tx.provisionalSeen) {
+      // §16.8: Timer C with a provisional → CANCEL; the 487 comes back through. Guard → 408.
+      ptx.cancelled = true;
+      this.#sendCancel(ptx);
+      ptx.guardStatus = 408;
+      this.#timers.cancel(ptx.guard);
+      ptx.guard = this.#timers.start(ptx, 0, 64 * this.#o.timing.t1);
+    } else {
+      tx.abandon();
+      this.#finalFailure(ptx, 408, undefined);
+    }
+  }
+
+  clientTerminated(tx: AnyClient): void {
+    if (tx instanceof InviteClientTransaction) this.#cInvite.delete(tx.branch);
+    else this.#cOther.delete(tx.branch);
+  }
+
+  /** Forward a 1xx or 2xx to the server side (media policy applied); false when not forwarded. */
+  #forwardProvisionalOr2xx(ptx: ProxyTx, res: SipResponse, status: number): boolean {
+    let body: Buffer | undefined;
+    if (this.#o.srtpEnforce && res.contentLength > 0 && carriesSdp(ptx.req.method)) {
+      const verdict = checkBody(res.contentType, res.body);
+      if (!verdict.ok) {
+        if (status < 200) {
+          this.#o.metrics.drop("srtp_policy");
+          return false;
+        }
+        this.#refuseAnswer(ptx, res);
+        return false;
+      }
+      body = verdict.body;
+    }
+    this.#respond(ptx, status, forwardResponse(res, body !== undefined ? { body: { bytes: body } } : undefined));
+    return true;
+  }
+
+  /**
+   * A 2xx whose SDP the media policy refuses: the far side already accepted the session, so we
+   * end it there (ACK for INVITE, then BYE) and send 488 to the requester instead of the 2xx.
+   */
+  #refuseAnswer(ptx: ProxyTx, res: SipResponse): void {
+    this.#o.metrics.drop("srtp_policy");
+    const flow = ptx.clientFlow;
+    const req = ptx.req;
+    if (flow !== undefined && res.to.tag !== undefined) {
+      const contact = res.contacts()?.[0]?.uri ?? req.requestUri;
+      const routes: string[] = [];
+      for (const rr of res.recordRoutes() ?? []) {
+        const u = parseUri(rr.uri);
+        if (u !== undefined && this.#me.isOurUri(u)) break;
+        routes.unshift(rr.raw);
+      }
+      const headers: [string, string][] = routes.length > 0 ? [["Route", routes.join(", ")]] : [];
+      const base = {
+        requestUri: contact,
+        from: req.from.raw,
+        to: res.to.raw,
+        callId: req.callId,
+      };
+      const via = (flow.transport === "TLS" ? this.#viaTls : this.#viaTcp);
+      try {
+        if (req.method === "INVITE") {
+          flow.send(buildRequest({ ...base, method: "ACK", via: via + newBranch(), cseq: req.cseq.seq, headers }));
+        }
+        flow.send(buildRequest({
+          ...base, method: "BYE", via: via + newBranch(), cseq: req.cseq.seq + 1,
+          headers: [...headers, ["Reason", 'SIP;cause=488;text="SRTP required"']],
+        }));
+      } catch (err) {
+        this.#o.logger.warn({ error: (err as Error).message }, "could not end a session refused by the media policy");
+      }
+    }
+    this.#reply(ptx, 488, "Not Acceptable Here", [["Warning", `399 ${this.#me.advertisedHost} ${SRTP_WARNING}`]], res.to.tag);
+  }
+
+  #confirmDialog(ptx: ProxyTx): void {
+    const inFlow = ptx.inFlow;
+    const fromTrunk = inFlow.side === INBOUND;
+    const target = fromTrunk ? ptx.target : inFlow.target;
+    this.#o.dialogs.confirm({
+      callId: ptx.req.callId,
+      service: target?.service ?? "",
+      targetIndex: target?.index ?? -1,
+      peer: fromTrunk ? (inFlow.peer?.name ?? "") : (ptx.peerName ?? ""),
+      connectionId: fromTrunk ? inFlow.id : ptx.peerConnectionId,
+      initiator: fromTrunk ? INBOUND : OUTBOUND,
+      lastUsed: this.#timers.now(),
+    });
+  }
+
+  /** A final non-2xx (or no response): fail over when allowed, else send the best response. */
+  #finalFailure(ptx: ProxyTx, status: number, res: SipResponse | undefined): void {
+    if (ptx.finalSent) return;
+    if (isBetterFinal(status, ptx.bestStatus)) {
+      ptx.bestStatus = status;
+      ptx.bestResponse = res;
+    }
+    if (isFailoverStatus(status) && !ptx.cancelled && !this.#draining && this.#attemptNext(ptx)) return;
+    this.#sendBest(ptx);
+  }
+
+  #sendBest(ptx: ProxyTx): void {
+    const status = ptx.bestStatus;
+    const res = ptx.bestResponse;
+    const allTried = ptx.cluster === undefined || ptx.fixed || ptx.cluster.pick(ptx.tried) === undefined;
+    if (res === undefined) {
+      // Nothing heard: Timer B/F (408), or every connection failed (503, we are unavailable).
+      if (status === 503) return this.#replyUnavailable(ptx);
+      return this.#reply(ptx, status, reasonPhrase(status));
+    }
+    const out = statusToForward(status, allTried);
+    if (out !== status) return this.#reply(ptx, out, reasonPhrase(out), undefined, res.to.tag);
+    this.#respond(ptx, status, forwardResponse(res));
+  }
+
+  // ------------------------------------------------------------------ server transaction events
+
+  retransmitResponse(tx: ServerTx): void {
+    if (tx.lastResponse !== undefined) this.#write(tx.ctx, tx.lastResponse);
+  }
+
+  ackInAccepted(tx: ServerTx, ack: unknown): void {
+    this.#forwardAckStateless(tx.ctx.inFlow, ack as SipRequest);
+  }
+
+  ackTimeout(): void {
+    // Timer H: the trunk never ACKed our non-2xx final. Nothing to undo.
+  }
+
+  serverTerminated(tx: ServerTx): void {
+    if (tx instanceof InviteServerTransaction) this.#sInvite.delete(tx.key);
+    else this.#sOther.delete(tx.key);
+    if (this.#drained !== undefined && this.transactions === 0) {
+      const done = this.#drained;
+      this.#drained = undefined;
+      done();
+    }
+  }
+
+  // ------------------------------------------------------------------ sending responses
+
+  /** Send a response through the server transaction (which may refuse: a final was sent). */
+  #respond(ptx: ProxyTx, status: number, bytes: Buffer): void {
+    if (!ptx.server.sendResponse(status, bytes)) return;
+    this.#write(ptx, bytes);
+    this.#o.metrics.response(status, ptx.req.method, ptx.dir);
+    if (status >= 200 && !ptx.finalSent) {
+      ptx.finalSent = true;
+      ptx.finalStatus = status;
+      this.#timers.cancel(ptx.guard);
+      ptx.guard = undefined;
+      // Nothing further will be forwarded for this request: stop a client transaction still
+      // running (e.g. a guard fired, or a refusal raced with an attempt).
+      const c = ptx.client;
+      if (c !== undefined && c.running && status >= 300 && (c.finalStatus === 0)) {
+        if (c instanceof InviteClientTransaction && c.provisionalSeen && !ptx.cancelled) this.#sendCancel(ptx);
+        c.abandon();
+      }
+      const seconds = (this.#timers.now() - ptx.startedAt) / 1000;
+      this.#o.metrics.duration(ptx.req.method, ptx.dir, seconds);
+      if (this.#logInfo) this.#logTransaction(ptx, status, seconds);
+    }
+  }
+
+  #write(ptx: ProxyTx, bytes: Buffer): void {
+    let flow: Flow | undefined = ptx.inFlow;
+    // §18.2.2: responses go back on the connection the request came in on; when it is gone, on
+    // another open connection of the same peer (never to the Via address: SIPp and NATed trunks
+    // put unreachable addresses there).
+    if (!flow.open) flow = this.#o.flows.aliasOf(flow);
+    if (flow === undefined || !flow.send(bytes)) this.#o.metrics.drop("no_connection");
+  }
+
+  #reply(ptx: ProxyTx, status: number, reason: string, headers?: [string, string][], toTag?: string): void {
+    let bytes: Buffer;
+    try {
+      bytes = buildResponse(ptx.req, status, reason, { headers, toTag });
+    } catch {
+      bytes = buildResponse(ptx.req, status, reasonPhrase(status), { toTag });
+    }
+    this.#respond(ptx, status, bytes);
+  }
+
+  #replyStateless(flow: Flow, req: SipRequest, status: number, reason: string, headers?: [string, string][]): void {
+    const bytes = buildResponse(req, status, reason, headers ? { headers } : undefined);
+    let out: Flow | undefined = flow;
+    if (!out.open) out = this.#o.flows.aliasOf(flow);
+    if (out === undefined || !out.send(bytes)) this.#o.metrics.drop("no_connection");
+    this.#o.metrics.response(status, req.method, flow.side);
+    if (this.#logInfo && status >= 200 && req.method !== "CANCEL") {
+      this.#o.logger.info({
+        event: "sip_transaction", method: req.method, callId: hashId(req.callId), status, durationMs: 0,
+        direction: flow.side === INBOUND ? "inbound" : "outbound", peer: flow.peer?.name ?? flow.target?.service,
+      }, "sip transaction");
+    }
+  }
+
+  #answerOptions(flow: Flow, req: SipRequest): void {
+    this.#replyStateless(flow, req, 200, "OK", [["Allow", ALLOW], ["Accept", "application/sdp"], ["Supported", ""]].filter((h) => h[1] !== "") as [string, string][]);
+  }
+
+  #logTransaction(ptx: ProxyTx, status: number, seconds: number): void {
+    const inbound = ptx.dir === INBOUND;
+    this.#o.logger.info({
+      event: "sip_transaction",
+      method: ptx.req.method,
+      callId: hashId(ptx.req.callId),
+      status,
+      durationMs: Math.round(seconds * 1e4) / 10,
+      firstResponseMs: ptx.firstResponseAt > 0 ? Math.round((ptx.firstResponseAt - ptx.startedAt) * 10) / 10 : undefined,
+      direction: inbound ? "inbound" : "outbound",
+      peer: inbound ? ptx.inFlow.peer?.name : ptx.peerName,
+      service: inbound ? ptx.target?.service : ptx.inFlow.target?.service,
+      upstream: inbound ? ptx.target?.label : ptx.inFlow.target?.label,
+      attempts: ptx.attempt,
+    }, "sip transaction");
+  }
+}
+
+/** Server transaction key: the branch when RFC 3261-compliant, else a key from the §17.2.3 fields. */
+function serverKey(req: SipRequest): string {
+  const via = req.topVia;
+  const b = via.branch;
+  if (b !== undefined && b.startsWith(MAGIC_COOKIE)) return b;
+  // RFC 2543 peers: Request-URI, To tag, From tag, Call-ID, CSeq number, top Via.
+  return `2543|${req.callId}|${req.cseq.seq}|${req.from.tag ?? ""}|${via.raw}`;
+}
+
+function applyRoutePops(edits: RequestEdits, hints: RouteHints): void {
+  if (hints.popped === 1) edits.removeTopRoute = true;
+  else if (hints.popped > 1) {
+    // Double Record-Route: both of our entries go; the rest (if any) stays in order.
+    edits.removeHeaders = ["route"];
+    if (hints.remaining.length > 0) edits.addHeaders = mergeHeaders(edits.addHeaders, [["Route", hints.remaining.join(", ")]]);
+  }
+}
+
+function mergeHeaders(
+  a: ReadonlyArray<readonly [string, string]> | undefined,
+  b: ReadonlyArray<readonly [string, string]>,
+): ReadonlyArray<readonly [string, string]> {
+  return a === undefined ? b : [...a, ...b];
+}
+
+export { OUTBOUND, INBOUND, type Direction };

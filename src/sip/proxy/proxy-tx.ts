@@ -1,0 +1,70 @@
+// The response context of one proxied request (RFC 3261 §16): the server transaction toward the
+// sender, the current client transaction toward the next hop, failover state and the best final
+// response so far. Plain fields, no closures: the core drives it.
+import type { SipRequest, SipResponse } from "../parse/index.js";
+import type { RouteHints } from "./route-set.js";
+import type { TimerEntry, TimerTarget } from "../timer/timers.js";
+import type { InviteClientTransaction } from "../transaction/invite-client.js";
+import type { InviteServerTransaction } from "../transaction/invite-server.js";
+import type { NonInviteClientTransaction } from "../transaction/non-invite-client.js";
+import type { NonInviteServerTransaction } from "../transaction/non-invite-server.js";
+import type { Flow } from "../transport/flow.js";
+import type { UpstreamCluster, UpstreamTarget } from "../upstream/cluster.js";
+import type { Direction } from "../metrics.js";
+
+export type ServerTx = InviteServerTransaction<ProxyTx> | NonInviteServerTransaction<ProxyTx>;
+export type ClientTx = InviteClientTransaction<ProxyTx> | NonInviteClientTransaction<ProxyTx>;
+
+export interface ProxyTxOwner {
+  onGuardTimer(ptx: ProxyTx): void;
+}
+
+export class ProxyTx implements TimerTarget {
+  server!: ServerTx;
+  client: ClientTx | undefined;
+  clientFlow: Flow | undefined;
+  /** Bytes of the request as sent on the current attempt, and their parse (for CANCEL/ACK). */
+  sent: Buffer | undefined;
+  sentParsed: SipRequest | undefined;
+  attempt = 0;
+  /** Bit i set: target i of the cluster was tried. */
+  tried = 0;
+  cluster: UpstreamCluster | undefined;
+  target: UpstreamTarget | undefined;
+  /** In-dialog requests go to one place only: no failover. */
+  fixed = false;
+  /** Toward a trunk: its peer name and preferred connection. */
+  peerName: string | undefined;
+  peerConnectionId = -1;
+  hints: RouteHints | undefined;
+  requestUri: string | undefined;
+  extraHeaders: readonly (readonly [string, string])[] | undefined;
+  body: Buffer | undefined;
+  recordRoute = false;
+  bestStatus = 0;
+  bestResponse: SipResponse | undefined;
+  cancelled = false;
+  cancelPending = false;
+  /** Status sent if the guard timer fires (487 after CANCEL, 408 after Timer C). */
+  guardStatus = 487;
+  guard: TimerEntry | undefined;
+  finalSent = false;
+  finalStatus = 0;
+  firstResponseAt = 0;
+
+  constructor(
+    private owner: ProxyTxOwner,
+    readonly inFlow: Flow,
+    readonly req: SipRequest,
+    readonly dir: Direction,
+    readonly isInvite: boolean,
+    readonly txPart: string,
+    readonly loopPart: string,
+    readonly startedAt: number,
+  ) {}
+
+  onTimer(): void {
+    this.guard = undefined;
+    this.owner.onGuardTimer(this);
+  }
+}

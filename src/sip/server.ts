@@ -1,0 +1,259 @@
+// The SIP proxy component: wires connections, parsing, the proxy core, upstream clusters, health
+// checks, the dialog table and metrics. The composition root creates it with createSipProxy(),
+// hands it every authenticated listener connection (handleConnection), and calls start() once the
+// listener's port is known, drain() on shutdown, close() at the end.
+import type { SecureContext, TLSSocket } from "node:tls";
+import type { Registry } from "prom-client";
+import type { PeerConfig, SipConfig } from "../config/schema/index.js";
+import type { Logger } from "../observability/logger.js";
+import { DialogTable } from "./dialog/dialogs.js";
+import { SipMetrics } from "./metrics.js";
+import { parseMessage, type FramingError } from "./parse/index.js";
+import { BranchFactory } from "./proxy/branch.js";
+import { ProxyCore } from "./proxy/core.js";
+import { ProxyIdentity } from "./proxy/identity.js";
+import { buildRawErrorResponse } from "./proxy/raw-response.js";
+import { defaultPeerRoute, defaultRoute, type PeerRouteFn, type RouteFn } from "./route/decision.js";
+import { FifoTimers, type TimerTarget, type Timers } from "./timer/timers.js";
+import type { TxTiming } from "./transaction/types.js";
+import { ConnectionManager } from "./transport/connections.js";
+import type { ConnectionHandler, SipConnection } from "./transport/sip-connection.js";
+import { UpstreamCluster } from "./upstream/cluster.js";
+import { HealthChecker } from "./upstream/health-checker.js";
+
+export interface SipProxyDeps {
+  /** The `sip` config section. */
+  config: SipConfig;
+  /** The `peers` config section (trunks: identities, connection caps, sip.targets). */
+  peers: readonly PeerConfig[];
+  /** Source of trunkgate's client TLS context (TlsContextProvider); read at each connect, so hot reloads apply. */
+  tls: { readonly clientContext: SecureContext };
+  logger: Logger;
+  registry: Registry;
+  /** Route decision for new requests from trunks; default: sip.defaultUpstream or the first upstream. */
+  route?: RouteFn;
+  /** Route decision for new requests from upstream services toward trunks; default: by R-URI host. */
+  routeToPeer?: PeerRouteFn;
+  /** Injectable timers (tests); default: FIFO timer queues on real time. */
+  timers?: Timers;
+  /** Secret for branch hashing (8 bytes); random per process by default. */
+  branchSecret?: Buffer;
+}
+
+export interface SipProxyStats {
+  started: boolean;
+  draining: boolean;
+  downstreamConnections: number;
+  upstreamConnections: number;
+  serverTransactions: number;
+  clientTransactions: number;
+  activeCalls: number;
+  upstreamTargetsUp: number;
+  upstreamTargets: number;
+}
+
+export interface SipProxy {
+  /** For the mTLS listener: an accepted, authenticated connection of `peer`. */
+  handleConnection(socket: TLSSocket, peer: PeerConfig): void;
+  /** Begin (health checks, sweeps). `listeningPort`: the port actually bound (when config says 0). */
+  start(listeningPort?: number): void;
+  /** Refuse new calls (503), let transactions finish, then end connections; bounded by `deadline` (ms epoch). */
+  drain(deadline?: number): Promise<void>;
+  close(): void;
+  ready(): boolean;
+  stats(): SipProxyStats;
+  readonly metrics: SipMetrics;
+  readonly clusters: ReadonlyMap<string, UpstreamCluster>;
+}
+
+const SWEEP_MS = 60_000;
+
+export function createSipProxy(deps: SipProxyDeps): SipProxy {
+  return new SipProxyServer(deps);
+}
+
+class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
+  readonly metrics: SipMetrics;
+  readonly clusters = new Map<string, UpstreamCluster>();
+  readonly #deps: SipProxyDeps;
+  readonly #timers: Timers;
+  readonly #conns: ConnectionManager;
+  readonly #dialogs: DialogTable;
+  readonly #peers = new Map<string, PeerConfig>();
+  #core: ProxyCore | undefined;
+  #health: HealthChecker | undefined;
+  #started = false;
+  #closed = false;
+  #sweep: ReturnType<Timers["start"]> | undefined;
+
+  constructor(deps: SipProxyDeps) {
+    this.#deps = deps;
+    const cfg = deps.config;
+    this.metrics = new SipMetrics(deps.registry);
+    this.#timers = deps.timers ?? new FifoTimers();
+    for (const u of cfg.upstreams) this.clusters.set(u.name, new UpstreamCluster(u));
+    for (const p of deps.peers) this.#peers.set(p.name, p);
+    this.#dialogs = new DialogTable(cfg.timeouts.dialogIdleMs, (n) => this.metrics.activeCalls.set(n));
+    this.#conns = new ConnectionManager({
+      handler: this,
+      timers: this.#timers,
+      timeouts: { firstMessageMs: cfg.timeouts.firstMessageMs, idleMs: cfg.timeouts.idleMs },
+      limits: { maxMessageBytes: cfg.limits.maxMessageBytes, maxHeaders: cfg.limits.maxHeaders, maxLineBytes: cfg.limits.maxLineBytes },
+      connectMs: cfg.timeouts.connectMs,
+      maxConnectionsTotal: cfg.limits.maxConnectionsTotal,
+      peers: this.#peers,
+      clientContext: () => deps.tls.clientContext,
+      metrics: this.metrics,
+      logger: deps.logger,
+    });
+  }
+
+  start(listeningPort?: number): void {
+    if (this.#started) return;
+    const cfg = this.#deps.config;
+    const listenHost = cfg.listen.host;
+    const wildcard = listenHost === "0.0.0.0" || listenHost === "::";
+    const port = listeningPort ?? cfg.listen.port;
+    const identity = new ProxyIdentity(cfg.advertisedHost ?? (wildcard ? "127.0.0.1" : listenHost), port, listenHost);
+    const timing: TxTiming = {
+      t1: cfg.timeouts.t1Ms,
+      t2: cfg.timeouts.t2Ms,
+      t4: cfg.timeouts.t4Ms,
+      reliable: true,
+      timerC: cfg.timeouts.timerCMs,
+    };
+    const clusters = [...this.clusters.values()];
+    this.#health = new HealthChecker({
+      clusters,
+      timers: this.#timers,
+      identity,
+      metrics: this.metrics,
+      logger: this.#deps.logger,
+      flowTo: (t) => this.#conns.toTarget(t),
+    });
+    const health = this.#health;
+    this.#core = new ProxyCore({
+      identity,
+      timers: this.#timers,
+      timing,
+      flows: this.#conns,
+      clusters: this.clusters,
+      peers: this.#peers,
+      route: this.#deps.route ?? defaultRoute(cfg.defaultUpstream ?? cfg.upstreams[0]?.name),
+      routeToPeer: this.#deps.routeToPeer ?? defaultPeerRoute(this.#deps.peers),
+      dialogs: this.#dialogs,
+      metrics: this.metrics,
+      logger: this.#deps.logger,
+      srtpEnforce: cfg.media.srtpPolicy === "enforce",
+      retryAfterSeconds: cfg.retryAfterSeconds,
+      logTransactions: cfg.logTransactions,
+      branches: new BranchFactory(this.#deps.branchSecret),
+      probeResponse: (branch, status) => health.onResponse(branch, status),
+    });
+    this.#started = true;
+    this.#health.start();
+    this.#sweep = this.#timers.start(this, 0, SWEEP_MS);
+  }
+
+  onTimer(): void {
+    if (this.#closed) return;
+    const n = this.#dialogs.sweep(this.#timers.now());
+    if (n > 0) this.#deps.logger.info({ dialogs: n }, "forgot idle dialogs (no BYE seen)");
+    this.#sweep = this.#timers.start(this, 0, SWEEP_MS);
+  }
+
+  handleConnection(socket: TLSSocket, peer: PeerConfig): void {
+    if (!this.#started || this.#closed || this.#core?.draining) {
+      socket.destroy();
+      return;
+    }
+    this.#conns.accept(socket, peer);
+  }
+
+  // ---------------------------------------------------------------- ConnectionHandler
+
+  onMessage(conn: SipConnection, buf: Buffer): void {
+    const core = this.#core;
+    if (core === undefined) return;
+    const r = parseMessage(buf);
+    if (r.ok) {
+      const msg = r.message;
+      if (msg.kind === "request") core.onRequest(conn, msg);
+      else core.onResponse(conn, msg);
+      return;
+    }
+    this.metrics.parseError(r.kind);
+    // Malformed responses are dropped (nobody to answer); malformed requests get 400/416/505.
+    const reply = buildRawErrorResponse(buf, r.status, r.reason);
+    if (reply === undefined) {
+      this.metrics.drop("malformed_response");
+      return;
+    }
+    conn.send(reply);
+    this.metrics.response(r.status, "other", conn.side);
+  }
+
+  onFramingError(conn: SipConnection, err: FramingError): void {
+    this.metrics.parseError(err.code === "message-too-large" ? "too_large" : "framing");
+    this.#deps.logger.info({ peer: conn.peer?.name, upstream: conn.target?.label, code: err.code, detail: err.detail, fatal: err.fatal }, "SIP framing error");
+    if (err.headerSection === undefined) return;
+    const status = err.code === "message-too-large" ? 513 : 400;
+    const reason = status === 513 ? "Message Too Large" : err.code === "too-many-headers" ? "Bad Request - Too Many Headers" : "Bad Request - Line Too Long";
+    const reply = buildRawErrorResponse(err.headerSection, status, reason);
+    if (reply !== undefined) {
+      conn.send(reply);
+      this.metrics.response(status, "other", conn.side);
+    }
+  }
+
+  onClose(conn: SipConnection): void {
+    this.#conns.forget(conn);
+    this.#core?.onFlowClosed(conn);
+    this.#health?.onFlowClosed(conn);
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  async drain(deadline?: number): Promise<void> {
+    if (this.#core === undefined) return;
+    const done = this.#core.drain();
+    if (deadline !== undefined) {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+        timer.unref();
+      });
+      await Promise.race([done, late]);
+      clearTimeout(timer);
+    } else await done;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#health?.stop();
+    this.#timers.cancel(this.#sweep);
+    this.#conns.closeAll();
+    this.#dialogs.clear();
+    if (this.#deps.timers === undefined) this.#timers.close();
+  }
+
+  ready(): boolean {
+    return this.#started && !this.#closed && !(this.#core?.draining ?? false);
+  }
+
+  stats(): SipProxyStats {
+    const h = this.#health?.summary() ?? { up: 0, total: 0 };
+    return {
+      started: this.#started,
+      draining: this.#core?.draining ?? false,
+      downstreamConnections: this.#conns.downstreamCount,
+      upstreamConnections: this.#conns.upstreamCount,
+      serverTransactions: this.#core?.transactions ?? 0,
+      clientTransactions: this.#core?.clientTransactions ?? 0,
+      activeCalls: this.#dialogs.size,
+      upstreamTargetsUp: h.up,
+      upstreamTargets: h.total,
+    };
+  }
+}

@@ -1,0 +1,212 @@
+// Timers for transactions, connections and health checks without one setTimeout (and one closure)
+// per timer. SIP timers come in a handful of fixed durations (T1·2^n, 64·T1, T4, Timer C, the
+// first-message timeout, ...), so every timer of one duration expires in the order it was started:
+// a FIFO queue per duration, with one platform timer armed for the head of each queue, gives O(1)
+// start, O(1) cancel (lazy: the entry is flagged and skipped) and O(1) expiry. Node's own timers
+// use the same idea internally, but still allocate a Timeout object and we would add a closure.
+//
+// The platform (clock + setTimeout) is injectable so the transaction state machines can be tested
+// with a manual clock and no real time passing.
+
+/** An object that receives timer expiries; `kind` tells which of its timers fired. */
+export interface TimerTarget {
+  onTimer(kind: number): void;
+}
+
+/** A started timer. Cancel it through Timers.cancel (or check `active`). */
+export interface TimerEntry {
+  readonly due: number;
+  readonly target: TimerTarget;
+  readonly kind: number;
+  active: boolean;
+}
+
+export interface Timers {
+  now(): number;
+  start(target: TimerTarget, kind: number, delayMs: number): TimerEntry;
+  cancel(entry: TimerEntry | undefined): void;
+  /** Number of timers started and not yet fired or cancelled (cancelled ones are dropped lazily). */
+  readonly pending: number;
+  close(): void;
+}
+
+/** What the timer queues need from the runtime; tests pass a manual implementation. */
+export interface TimerPlatform {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const realPlatform: TimerPlatform = {
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => {
+    const t = setTimeout(fn, ms);
+    // Timers never keep the process alive by themselves: sockets and listeners do.
+    t.unref();
+    return t;
+  },
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+class Entry implements TimerEntry {
+  constructor(
+    readonly due: number,
+    readonly target: TimerTarget,
+    readonly kind: number,
+    public active: boolean,
+  ) {}
+}
+
+/** One FIFO of entries sharing a duration; a ring-less array with a moving head, compacted lazily. */
+class DurationQueue {
+  items: Entry[] = [];
+  head = 0;
+  handle: unknown = undefined;
+  armedFor = Infinity;
+  readonly fire: () => void;
+
+  constructor(private owner: FifoTimers) {
+    // One closure per distinct duration (a handful per process), not per timer.
+    this.fire = () => this.owner.runQueue(this);
+  }
+}
+
+export class FifoTimers implements Timers {
+  #queues = new Map<number, DurationQueue>();
+  #pending = 0;
+  #closed = false;
+
+  constructor(private platform: TimerPlatform = realPlatform) {}
+
+  now(): number {
+    return this.platform.now();
+  }
+
+  get pending(): number {
+    return this.#pending;
+  }
+
+  start(target: TimerTarget, kind: number, delayMs: number): TimerEntry {
+    const d = delayMs < 0 ? 0 : Math.ceil(delayMs);
+    const e = new Entry(this.platform.now() + d, target, kind, true);
+    if (this.#closed) {
+      e.active = false;
+      return e;
+    }
+    let q = this.#queues.get(d);
+    if (q === undefined) {
+      q = new DurationQueue(this);
+      this.#queues.set(d, q);
+    }
+    q.items.push(e);
+    this.#pending++;
+    if (q.handle === undefined) this.#arm(q, d);
+    return e;
+  }
+
+  cancel(entry: TimerEntry | undefined): void {
+    if (entry !== undefined && entry.active) {
+      entry.active = false;
+      this.#pending--;
+    }
+  }
+
+  /** Called by a queue's platform timer: fire everything due, in order, then re-arm. */
+  runQueue(q: DurationQueue): void {
+    q.handle = undefined;
+    const now = this.platform.now();
+    const items = q.items;
+    while (q.head < items.length) {
+      const e = items[q.head]!;
+      if (e.active && e.due > now) break;
+      items[q.head] = undefined as unknown as Entry; // let it be collected
+      q.head++;
+      if (e.active) {
+        e.active = false;
+        this.#pending--;
+        try {
+          e.target.onTimer(e.kind);
+        } catch (err) {
+          // A bug in one target must not stop the others from firing; surface it asynchronously.
+          queueMicrotask(() => {
+            throw err;
+          });
+        }
+      }
+    }
+    if (q.head >= items.length) {
+      items.length = 0;
+      q.head = 0;
+      return;
+    }
+    if (q.head > 1024 && q.head * 2 > items.length) {
+      q.items = items.slice(q.head);
+      q.head = 0;
+    }
+    if (!this.#closed) this.#arm(q, q.items[q.head]!.due - now);
+  }
+
+  #arm(q: DurationQueue, ms: number): void {
+    q.handle = this.platform.setTimeout(q.fire, ms < 0 ? 0 : ms);
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const q of this.#queues.values()) {
+      if (q.handle !== undefined) this.platform.clearTimeout(q.handle);
+      q.handle = undefined;
+      for (let i = q.head; i < q.items.length; i++) q.items[i]!.active = false;
+      q.items = [];
+      q.head = 0;
+    }
+    this.#pending = 0;
+  }
+}
+
+/**
+ * A manual clock for tests: time moves only through advance(), which fires due platform timers in
+ * due order (ties in start order).
+ */
+interface ManualTimer {
+  due: number;
+  seq: number;
+  fn: () => void;
+  live: boolean;
+}
+
+export class ManualPlatform implements TimerPlatform {
+  #now = 0;
+  #seq = 0;
+  #timers: ManualTimer[] = [];
+
+  now(): number {
+    return this.#now;
+  }
+
+  setTimeout(fn: () => void, ms: number): unknown {
+    const t = { due: this.#now + ms, seq: this.#seq++, fn, live: true };
+    this.#timers.push(t);
+    return t;
+  }
+
+  clearTimeout(h: unknown): void {
+    (h as { live: boolean }).live = false;
+  }
+
+  /** Move the clock forward by ms, firing every timer that falls due on the way. */
+  advance(ms: number): void {
+    const end = this.#now + ms;
+    for (;;) {
+      let next: ManualTimer | undefined;
+      for (const t of this.#timers) {
+        if (t.live && t.due <= end && (!next || t.due < next.due || (t.due === next.due && t.seq < next.seq))) next = t;
+      }
+      if (!next) break;
+      next.live = false;
+      this.#now = Math.max(this.#now, next.due);
+      next.fn();
+    }
+    this.#timers = this.#timers.filter((t) => t.live);
+    this.#now = end;
+  }
+}

@@ -1,0 +1,136 @@
+// INVITE client transaction (RFC 3261 §17.1.1, amended by RFC 6026 §7.2: a 2xx moves it to
+// Accepted, where 2xx retransmissions keep reaching the proxy core for Timer M = 64·T1).
+// Timer C (§16.6 step 11) lives here too because it belongs to each forwarded INVITE.
+import type { TimerEntry, TimerTarget, Timers } from "../timer/timers.js";
+import { ClientState, TimerKind, type ClientTxOwner, type TxTiming } from "./types.js";
+
+export class InviteClientTransaction<C = unknown> implements TimerTarget {
+  state = ClientState.Calling;
+  /** Whether any provisional (including 100) arrived: a CANCEL may only be sent after one (§9.1). */
+  provisionalSeen = false;
+  /** Final status received (0 while none). */
+  finalStatus = 0;
+  #tA: TimerEntry | undefined;
+  #tB: TimerEntry | undefined;
+  #tC: TimerEntry | undefined;
+  #tEnd: TimerEntry | undefined;
+  #aInterval: number;
+
+  constructor(
+    readonly branch: string,
+    /** The proxy core's per-request context (response context, chosen target, ...). */
+    readonly ctx: C,
+    private owner: ClientTxOwner<InviteClientTransaction<C>>,
+    private timers: Timers,
+    private timing: TxTiming,
+  ) {
+    this.#aInterval = timing.t1;
+  }
+
+  /** Call right after the request was handed to the transport. */
+  start(): void {
+    if (!this.timing.reliable) this.#tA = this.timers.start(this, TimerKind.A, this.#aInterval);
+    this.#tB = this.timers.start(this, TimerKind.B, 64 * this.timing.t1);
+    this.#tC = this.timers.start(this, TimerKind.C, this.timing.timerC);
+  }
+
+  receiveResponse(status: number, response: unknown): void {
+    switch (this.state) {
+      case ClientState.Calling:
+      case ClientState.Proceeding:
+        if (status < 200) {
+          this.state = ClientState.Proceeding;
+          this.provisionalSeen = true;
+          this.timers.cancel(this.#tA);
+          this.timers.cancel(this.#tB);
+          this.#tA = this.#tB = undefined;
+          // §16.7 step 2: Timer C restarts on every provisional response.
+          this.timers.cancel(this.#tC);
+          this.#tC = this.timers.start(this, TimerKind.C, this.timing.timerC);
+          this.owner.clientResponse(this, response, status);
+        } else if (status < 300) {
+          this.finalStatus = status;
+          this.#stopRunning();
+          this.state = ClientState.Accepted;
+          this.#tEnd = this.timers.start(this, TimerKind.M, 64 * this.timing.t1);
+          this.owner.clientResponse(this, response, status);
+        } else {
+          this.finalStatus = status;
+          this.#stopRunning();
+          this.state = ClientState.Completed;
+          this.owner.sendAck(this, response);
+          this.owner.clientResponse(this, response, status);
+          if (this.timing.reliable) this.#terminate();
+          else this.#tEnd = this.timers.start(this, TimerKind.D, 32_000);
+        }
+        return;
+      case ClientState.Accepted:
+        // RFC 6026: 2xx retransmissions (or 2xx from other forks) go to the TU; others are dropped.
+        if (status >= 200 && status < 300) this.owner.clientResponse(this, response, status);
+        return;
+      case ClientState.Completed:
+        if (status >= 300) this.owner.sendAck(this, response);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** The connection carrying this transaction failed before a final response (§17.1.4). */
+  transportError(): void {
+    if (this.state !== ClientState.Calling && this.state !== ClientState.Proceeding) return;
+    this.#stopRunning();
+    this.owner.clientFailed(this, "transport");
+    this.#terminate();
+  }
+
+  /** Give up without telling the TU (the proxy core already answered the server side). */
+  abandon(): void {
+    this.#stopRunning();
+    this.#terminate();
+  }
+
+  onTimer(kind: number): void {
+    switch (kind) {
+      case TimerKind.A:
+        if (this.state !== ClientState.Calling) return;
+        this.owner.retransmitRequest(this);
+        this.#aInterval *= 2;
+        this.#tA = this.timers.start(this, TimerKind.A, this.#aInterval);
+        return;
+      case TimerKind.B:
+        if (this.state !== ClientState.Calling) return;
+        this.#stopRunning();
+        this.owner.clientFailed(this, "timeout");
+        this.#terminate();
+        return;
+      case TimerKind.C:
+        this.#tC = undefined;
+        if (this.state === ClientState.Calling || this.state === ClientState.Proceeding) this.owner.clientTimerC(this);
+        return;
+      case TimerKind.D:
+      case TimerKind.M:
+        this.#terminate();
+        return;
+    }
+  }
+
+  get running(): boolean {
+    return this.state === ClientState.Calling || this.state === ClientState.Proceeding;
+  }
+
+  #stopRunning(): void {
+    this.timers.cancel(this.#tA);
+    this.timers.cancel(this.#tB);
+    this.timers.cancel(this.#tC);
+    this.#tA = this.#tB = this.#tC = undefined;
+  }
+
+  #terminate(): void {
+    if (this.state === ClientState.Terminated) return;
+    this.timers.cancel(this.#tEnd);
+    this.#stopRunning();
+    this.state = ClientState.Terminated;
+    this.owner.clientTerminated(this);
+  }
+}

@@ -1,0 +1,173 @@
+// One SIP connection over TLS (or TCP toward a tcp upstream target): stream framing, CRLF
+// keepalive pong, first-message and idle timeouts, bounded write queue. Messages are handed to
+// the handler as framed Buffers; parsing and proxying happen there.
+import type { Socket } from "node:net";
+import type { PeerConfig } from "../../config/schema/index.js";
+import { SipStreamFramer, type FramingError, type FramingLimits } from "../parse/index.js";
+import type { Direction } from "../metrics.js";
+import type { TimerEntry, TimerTarget, Timers } from "../timer/timers.js";
+import type { UpstreamTarget } from "../upstream/cluster.js";
+import type { Flow } from "./flow.js";
+
+export interface ConnectionHandler {
+  onMessage(conn: SipConnection, message: Buffer): void;
+  onFramingError(conn: SipConnection, error: FramingError): void;
+  onClose(conn: SipConnection): void;
+}
+
+export interface ConnectionTimeouts {
+  /** A downstream connection must send its first message within this time. 0: no limit. */
+  firstMessageMs: number;
+  /** Closed after this long without receiving anything. */
+  idleMs: number;
+}
+
+const PONG = Buffer.from("\r\n", "latin1");
+/** A peer that does not read what we send gets disconnected before our memory fills up. */
+const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
+
+const enum ConnTimer {
+  FirstMessage = 1,
+  Idle,
+  Connect,
+}
+
+let nextId = 1;
+
+export class SipConnection implements Flow, TimerTarget {
+  readonly id = nextId++;
+  readonly transport: "TLS" | "TCP";
+  #framer: SipStreamFramer;
+  #open = true;
+  /** Upstream connections: false until the TCP/TLS handshake completes. */
+  connected: boolean;
+  #gotMessage = false;
+  #lastActivity: number;
+  #timer: TimerEntry | undefined;
+  #connectTimer: TimerEntry | undefined;
+  readonly openedAt: number;
+
+  constructor(
+    readonly socket: Socket,
+    readonly side: Direction,
+    readonly peer: PeerConfig | undefined,
+    readonly target: UpstreamTarget | undefined,
+    tls: boolean,
+    connected: boolean,
+    private handler: ConnectionHandler,
+    private timers: Timers,
+    private timeouts: ConnectionTimeouts,
+    limits: FramingLimits,
+  ) {
+    this.transport = tls ? "TLS" : "TCP";
+    this.connected = connected;
+    this.#framer = new SipStreamFramer(limits);
+    this.openedAt = this.#lastActivity = timers.now();
+    socket.setNoDelay(true);
+    socket.on("data", (chunk: Buffer) => this.#onData(chunk));
+    socket.on("error", () => this.destroy());
+    socket.on("close", () => this.#closed());
+    socket.on("end", () => socket.end());
+    if (connected && timeouts.firstMessageMs > 0) {
+      this.#timer = timers.start(this, ConnTimer.FirstMessage, timeouts.firstMessageMs);
+    } else if (connected) this.#armIdle(timeouts.idleMs);
+  }
+
+  get open(): boolean {
+    return this.#open;
+  }
+
+  /** For connections we open: fail them if the handshake does not finish in time. */
+  armConnectTimeout(ms: number): void {
+    this.#connectTimer = this.timers.start(this, ConnTimer.Connect, ms);
+  }
+
+  /** The TCP/TLS handshake of a connection we opened completed. */
+  markConnected(): void {
+    this.connected = true;
+    this.timers.cancel(this.#connectTimer);
+    this.#connectTimer = undefined;
+    this.#lastActivity = this.timers.now();
+    this.#armIdle(this.timeouts.idleMs);
+  }
+
+  send(data: Buffer): boolean {
+    if (!this.#open) return false;
+    if (this.socket.writableLength > MAX_QUEUED_BYTES) {
+      this.destroy();
+      return false;
+    }
+    this.socket.write(data);
+    return true;
+  }
+
+  destroy(): void {
+    if (!this.#open) return;
+    this.socket.destroy();
+    this.#closed();
+  }
+
+  /** Close after what was queued has been written (drain, connection limits). */
+  end(): void {
+    if (!this.#open) return;
+    this.socket.end(() => this.destroy());
+  }
+
+  onTimer(kind: number): void {
+    if (!this.#open) return;
+    if (kind === ConnTimer.Connect) {
+      if (!this.connected) this.destroy();
+      return;
+    }
+    if (kind === ConnTimer.FirstMessage) {
+      this.#timer = undefined;
+      if (!this.#gotMessage) return this.destroy();
+      this.#armIdle(this.timeouts.idleMs - (this.timers.now() - this.#lastActivity));
+      return;
+    }
+    // Idle: one timer per connection, re-armed only when it fires (activity just moves the mark).
+    const idleFor = this.timers.now() - this.#lastActivity;
+    if (idleFor >= this.timeouts.idleMs) return this.destroy();
+    this.#armIdle(this.timeouts.idleMs - idleFor);
+  }
+
+  #armIdle(ms: number): void {
+    // Quantised to 1 s so idle re-arms share the same timer queue (fixed durations are cheap).
+    this.#timer = this.timers.start(this, ConnTimer.Idle, Math.max(1000, Math.ceil(ms / 1000) * 1000));
+  }
+
+  #onData(chunk: Buffer): void {
+    this.#lastActivity = this.timers.now();
+    const events = this.#framer.push(chunk);
+    for (let i = 0; i < events.length; i++) {
+      if (!this.#open) return;
+      const ev = events[i]!;
+      if (ev.type === "message") {
+        if (!this.#gotMessage) {
+          this.#gotMessage = true;
+          if (this.#timer !== undefined) {
+            this.timers.cancel(this.#timer);
+            this.#armIdle(this.timeouts.idleMs);
+          }
+        }
+        this.handler.onMessage(this, ev.message);
+      } else if (ev.type === "ping") {
+        // RFC 5626 §4.4.1: CRLFCRLF ping → CRLF pong.
+        this.#gotMessage = true;
+        this.send(PONG);
+      } else {
+        this.handler.onFramingError(this, ev.error);
+        if (ev.error.fatal) return this.end();
+      }
+    }
+  }
+
+  #closed(): void {
+    if (!this.#open) return;
+    this.#open = false;
+    this.timers.cancel(this.#timer);
+    this.timers.cancel(this.#connectTimer);
+    this.#timer = this.#connectTimer = undefined;
+    this.handler.onClose(this);
+  }
+}

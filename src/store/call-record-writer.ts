@@ -1,0 +1,160 @@
+// Takes call records off the SIP hot path: record() only pushes to an in-memory queue; batches are
+// written every `batchSize` records or `flushIntervalMs`, and on close(). If the store is down the
+// queue keeps records (bounded by `maxQueued`, then new ones are dropped and counted) and the timer
+// retries; close() writes everything still queued before resolving.
+import type { Logger } from "pino";
+import type { Registry } from "prom-client";
+import { CallRecordError, type CallRecordInput } from "./call-records.js";
+import { storeMetrics, type StoreMetrics } from "./metrics.js";
+
+export interface CallRecordSink {
+  insertMany(records: readonly CallRecordInput[]): Promise<number>;
+}
+
+export interface CallRecordWriterOptions {
+  /** Write as soon as this many records are queued (default 200). */
+  batchSize?: number;
+  /** Write whatever is queued at this interval (default 1000 ms). */
+  flushIntervalMs?: number;
+  /** Queue bound while the store is unreachable; beyond it records are dropped (default 50 000). */
+  maxQueued?: number;
+  logger?: Logger;
+  registry?: Registry;
+}
+
+const DROP_LOG_INTERVAL_MS = 10_000;
+
+export class CallRecordWriter {
+  private queue: CallRecordInput[] = [];
+  private flushing: Promise<void> | null = null;
+  private scheduled = false;
+  private failing = false;
+  private closed = false;
+  private lastDropLog = 0;
+  private droppedSinceLog = 0;
+  private readonly timer: NodeJS.Timeout;
+  private readonly batchSize: number;
+  private readonly maxQueued: number;
+  private readonly metrics: StoreMetrics | undefined;
+  written = 0;
+  dropped = 0;
+
+  constructor(
+    private readonly sink: CallRecordSink,
+    private readonly opts: CallRecordWriterOptions = {},
+  ) {
+    this.batchSize = Math.max(1, opts.batchSize ?? 200);
+    this.maxQueued = Math.max(this.batchSize, opts.maxQueued ?? 50_000);
+    this.metrics = opts.registry ? storeMetrics(opts.registry) : undefined;
+    this.timer = setInterval(() => {
+      if (this.queue.length > 0) void this.flush();
+    }, Math.max(10, opts.flushIntervalMs ?? 1000));
+    this.timer.unref();
+  }
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /** O(1), never throws, never waits. Returns false when the record was dropped. */
+  record(r: CallRecordInput): boolean {
+    if (this.closed || this.queue.length >= this.maxQueued) {
+      this.drop(1, this.closed ? "closed" : "queue_full");
+      return false;
+    }
+    this.queue.push(r);
+    this.metrics?.callRecordQueueDepth.set(this.queue.length);
+    if (this.queue.length >= this.batchSize && !this.scheduled && !this.failing) {
+      this.scheduled = true;
+      setImmediate(() => {
+        this.scheduled = false;
+        void this.flush();
+      });
+    }
+    return true;
+  }
+
+  /** Writes what is queued; resolves when done or when the store failed (records stay queued). */
+  flush(): Promise<void> {
+    if (!this.flushing) this.flushing = this.drain().finally(() => (this.flushing = null));
+    return this.flushing;
+  }
+
+  /** Stops accepting, writes everything queued; what cannot be written is counted as dropped. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    if (this.flushing) await this.flushing;
+    // A flush already in progress may have ended on a failure: one more attempt for what is left.
+    if (this.queue.length > 0) await this.flush();
+    if (this.queue.length > 0) {
+      const n = this.queue.length;
+      this.queue = [];
+      this.drop(n, "close");
+      this.opts.logger?.error({ lost: n }, "call records could not be written before close");
+    }
+    this.metrics?.callRecordQueueDepth.set(0);
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.slice(0, this.batchSize);
+      try {
+        await this.write(batch);
+        this.queue.splice(0, batch.length);
+        if (this.failing) this.opts.logger?.info("call record writes recovered");
+        this.failing = false;
+      } catch (err) {
+        this.metrics?.callRecordWriteErrors.inc();
+        if (!this.failing) this.opts.logger?.error({ err: errorSummary(err), queued: this.queue.length }, "call record write failed; will retry");
+        this.failing = true;
+        break;
+      } finally {
+        this.metrics?.callRecordQueueDepth.set(this.queue.length);
+      }
+    }
+  }
+
+  /** A batch with an invalid record is written one by one so only the bad records are lost. */
+  private async write(batch: CallRecordInput[]): Promise<void> {
+    try {
+      this.count(await this.sink.insertMany(batch));
+    } catch (err) {
+      if (!(err instanceof CallRecordError)) throw err;
+      for (const r of batch) {
+        try {
+          this.count(await this.sink.insertMany([r]));
+        } catch (e) {
+          if (!(e instanceof CallRecordError)) throw e;
+          this.drop(1, "invalid");
+          this.opts.logger?.warn({ err: e.message }, "invalid call record dropped");
+        }
+      }
+    }
+  }
+
+  private count(n: number): void {
+    this.written += n;
+    this.metrics?.callRecordsWritten.inc(n);
+  }
+
+  private drop(n: number, reason: "queue_full" | "closed" | "close" | "invalid"): void {
+    this.dropped += n;
+    this.metrics?.callRecordsDropped.labels(reason).inc(n);
+    if (reason !== "queue_full") return;
+    this.droppedSinceLog += n;
+    const now = Date.now();
+    if (now - this.lastDropLog >= DROP_LOG_INTERVAL_MS) {
+      this.opts.logger?.warn({ dropped: this.droppedSinceLog, maxQueued: this.maxQueued }, "call record queue full; records dropped");
+      this.lastDropLog = now;
+      this.droppedSinceLog = 0;
+    }
+  }
+}
+
+function errorSummary(err: unknown): string {
+  // Driver errors may quote statement parameters; keep only the message head and code.
+  const e = err as { message?: string; code?: string };
+  return `${e.code ? `${e.code}: ` : ""}${String(e.message ?? err).split("\n")[0]!.slice(0, 200)}`;
+}

@@ -1,0 +1,50 @@
+// Shared plumbing for the store's CLI commands (keys, numbers, retention): flag parsing with clear
+// usage errors, and opening the configured store. Exit codes: 0 ok, 1 failed, 2 usage.
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { isAbsolute, resolve } from "node:path";
+import { loadConfigFile, resolveConfigPath } from "../config/load.js";
+import type { Config } from "../config/schema/index.js";
+import { openStoreFromConfig, type Store } from "./store.js";
+
+export interface CliIo {
+  out(s: string): void;
+  err(s: string): void;
+}
+
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+export function parseFlags(argv: string[], options: NonNullable<ParseArgsConfig["options"]>, allowPositionals = false) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+export function loadCliConfig(configFlag: string | undefined): Config {
+  return loadConfigFile(resolveConfigPath(configFlag));
+}
+
+export function absolute(p: string): string {
+  return isAbsolute(p) ? p : resolve(process.cwd(), p);
+}
+
+export function openCliStore(config: Config): Promise<Store> {
+  return openStoreFromConfig(config.store, { baseDir: process.cwd() });
+}
+
+/** Runs a command body; usage errors print the help, other errors their message. */
+export async function runCommand(io: CliIo, help: string, body: () => Promise<number>): Promise<number> {
+  try {
+    return await body();
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`${err.message}\n\n${help}`);
+      return 2;
+    }
+    io.err(`error: ${(err as Error).message}`);
+    return 1;
+  }
+}

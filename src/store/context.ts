@@ -1,0 +1,52 @@
+// What the repositories share: the SQL driver, the keyring in force (replaceable after a rotation)
+// and the clock. `purpose` strings name table, column and row for AES-GCM associated data.
+import type { SqlDriver } from "./db/driver.js";
+import { DecryptError, type Keyring } from "./crypto/keyring.js";
+
+export class StoreContext {
+  constructor(
+    readonly db: SqlDriver,
+    private keyring: Keyring,
+    readonly now: () => Date,
+    /** Re-reads the key source (file) — used once when a ciphertext names a key we do not know. */
+    private readonly reloadKeyring?: () => Keyring,
+  ) {}
+
+  get keys(): Keyring {
+    return this.keyring;
+  }
+
+  setKeyring(k: Keyring): void {
+    this.keyring = k;
+  }
+
+  encrypt(value: string, table: string, column: string, rowKey: string): string {
+    return this.keyring.encrypt(value, purposeOf(table, column, rowKey));
+  }
+
+  decrypt(token: string, table: string, column: string, rowKey: string): string {
+    const purpose = purposeOf(table, column, rowKey);
+    try {
+      return this.keyring.decrypt(token, purpose);
+    } catch (err) {
+      // Another process may have rotated keys since we loaded the keyring: reload once.
+      if (err instanceof DecryptError && err.keyId && !this.keyring.keyIds().includes(err.keyId) && this.reloadKeyring) {
+        this.keyring = this.reloadKeyring();
+        return this.keyring.decrypt(token, purpose);
+      }
+      throw err;
+    }
+  }
+
+  encryptOpt(value: string | null | undefined, table: string, column: string, rowKey: string): string | null {
+    return value === null || value === undefined ? null : this.encrypt(value, table, column, rowKey);
+  }
+
+  decryptOpt(token: string | null | undefined, table: string, column: string, rowKey: string): string | null {
+    return token === null || token === undefined ? null : this.decrypt(token, table, column, rowKey);
+  }
+}
+
+export function purposeOf(table: string, column: string, rowKey: string): string {
+  return `${table}.${column}:${rowKey}`;
+}

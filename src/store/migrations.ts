@@ -1,0 +1,99 @@
+// Versioned schema migrations. Each migration runs in its own transaction together with the row
+// that records it, under a cross-replica lock, so concurrent starts apply it exactly once and a
+// failed migration leaves nothing behind. Never edit a released migration: append a new one.
+import type { Dialect, SqlDriver } from "./db/driver.js";
+
+export interface Migration {
+  version: number;
+  name: string;
+  /** Statements for both dialects, unless a dialect-specific list is given. */
+  up: readonly string[] | Readonly<Record<Dialect, readonly string[]>>;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "numbers, call records, daily statistics",
+    up: [
+      `CREATE TABLE store_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+      `CREATE TABLE store_counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL)`,
+      `INSERT INTO store_counters (name, value) VALUES ('numbers_version', 0)`,
+      `CREATE TABLE numbers (
+         number_index TEXT PRIMARY KEY,
+         number_enc TEXT NOT NULL,
+         service TEXT NOT NULL,
+         custom_header_enc TEXT,
+         created_at BIGINT NOT NULL,
+         updated_at BIGINT NOT NULL
+       )`,
+      `CREATE TABLE call_records (
+         id TEXT PRIMARY KEY,
+         call_id_hash TEXT NOT NULL,
+         started_at BIGINT NOT NULL,
+         answered_at BIGINT,
+         ended_at BIGINT,
+         duration_ms BIGINT,
+         final_status INTEGER,
+         hangup_side TEXT NOT NULL,
+         service TEXT,
+         peer_enc TEXT,
+         calling_enc TEXT,
+         called_enc TEXT
+       )`,
+      `CREATE INDEX call_records_started_at ON call_records (started_at)`,
+      `CREATE INDEX call_records_call_id_hash ON call_records (call_id_hash)`,
+      `CREATE TABLE daily_statistics (
+         id TEXT PRIMARY KEY,
+         day TEXT NOT NULL,
+         service TEXT NOT NULL,
+         peer_index TEXT NOT NULL,
+         peer_enc TEXT,
+         calls BIGINT NOT NULL,
+         answered BIGINT NOT NULL,
+         duration_sum_ms BIGINT NOT NULL,
+         duration_histogram TEXT NOT NULL,
+         status_1xx BIGINT NOT NULL,
+         status_2xx BIGINT NOT NULL,
+         status_3xx BIGINT NOT NULL,
+         status_4xx BIGINT NOT NULL,
+         status_5xx BIGINT NOT NULL,
+         status_6xx BIGINT NOT NULL,
+         status_none BIGINT NOT NULL
+       )`,
+      `CREATE INDEX daily_statistics_day ON daily_statistics (day)`,
+    ],
+  },
+];
+
+const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (
+  version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`;
+
+export class MigrationError extends Error {
+  override name = "MigrationError";
+}
+
+/** Applies pending migrations; returns the versions applied by this call (none when up to date). */
+export async function migrate(db: SqlDriver, migrations: readonly Migration[] = MIGRATIONS, now: () => Date = () => new Date()): Promise<number[]> {
+  const applied: number[] = [];
+  const known = Math.max(0, ...migrations.map((m) => m.version));
+  await db.transaction(async (tx) => {
+    await tx.lock("migrations");
+    await tx.run(CREATE_TABLE);
+  });
+  for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+    await db.transaction(async (tx) => {
+      await tx.lock("migrations");
+      const rows = await tx.all<{ version: number }>("SELECT version FROM schema_migrations ORDER BY version DESC");
+      const newest = rows[0]?.version ?? 0;
+      if (newest > known) {
+        throw new MigrationError(`database schema version ${newest} is newer than this trunkgate knows (${known}): upgrade trunkgate`);
+      }
+      if (rows.some((r) => Number(r.version) === m.version)) return;
+      const statements = Array.isArray(m.up) ? m.up : (m.up as Record<Dialect, readonly string[]>)[db.dialect];
+      for (const sql of statements) await tx.run(sql);
+      await tx.run("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", [m.version, m.name, now().getTime()]);
+      applied.push(m.version);
+    });
+  }
+  return applied;
+}

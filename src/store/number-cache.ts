@@ -1,0 +1,93 @@
+// In-memory routing table for the SIP hot path: normalised E.164 → { service, customHeader }.
+// lookup() is a synchronous Map get. The cache reloads only when the store's numbers_version
+// changed, so every replica can poll cheaply (one tiny query per interval) and converge on
+// changes made through any replica.
+import type { Logger } from "pino";
+import type { Registry } from "prom-client";
+import type { NumberRepository } from "./numbers.js";
+import { storeMetrics, type StoreMetrics } from "./metrics.js";
+
+export interface NumberRoute {
+  readonly service: string;
+  readonly customHeader: string | null;
+}
+
+export interface NumberCacheOptions {
+  /** Poll the version at this interval (ms); 0 or absent: only explicit refreshIfChanged(). */
+  refreshIntervalMs?: number;
+  logger?: Logger;
+  registry?: Registry;
+  pageSize?: number;
+}
+
+export class NumberCache {
+  private routes: Map<string, NumberRoute> = new Map();
+  private loadedVersion = -1;
+  private timer: NodeJS.Timeout | undefined;
+  private refreshing: Promise<boolean> | null = null;
+  private readonly metrics: StoreMetrics | undefined;
+
+  constructor(
+    private readonly numbers: NumberRepository,
+    private readonly opts: NumberCacheOptions = {},
+  ) {
+    this.metrics = opts.registry ? storeMetrics(opts.registry) : undefined;
+  }
+
+  /** Loads the table and starts polling when an interval is configured. */
+  async start(): Promise<void> {
+    await this.refreshIfChanged();
+    const every = this.opts.refreshIntervalMs ?? 0;
+    if (every > 0 && !this.timer) {
+      this.timer = setInterval(() => {
+        this.refreshIfChanged().catch((err: unknown) => {
+          this.opts.logger?.warn({ err: (err as Error).message }, "number cache refresh failed; keeping the previous table");
+        });
+      }, every);
+      this.timer.unref();
+    }
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** `e164` must already be normalised (normaliseE164). */
+  lookup(e164: string): NumberRoute | undefined {
+    return this.routes.get(e164);
+  }
+
+  get size(): number {
+    return this.routes.size;
+  }
+
+  get version(): number {
+    return this.loadedVersion;
+  }
+
+  /** Reloads when the store's version moved; resolves true when it reloaded. */
+  refreshIfChanged(): Promise<boolean> {
+    if (!this.refreshing) this.refreshing = this.doRefresh().finally(() => (this.refreshing = null));
+    return this.refreshing;
+  }
+
+  private async doRefresh(): Promise<boolean> {
+    // Read the version before the rows: a change in between makes the next poll reload again
+    // rather than leaving the cache stale under a newer version number.
+    const version = await this.numbers.version();
+    if (version === this.loadedVersion) return false;
+    const next = new Map<string, NumberRoute>();
+    let cursor: string | null = null;
+    do {
+      const page = await this.numbers.list({ cursor, limit: this.opts.pageSize ?? 1000 });
+      for (const e of page.items) next.set(e.number, { service: e.service, customHeader: e.customHeader });
+      cursor = page.nextCursor;
+    } while (cursor);
+    this.routes = next; // swap whole table: lookups never see a half-loaded map
+    this.loadedVersion = version;
+    this.metrics?.numbersProvisioned.set(next.size);
+    this.opts.logger?.debug({ entries: next.size, version }, "number cache reloaded");
+    return true;
+  }
+}

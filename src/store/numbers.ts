@@ -1,0 +1,188 @@
+// Provisioned numbers: E.164 number → communications service, optionally with a number-specific
+// custom SIP header value. The number and header value are stored encrypted; the primary key is
+// the number's blind index (HMAC), which also orders pagination without revealing anything.
+// Every change bumps `numbers_version` in the same transaction so routing caches on every replica
+// can poll one integer instead of reloading the table.
+import type { SqlTx } from "./db/driver.js";
+import type { StoreContext } from "./context.js";
+import { normaliseE164 } from "./e164.js";
+
+export { normaliseE164, type E164Result } from "./e164.js";
+
+export interface NumberEntry {
+  number: string;
+  service: string;
+  customHeader: string | null;
+}
+
+export interface NumberInput {
+  number: string;
+  service: string;
+  customHeader?: string | null;
+}
+
+export interface NumberPage {
+  items: NumberEntry[];
+  /** Pass back to list() for the next page; null on the last page. Opaque. */
+  nextCursor: string | null;
+}
+
+export type NumberValidation = { ok: true; entry: NumberEntry } | { ok: false; field: keyof NumberInput; reason: string };
+
+export class NumberInputError extends Error {
+  override name = "NumberInputError";
+  constructor(readonly field: string, readonly reason: string, readonly index?: number) {
+    super(`${index !== undefined ? `item ${index}: ` : ""}${field}: ${reason}`);
+  }
+}
+
+export const MAX_SERVICE_LENGTH = 128;
+export const MAX_CUSTOM_HEADER_LENGTH = 512;
+const NUMBER_DOMAIN = "number";
+const T = "numbers";
+
+/** Validates and normalises one entry (the number to E.164, empty header to null). */
+export function validateNumberInput(input: NumberInput): NumberValidation {
+  const n = normaliseE164(typeof input.number === "string" ? input.number : "");
+  if (!n.ok) return { ok: false, field: "number", reason: n.reason };
+  const service = typeof input.service === "string" ? input.service.trim() : "";
+  if (service.length === 0) return { ok: false, field: "service", reason: "empty" };
+  if (service.length > MAX_SERVICE_LENGTH) return { ok: false, field: "service", reason: `longer than ${MAX_SERVICE_LENGTH} characters` };
+  if (hasControlChar(service)) return { ok: false, field: "service", reason: "contains control characters" };
+  let header = input.customHeader ?? null;
+  if (header !== null) {
+    if (typeof header !== "string") return { ok: false, field: "customHeader", reason: "not a string" };
+    header = header.trim();
+    if (header.length === 0) header = null;
+    else if (header.length > MAX_CUSTOM_HEADER_LENGTH) return { ok: false, field: "customHeader", reason: `longer than ${MAX_CUSTOM_HEADER_LENGTH} characters` };
+    // CR/LF would let a stored value inject SIP headers; other controls are not valid in a header value.
+    else if (hasControlChar(header)) return { ok: false, field: "customHeader", reason: "contains control characters (CR, LF, …)" };
+  }
+  return { ok: true, entry: { number: n.e164, service, customHeader: header } };
+}
+
+function hasControlChar(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
+}
+
+interface NumberRow {
+  number_index: string;
+  number_enc: string;
+  service: string;
+  custom_header_enc: string | null;
+}
+
+export class NumberRepository {
+  constructor(private readonly ctx: StoreContext) {}
+
+  /** Blind index of an already-normalised E.164 number. */
+  indexOf(e164: string): string {
+    return this.ctx.keys.blindIndex(NUMBER_DOMAIN, e164);
+  }
+
+  async upsert(input: NumberInput): Promise<NumberEntry> {
+    const [entry] = await this.upsertMany([input]);
+    return entry!;
+  }
+
+  /** All or nothing: validates every entry first, then writes them in one transaction. */
+  async upsertMany(inputs: readonly NumberInput[]): Promise<NumberEntry[]> {
+    const entries = inputs.map((input, i) => {
+      const v = validateNumberInput(input);
+      if (!v.ok) throw new NumberInputError(v.field, v.reason, inputs.length > 1 ? i : undefined);
+      return v.entry;
+    });
+    if (entries.length === 0) return [];
+    const at = this.ctx.now().getTime();
+    await this.ctx.db.transaction(async (tx) => {
+      for (const e of entries) {
+        const idx = this.indexOf(e.number);
+        await tx.run(
+          `INSERT INTO numbers (number_index, number_enc, service, custom_header_enc, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT (number_index) DO UPDATE SET number_enc = excluded.number_enc, service = excluded.service,
+             custom_header_enc = excluded.custom_header_enc, updated_at = excluded.updated_at`,
+          [idx, this.ctx.encrypt(e.number, T, "number_enc", idx), e.service, this.ctx.encryptOpt(e.customHeader, T, "custom_header_enc", idx), at, at],
+        );
+      }
+      await bumpVersion(tx);
+    });
+    return entries;
+  }
+
+  /** Looks a number up in any accepted notation; null when not provisioned or not a valid number. */
+  async get(number: string): Promise<NumberEntry | null> {
+    const n = normaliseE164(number);
+    if (!n.ok) return null;
+    const rows = await this.ctx.db.all<NumberRow>(
+      "SELECT number_index, number_enc, service, custom_header_enc FROM numbers WHERE number_index = ?",
+      [this.indexOf(n.e164)],
+    );
+    return rows[0] ? this.decode(rows[0]) : null;
+  }
+
+  /** Returns whether a row was deleted. */
+  async delete(number: string): Promise<boolean> {
+    const n = normaliseE164(number);
+    if (!n.ok) return false;
+    return this.ctx.db.transaction(async (tx) => {
+      const changed = await tx.run("DELETE FROM numbers WHERE number_index = ?", [this.indexOf(n.e164)]);
+      if (changed > 0) await bumpVersion(tx);
+      return changed > 0;
+    });
+  }
+
+  /** Stable order (by blind index: meaningless to a reader, unlike an order by number). */
+  async list(opts: { cursor?: string | null; limit?: number } = {}): Promise<NumberPage> {
+    const limit = Math.min(Math.max(Math.trunc(opts.limit ?? 100), 1), 1000);
+    const after = opts.cursor ? decodeCursor(opts.cursor) : "";
+    const rows = await this.ctx.db.all<NumberRow>(
+      "SELECT number_index, number_enc, service, custom_header_enc FROM numbers WHERE number_index > ? ORDER BY number_index LIMIT ?",
+      [after, limit + 1],
+    );
+    const more = rows.length > limit;
+    const page = more ? rows.slice(0, limit) : rows;
+    return { items: page.map((r) => this.decode(r)), nextCursor: more ? encodeCursor(page[page.length - 1]!.number_index) : null };
+  }
+
+  async count(): Promise<number> {
+    const rows = await this.ctx.db.all<{ n: number | string }>("SELECT COUNT(*) AS n FROM numbers");
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  /** Increases on every change (upsert, delete): compare to decide whether to reload. */
+  async version(): Promise<number> {
+    const rows = await this.ctx.db.all<{ value: number }>("SELECT value FROM store_counters WHERE name = 'numbers_version'");
+    return Number(rows[0]?.value ?? 0);
+  }
+
+  private decode(r: NumberRow): NumberEntry {
+    return {
+      number: this.ctx.decrypt(r.number_enc, T, "number_enc", r.number_index),
+      service: r.service,
+      customHeader: this.ctx.decryptOpt(r.custom_header_enc, T, "custom_header_enc", r.number_index),
+    };
+  }
+}
+
+async function bumpVersion(tx: SqlTx): Promise<void> {
+  await tx.run("UPDATE store_counters SET value = value + 1 WHERE name = 'numbers_version'");
+}
+
+export class CursorError extends Error {
+  override name = "CursorError";
+}
+
+function encodeCursor(index: string): string {
+  return Buffer.from(`n1:${index}`, "utf8").toString("base64url");
+}
+
+function decodeCursor(cursor: string): string {
+  const s = Buffer.from(cursor, "base64url").toString("utf8");
+  if (!s.startsWith("n1:") || s.length < 4) throw new CursorError("invalid cursor");
+  return s.slice(3);
+}

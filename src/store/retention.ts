@@ -1,0 +1,83 @@
+// Call records live at most store.callRecordRetentionDays (≤ 30). The purge rolls records older
+// than that into anonymised daily statistics and deletes them (rollup + delete in one transaction
+// per batch, see CallRecordRepository.purgeStartedBefore). The scheduler purges with a look-ahead
+// of one interval, so a record is gone before it passes the limit, not up to an interval after.
+import type { Logger } from "pino";
+import type { Registry } from "prom-client";
+import type { Store } from "./store.js";
+import { storeMetrics } from "./metrics.js";
+
+export const MAX_RETENTION_DAYS = 30;
+const DAY_MS = 86_400_000;
+
+export interface RetentionOptions {
+  retentionDays: number;
+  now?: () => Date;
+  /** Also purge records that would pass the limit within this many ms (default 0). */
+  lookaheadMs?: number;
+  batchSize?: number;
+  logger?: Logger;
+  registry?: Registry;
+}
+
+export interface PurgeResult {
+  purged: number;
+  /** Records started before this instant were purged. */
+  cutoff: Date;
+}
+
+export function retentionCutoff(now: Date, retentionDays: number, lookaheadMs = 0): Date {
+  if (!Number.isInteger(retentionDays) || retentionDays < 1 || retentionDays > MAX_RETENTION_DAYS) {
+    throw new RangeError(`store.callRecordRetentionDays: must be an integer from 1 to ${MAX_RETENTION_DAYS}`);
+  }
+  return new Date(now.getTime() - retentionDays * DAY_MS + Math.max(0, lookaheadMs));
+}
+
+export async function purgeExpiredCallRecords(store: Store, opts: RetentionOptions): Promise<PurgeResult> {
+  const cutoff = retentionCutoff((opts.now ?? (() => new Date()))(), opts.retentionDays, opts.lookaheadMs);
+  const metrics = opts.registry ? storeMetrics(opts.registry) : undefined;
+  try {
+    const purged = await store.callRecords.purgeStartedBefore(cutoff, {
+      batchSize: opts.batchSize,
+      onUndecryptable: (n) => opts.logger?.error({ records: n }, "call records with undecryptable peer rolled up as '(undecryptable)'"),
+    });
+    metrics?.callRecordsPurged.inc(purged);
+    metrics?.purgeRuns.labels("success").inc();
+    if (purged > 0) opts.logger?.info({ purged, cutoff: cutoff.toISOString() }, "call records rolled up into daily statistics and purged");
+    return { purged, cutoff };
+  } catch (err) {
+    metrics?.purgeRuns.labels("error").inc();
+    throw err;
+  }
+}
+
+export interface RetentionScheduler {
+  /** Runs a purge now (or joins the one running). */
+  runNow(): Promise<PurgeResult>;
+  stop(): void;
+}
+
+/** Purges at start and every intervalMs (timer unref'd: it never keeps the process alive). */
+export function startRetentionScheduler(store: Store, opts: RetentionOptions & { intervalMs: number }): RetentionScheduler {
+  retentionCutoff(new Date(), opts.retentionDays); // validate now, not at the first tick
+  let running: Promise<PurgeResult> | null = null;
+  const runNow = (): Promise<PurgeResult> => {
+    if (!running) {
+      running = purgeExpiredCallRecords(store, { lookaheadMs: opts.intervalMs, ...opts }).finally(() => (running = null));
+    }
+    return running;
+  };
+  const tick = () => {
+    runNow().catch((err: unknown) => opts.logger?.error({ err: (err as Error).message }, "retention purge failed; will retry next interval"));
+  };
+  const timer = setInterval(tick, opts.intervalMs);
+  timer.unref();
+  const first = setImmediate(tick);
+  return {
+    runNow,
+    stop: () => {
+      clearInterval(timer);
+      clearImmediate(first);
+    },
+  };
+}

@@ -1,0 +1,207 @@
+// Anonymised daily statistics per (UTC day, service, peer), the only thing left of call records
+// once they pass the retention limit. Rows are merged, not recomputed, because one day's records
+// are purged across several runs: counts and sums add, and the duration distribution is kept as a
+// coarse histogram (1 s buckets below 1 min, 10 s below 10 min, 1 min below 1 h, 10 min above) so
+// p95 of the merged day stays correct to the bucket width. A record is rolled up in the same
+// transaction that deletes it, so re-running a purge can never count it twice.
+import type { SqlExecutor, SqlTx } from "./db/driver.js";
+import type { StoreContext } from "./context.js";
+
+export const STATUS_CLASSES = ["1xx", "2xx", "3xx", "4xx", "5xx", "6xx", "none"] as const;
+export type StatusClass = (typeof STATUS_CLASSES)[number];
+
+export interface DailyStatistics {
+  /** UTC day, YYYY-MM-DD. */
+  day: string;
+  service: string | null;
+  peer: string | null;
+  calls: number;
+  answered: number;
+  /** answered / calls (answer-seizure ratio), 0 when no calls. */
+  asr: number;
+  /** Mean duration of answered calls in ms; null when none answered. */
+  meanDurationMs: number | null;
+  /** 95th percentile duration of answered calls, as the upper edge of its histogram bucket. */
+  p95DurationMs: number | null;
+  statusClasses: Record<StatusClass, number>;
+}
+
+/** What the rollup needs from one call record (already decrypted). */
+export interface RollupInput {
+  startedAt: number;
+  answered: boolean;
+  durationMs: number | null;
+  finalStatus: number | null;
+  service: string | null;
+  peer: string | null;
+}
+
+interface Aggregate {
+  day: string;
+  service: string;
+  peerIndex: string;
+  peer: string | null;
+  calls: number;
+  answered: number;
+  durationSumMs: number;
+  histogram: Map<number, number>;
+  status: Record<StatusClass, number>;
+}
+
+const T = "daily_statistics";
+const PEER_DOMAIN = "peer";
+
+export function bucketUpperMs(durationMs: number): number {
+  const d = Math.max(0, durationMs);
+  const width = d <= 60_000 ? 1_000 : d <= 600_000 ? 10_000 : d <= 3_600_000 ? 60_000 : 600_000;
+  return Math.ceil(d / width) * width;
+}
+
+export function statusClassOf(status: number | null): StatusClass {
+  if (status === null || !Number.isInteger(status) || status < 100 || status > 699) return "none";
+  return `${Math.floor(status / 100)}xx` as StatusClass;
+}
+
+export function utcDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+function p95(h: Map<number, number>, n: number): number | null {
+  if (n === 0) return null;
+  const rank = Math.ceil(0.95 * n);
+  let seen = 0;
+  for (const upper of [...h.keys()].sort((a, b) => a - b)) {
+    seen += h.get(upper)!;
+    if (seen >= rank) return upper;
+  }
+  return null;
+}
+
+interface StatsRow {
+  id: string;
+  day: string;
+  service: string;
+  peer_index: string;
+  peer_enc: string | null;
+  calls: number;
+  answered: number;
+  duration_sum_ms: number;
+  duration_histogram: string;
+  status_1xx: number;
+  status_2xx: number;
+  status_3xx: number;
+  status_4xx: number;
+  status_5xx: number;
+  status_6xx: number;
+  status_none: number;
+}
+
+const COLUMNS =
+  "id, day, service, peer_index, peer_enc, calls, answered, duration_sum_ms, duration_histogram, status_1xx, status_2xx, status_3xx, status_4xx, status_5xx, status_6xx, status_none";
+
+export class StatisticsRepository {
+  constructor(private readonly ctx: StoreContext) {}
+
+  /** Adds records to their day's rows (inside the caller's transaction). */
+  async rollup(tx: SqlTx, records: readonly RollupInput[]): Promise<void> {
+    const groups = new Map<string, Aggregate>();
+    for (const r of records) {
+      const day = utcDay(r.startedAt);
+      const service = r.service ?? "";
+      const peerIndex = r.peer === null ? "" : this.ctx.keys.blindIndex(PEER_DOMAIN, r.peer);
+      const id = `${day}|${peerIndex}|${service}`;
+      let g = groups.get(id);
+      if (!g) {
+        g = { day, service, peerIndex, peer: r.peer, calls: 0, answered: 0, durationSumMs: 0, histogram: new Map(), status: zeroStatus() };
+        groups.set(id, g);
+      }
+      g.calls++;
+      g.status[statusClassOf(r.finalStatus)]++;
+      if (r.answered) {
+        g.answered++;
+        const d = Math.max(0, r.durationMs ?? 0);
+        g.durationSumMs += d;
+        const b = bucketUpperMs(d);
+        g.histogram.set(b, (g.histogram.get(b) ?? 0) + 1);
+      }
+    }
+    for (const [id, g] of groups) {
+      const existing = (await tx.all<StatsRow>(`SELECT ${COLUMNS} FROM daily_statistics WHERE id = ?`, [id]))[0];
+      if (existing) {
+        g.calls += Number(existing.calls);
+        g.answered += Number(existing.answered);
+        g.durationSumMs += Number(existing.duration_sum_ms);
+        for (const [k, v] of Object.entries(JSON.parse(existing.duration_histogram) as Record<string, number>)) {
+          g.histogram.set(Number(k), (g.histogram.get(Number(k)) ?? 0) + v);
+        }
+        for (const c of STATUS_CLASSES) g.status[c] += Number(existing[`status_${c}` as keyof StatsRow]);
+      }
+      const hist = JSON.stringify(Object.fromEntries([...g.histogram.entries()].sort((a, b) => a[0] - b[0])));
+      await tx.run(
+        `INSERT INTO daily_statistics (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET calls = excluded.calls, answered = excluded.answered,
+           duration_sum_ms = excluded.duration_sum_ms, duration_histogram = excluded.duration_histogram,
+           status_1xx = excluded.status_1xx, status_2xx = excluded.status_2xx, status_3xx = excluded.status_3xx,
+           status_4xx = excluded.status_4xx, status_5xx = excluded.status_5xx, status_6xx = excluded.status_6xx,
+           status_none = excluded.status_none`,
+        [
+          id,
+          g.day,
+          g.service,
+          g.peerIndex,
+          existing ? existing.peer_enc : this.ctx.encryptOpt(g.peer, T, "peer_enc", id),
+          g.calls,
+          g.answered,
+          g.durationSumMs,
+          hist,
+          ...STATUS_CLASSES.map((c) => g.status[c]),
+        ],
+      );
+    }
+  }
+
+  /** Rows for UTC days from..to inclusive (YYYY-MM-DD or Date), ordered by day, service, peer. */
+  async dailyStatistics(range: { from: string | Date; to: string | Date }, db: SqlExecutor = this.ctx.db): Promise<DailyStatistics[]> {
+    const from = dayArg(range.from, "from");
+    const to = dayArg(range.to, "to");
+    const rows = await db.all<StatsRow>(`SELECT ${COLUMNS} FROM daily_statistics WHERE day >= ? AND day <= ? ORDER BY day, service, peer_index`, [from, to]);
+    return rows.map((r) => {
+      const histogram = new Map<number, number>();
+      for (const [k, v] of Object.entries(JSON.parse(r.duration_histogram) as Record<string, number>)) histogram.set(Number(k), v);
+      const calls = Number(r.calls);
+      const answered = Number(r.answered);
+      const status = zeroStatus();
+      for (const c of STATUS_CLASSES) status[c] = Number(r[`status_${c}` as keyof StatsRow]);
+      return {
+        day: r.day,
+        service: r.service === "" ? null : r.service,
+        peer: this.ctx.decryptOpt(r.peer_enc, T, "peer_enc", r.id),
+        calls,
+        answered,
+        asr: calls === 0 ? 0 : answered / calls,
+        meanDurationMs: answered === 0 ? null : Number(r.duration_sum_ms) / answered,
+        p95DurationMs: p95(histogram, answered),
+        statusClasses: status,
+      };
+    });
+  }
+}
+
+function zeroStatus(): Record<StatusClass, number> {
+  return { "1xx": 0, "2xx": 0, "3xx": 0, "4xx": 0, "5xx": 0, "6xx": 0, none: 0 };
+}
+
+export class StatisticsRangeError extends Error {
+  override name = "StatisticsRangeError";
+}
+
+function dayArg(v: string | Date, name: string): string {
+  if (v instanceof Date) {
+    if (Number.isNaN(v.getTime())) throw new StatisticsRangeError(`${name}: invalid date`);
+    return utcDay(v.getTime());
+  }
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(v) || Number.isNaN(Date.parse(`${v}T00:00:00Z`))) {
+    throw new StatisticsRangeError(`${name}: expected YYYY-MM-DD`);
+  }
+  return v;
+}

@@ -1,0 +1,298 @@
+// An HTTP proxy under test with everything real: a run-time test PKI, a real upstream server
+// (http, or https that verifies trunkgate's client certificate), the proxy on an ephemeral port,
+// and clients (curl, node https, node http2) presenting test client certificates.
+import { execFile } from "node:child_process";
+import { once } from "node:events";
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { request as httpsRequest, createServer as createHttpsServer, type RequestOptions } from "node:https";
+import { connect as h2connect, type ClientHttp2Session, type IncomingHttpHeaders } from "node:http2";
+import type { AddressInfo, Socket } from "node:net";
+import { Writable } from "node:stream";
+import { Registry } from "prom-client";
+import { configSchema, type Config } from "../../src/config/schema/index.js";
+import { createHttpProxy, type HttpProxy } from "../../src/http/server.js";
+import { createLogger } from "../../src/observability/logger.js";
+import { createMetrics, type EdgeMetrics } from "../../src/observability/metrics.js";
+import { TlsContextProvider } from "../../src/tls/context-provider.js";
+import { createPeerIdentity } from "../../src/tls/peer-identity.js";
+import { makeTestPki, type CertFiles, type TestPki } from "./pki.js";
+
+export type UpstreamHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+export interface SeenRequest {
+  method: string;
+  url: string;
+  headers: IncomingMessage["headers"];
+  rawHeaders: string[];
+  /** Local id of the upstream-side socket (keep-alive reuse shows as the same id). */
+  socketId: number;
+}
+
+export interface TestUpstream {
+  server: Server;
+  url: string;
+  port: number;
+  seen: SeenRequest[];
+  handler: UpstreamHandler;
+  close(): Promise<void>;
+}
+
+/** Default upstream answer: 200 with the request as JSON. */
+export const echoHandler: UpstreamHandler = (req, res) => {
+  req.resume();
+  req.on("end", () => {
+    const body = JSON.stringify({ method: req.method, url: req.url, headers: req.headers });
+    res.writeHead(200, { "content-type": "application/json", "x-upstream": "yes" });
+    res.end(body);
+  });
+};
+
+let socketIds = 0;
+
+export async function startUpstream(
+  opts: { https?: { pki: TestPki; cert?: CertFiles }; handler?: UpstreamHandler } = {},
+): Promise<TestUpstream> {
+  const seen: SeenRequest[] = [];
+  const sockIds = new WeakMap<Socket, number>();
+  const up: TestUpstream = { seen, handler: opts.handler ?? echoHandler } as TestUpstream;
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    let id = sockIds.get(req.socket);
+    if (id === undefined) sockIds.set(req.socket, (id = ++socketIds));
+    seen.push({ method: req.method!, url: req.url!, headers: req.headers, rawHeaders: req.rawHeaders, socketId: id });
+    up.handler(req, res);
+  };
+  const server = opts.https
+    ? createHttpsServer(
+        {
+          cert: (opts.https.cert ?? opts.https.pki.serverEcdsa).cert,
+          key: (opts.https.cert ?? opts.https.pki.serverEcdsa).key,
+          ca: opts.https.pki.ca.cert,
+          requestCert: true,
+          rejectUnauthorized: true,
+        },
+        onRequest,
+      )
+    : createHttpServer(onRequest);
+  server.keepAliveTimeout = 30_000;
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const port = (server.address() as AddressInfo).port;
+  up.server = server;
+  up.port = port;
+  up.url = `${opts.https ? "https" : "http"}://127.0.0.1:${port}`;
+  up.close = async () => {
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  };
+  return up;
+}
+
+/** A log destination the test reads back, one parsed JSON object per line. */
+export class LogCapture extends Writable {
+  lines: Record<string, unknown>[] = [];
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
+    for (const l of chunk.toString("utf8").split("\n")) if (l.trim()) this.lines.push(JSON.parse(l) as Record<string, unknown>);
+    cb();
+  }
+  access(): Record<string, unknown>[] {
+    return this.lines.filter((l) => l.msg === "http request");
+  }
+  get text(): string {
+    return this.lines.map((l) => JSON.stringify(l)).join("\n");
+  }
+}
+
+export interface ProxyHarness {
+  pki: TestPki;
+  config: Config;
+  tls: TlsContextProvider;
+  metrics: EdgeMetrics;
+  logs: LogCapture;
+  proxy: HttpProxy;
+  port: number;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  pki: TestPki;
+  upstreamUrl: string;
+  /** Merged into the `http` section. */
+  http?: Record<string, unknown>;
+  /** Overrides of the `tls` section. */
+  tls?: Record<string, unknown>;
+}
+
+export async function startProxy(o: HarnessOptions): Promise<ProxyHarness> {
+  const { pki } = o;
+  const http = (o.http ?? {}) as { upstream?: Record<string, unknown> };
+  const config = configSchema.parse({
+    tls: {
+      certificates: [{ cert: pki.serverEcdsa.certPath, key: pki.serverEcdsa.keyPath }],
+      clientCertificate: { cert: pki.upstreamClient.certPath, key: pki.upstreamClient.keyPath },
+      trust: { bundledRoots: false, extraRoots: [pki.ca.certPath] },
+      handshakeTimeoutMs: 5_000,
+      watch: false,
+      ...o.tls,
+    },
+    peers: [{ name: "dev-trunk", match: { dnsNames: ["dev-trunk.local"] } }],
+    http: { ...http, listen: { host: "127.0.0.1", port: 0 }, upstream: { url: o.upstreamUrl, ...http.upstream } },
+  });
+  const tls = new TlsContextProvider(config.tls);
+  const metrics = createMetrics("test", new Registry());
+  const logs = new LogCapture();
+  const logger = createLogger({ level: "debug", destination: logs });
+  const proxy = createHttpProxy({ config, tls, identity: createPeerIdentity(config.peers), metrics, logger });
+  const addr = await proxy.start();
+  return { pki, config, tls, metrics, logs, proxy, port: addr.port, close: () => proxy.close() };
+}
+
+export { makeTestPki };
+
+export interface CurlResult {
+  code: number | null;
+  status: number;
+  httpVersion: string;
+  headers: Record<string, string>;
+  body: string;
+  stderr: string;
+}
+
+/** curl with the test client certificate (unless `cert: null`); bounded by --max-time. */
+export function curl(pki: TestPki, url: string, args: string[] = [], cert: CertFiles | null = pki.client): Promise<CurlResult> {
+  const certArgs = cert ? ["--cert", cert.certPath, "--key", cert.keyPath] : [];
+  const all = ["-sS", "--max-time", "20", "--cacert", pki.ca.certPath, ...certArgs, "-D", "-", ...args, url];
+  return new Promise((resolve) => {
+    execFile("/usr/bin/curl", all, { maxBuffer: 64 * 1024 * 1024, timeout: 30_000 }, (err, stdout, stderr) => {
+      const code = err ? ((err as { code?: number }).code ?? 1) : 0;
+      // Headers (possibly after a 100 Continue block), blank line, body.
+      let rest = stdout;
+      let head = "";
+      for (;;) {
+        const i = rest.indexOf("\r\n\r\n");
+        if (i < 0) break;
+        head = rest.slice(0, i);
+        rest = rest.slice(i + 4);
+        if (!/^HTTP\/\S+ 1\d\d/.test(head)) break;
+      }
+      const lines = head.split("\r\n");
+      const m = /^HTTP\/(\S+) (\d{3})/.exec(lines[0] ?? "");
+      const headers: Record<string, string> = {};
+      for (const l of lines.slice(1)) {
+        const c = l.indexOf(":");
+        if (c > 0) headers[l.slice(0, c).toLowerCase()] = l.slice(c + 1).trim();
+      }
+      resolve({ code: code as number, status: m ? Number(m[2]) : 0, httpVersion: m?.[1] ?? "", headers, body: rest, stderr });
+    });
+  });
+}
+
+export interface NodeResponse {
+  status: number;
+  headers: IncomingMessage["headers"];
+  body: Buffer;
+}
+
+/** HTTPS/1.1 request with the test client certificate; `body` may be a Buffer or a Readable. */
+export function h1request(
+  pki: TestPki,
+  port: number,
+  opts: RequestOptions & { body?: Buffer | NodeJS.ReadableStream; cert?: CertFiles },
+): Promise<NodeResponse> {
+  const cert = opts.cert ?? pki.client;
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      {
+        host: "127.0.0.1",
+        port,
+        servername: "localhost",
+        ca: pki.ca.cert,
+        cert: cert.cert,
+        key: cert.key,
+        agent: false,
+        timeout: 20_000,
+        ...opts,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on("error", reject);
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error("client timeout")));
+    req.on("error", reject);
+    const b = opts.body;
+    if (b === undefined) req.end();
+    else if (Buffer.isBuffer(b)) req.end(b);
+    else b.pipe(req);
+  });
+}
+
+export function h2session(pki: TestPki, port: number, cert: CertFiles = pki.client): Promise<ClientHttp2Session> {
+  return new Promise((resolve, reject) => {
+    const s = h2connect(`https://localhost:${port}`, { ca: pki.ca.cert, cert: cert.cert, key: cert.key });
+    s.once("connect", () => resolve(s));
+    s.once("error", reject);
+  });
+}
+
+export interface H2Response {
+  headers: IncomingHttpHeaders;
+  status: number;
+  body: Buffer;
+  rstCode?: number;
+}
+
+export function h2request(
+  session: ClientHttp2Session,
+  headers: Record<string, string | string[]>,
+  body?: Buffer | NodeJS.ReadableStream,
+): Promise<H2Response> {
+  return new Promise((resolve, reject) => {
+    const stream = session.request(headers, { endStream: body === undefined });
+    let resHeaders: IncomingHttpHeaders = {};
+    const chunks: Buffer[] = [];
+    stream.on("response", (h) => (resHeaders = h));
+    stream.on("data", (c: Buffer) => chunks.push(c));
+    stream.on("close", () =>
+      resolve({ headers: resHeaders, status: Number(resHeaders[":status"] ?? 0), body: Buffer.concat(chunks), rstCode: stream.rstCode }),
+    );
+    stream.on("error", (err) => (resHeaders[":status"] ? undefined : reject(err)));
+    stream.setTimeout(20_000, () => stream.close());
+    if (Buffer.isBuffer(body)) stream.end(body);
+    else if (body) body.pipe(stream);
+  });
+}
+
+/** Resolve when cond() holds, checking on an interval; reject after timeoutMs. */
+export async function waitFor(cond: () => boolean, timeoutMs = 5_000, what = "condition"): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Bounded wait on a promise. */
+export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+    }),
+  ]);
+}
+
+export async function metricValue(metrics: EdgeMetrics, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const m = metrics.registry.getSingleMetric(name);
+  if (!m) return NaN;
+  const data = await m.get();
+  let sum = 0;
+  for (const v of data.values) {
+    if (Object.entries(labels).every(([k, val]) => String((v.labels as Record<string, unknown>)[k]) === val)) {
+      if (!("metricName" in v) || v.metricName === name || v.metricName === undefined) sum += v.value;
+    }
+  }
+  return sum;
+}

@@ -1,0 +1,10 @@
+import t from "tap";
+import { curl, makeTestPki, startProxy, startUpstream } from "../helpers/http-harness.js";
+const pki = await makeTestPki();
+const upstream = await startUpstream();
+const h = await startProxy({ pki, upstreamUrl: upstream.url });
+const r = await curl(pki, `https://localhost:${h.port}/chain`, ["-v"], { ...pki.viaIntermediate, certPath: pki.viaIntermediate.chainPath });
+console.log(r.status, r.stderr.split("\n").filter(l => /cert|Cert/.test(l)).join("\n"));
+console.log(Object.keys(upstream.seen[0]!.headers));
+await h.close(); await upstream.close(); await pki.cleanup();
+t.pass();

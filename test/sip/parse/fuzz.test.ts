@@ -1,0 +1,94 @@
+// Mutation fuzzing of the corpus (seeded, bounded): the parser never throws and always returns
+// within the time bound; the framer never throws and a valid stream split anywhere keeps sync.
+import t from "tap";
+import { parseMessage, SipStreamFramer } from "../../../src/sip/parse/index.js";
+import { INVALID, VALID } from "./corpus.js";
+
+/** mulberry32: small seeded PRNG so failures reproduce. */
+function prng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const INTERESTING = Buffer.from(" \t\r\n:;,<>\"\\@=%[]?/0z\xff", "latin1");
+
+function mutate(src: Buffer, r: () => number): Buffer {
+  const b = Buffer.from(src);
+  const op = Math.floor(r() * 4);
+  const at = Math.floor(r() * b.length);
+  if (op === 0) return b.subarray(0, at); // truncation
+  if (op === 1) {
+    for (let k = 0; k < 1 + Math.floor(r() * 4); k++) b[Math.floor(r() * b.length)] = Math.floor(r() * 256); // byte flips
+    return b;
+  }
+  const ins = Buffer.alloc(1 + Math.floor(r() * 8));
+  for (let k = 0; k < ins.length; k++) ins[k] = r() < 0.7 ? INTERESTING[Math.floor(r() * INTERESTING.length)]! : Math.floor(r() * 256);
+  if (op === 2) return Buffer.concat([b.subarray(0, at), ins, b.subarray(at)]); // insertion
+  return Buffer.concat([b.subarray(0, at), b.subarray(Math.min(b.length, at + ins.length))]); // deletion
+}
+
+const SEEDS = Buffer.from([...VALID, ...INVALID].map((e) => e.text).join("\u0000"), "utf8");
+const CORPUS = [...VALID, ...INVALID].map((e) => Buffer.from(e.text, "utf8"));
+const ITERATIONS = 20_000;
+
+t.test("parser: mutated messages never throw, always answer fast", async (t) => {
+  const r = prng(0x5eed);
+  let accepted = 0;
+  let worst = 0;
+  for (let i = 0; i < ITERATIONS; i++) {
+    const m = mutate(CORPUS[i % CORPUS.length]!, r);
+    const t0 = performance.now();
+    const res = parseMessage(m); // parseMessage has a catch-all; check it is never needed below
+    const dt = performance.now() - t0;
+    if (i >= 1000 && dt > worst) worst = dt; // after JIT warm-up
+    if (res.ok) accepted++;
+    else if (res.reason === "Bad Request") {
+      t.fail(`internal exception on mutation ${i}: ${JSON.stringify(m.toString("latin1"))}`);
+      return;
+    }
+  }
+  t.ok(worst < 50, `slowest parse after warm-up ${worst.toFixed(2)} ms`);
+  t.ok(accepted > 0 && accepted < ITERATIONS, `${accepted} of ${ITERATIONS} mutants accepted`);
+  t.ok(SEEDS.length > 0);
+});
+
+t.test("framer: random garbage never throws; valid stream keeps sync at every 3-way split", async (t) => {
+  const r = prng(42);
+  for (let i = 0; i < 2000; i++) {
+    const f = new SipStreamFramer({ maxMessageBytes: 4096 });
+    const m = mutate(CORPUS[i % CORPUS.length]!, r);
+    let pos = 0;
+    while (pos < m.length) {
+      const n = 1 + Math.floor(r() * 200);
+      f.push(m.subarray(pos, pos + n));
+      pos += n;
+    }
+  }
+  // Valid input: all valid corpus messages carry Content-Length; random chunkings must yield them all.
+  const valid = VALID.map((e) => e.text);
+  const stream = Buffer.from(valid.join("\r\n\r\n"), "utf8");
+  for (let trial = 0; trial < 300; trial++) {
+    const f = new SipStreamFramer();
+    const got: string[] = [];
+    let pings = 0;
+    let pos = 0;
+    while (pos < stream.length) {
+      const n = 1 + Math.floor(r() * 64);
+      for (const ev of f.push(stream.subarray(pos, pos + n))) {
+        if (ev.type === "message") got.push(ev.message.toString("utf8"));
+        else if (ev.type === "ping") pings++;
+        else t.fail(`framing error ${ev.error.code}`);
+      }
+      pos += n;
+    }
+    if (got.length !== valid.length || got.some((g, k) => g !== valid[k]) || pings !== valid.length - 1) {
+      t.fail(`lost sync on trial ${trial}`);
+      return;
+    }
+  }
+  t.pass("300 random chunkings framed identically");
+});

@@ -1,0 +1,88 @@
+import t from "tap";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { eachBackend, tempDir } from "./backends.js";
+import { keysCommand } from "../../src/cli/keys.js";
+import { numbersCommand } from "../../src/cli/numbers.js";
+import { retentionCommand } from "../../src/cli/retention.js";
+
+function io() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { out, err, io: { out: (s: string) => out.push(s), err: (s: string) => err.push(s) } };
+}
+
+t.test("keys init creates a 0600 file and refuses to overwrite", async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, "k.json");
+  const a = io();
+  t.equal(await keysCommand(["init", "--out", file], a.io), 0);
+  t.equal(statSync(file).mode & 0o777, 0o600);
+  const before = readFileSync(file, "utf8");
+  const b = io();
+  t.equal(await keysCommand(["init", "--out", file], b.io), 1);
+  t.match(b.err.join("\n"), /already exists/);
+  t.equal(readFileSync(file, "utf8"), before);
+  t.equal(await keysCommand(["init", "--out", file, "--force"], io().io), 0);
+  t.not(readFileSync(file, "utf8"), before);
+  const c = io();
+  t.equal(await keysCommand(["init"], c.io), 2, "usage error");
+  t.match(c.err.join("\n"), /--out FILE is required[\s\S]*usage:/);
+  t.equal(await keysCommand(["frobnicate"], io().io), 2);
+});
+
+eachBackend("numbers import/export, key rotation and retention through the CLI", async (t, env) => {
+  const keyFile = join(env.dir, "keys", "store.key");
+  const config = join(env.dir, "trunkgate.yaml");
+  writeFileSync(config, `store:\n  url: "${env.url}"\n  encryptionKeyFile: "${keyFile}"\n`);
+
+  const bad = join(env.dir, "bad.csv");
+  writeFileSync(bad, 'number,service,customHeader\n+41 44 668 18 00,teams,"a,b"\n0446681800,teams,\n+15551234567,,\n+41446681800,other,\n+1555"x,teams,\n');
+  const r1 = io();
+  t.equal(await numbersCommand(["import", bad, "--config", config], r1.io), 1);
+  const report = r1.err.join("\n");
+  t.match(report, /nothing imported: 4 problem/);
+  t.match(report, /line 6: number: character at position 6 is not a digit/);
+  t.match(report, /line 3: number: must start with '\+'/);
+  t.match(report, /line 4: service: empty/);
+  t.match(report, /line 5: number: duplicate of line 2/);
+  t.match(report, /line 6: /);
+  t.notMatch(report, /4466/, "the report does not repeat numbers");
+  t.notOk(existsSync(keyFile), "refused before touching the store");
+
+  const good = join(env.dir, "good.csv");
+  writeFileSync(good, 'number,service,customHeader\r\n+41 44 668 18 00,teams,"tenant=a,b"\r\ntel:+1-555-123-4567,webex,\r\n');
+  const r2 = io();
+  t.equal(await numbersCommand(["import", good, "--config", config], r2.io), 0, r2.err.join("\n"));
+  t.match(r2.out.join("\n"), /imported 2 number/);
+  t.equal(statSync(keyFile).mode & 0o777, 0o600, "key file created on first run");
+
+  const r3 = io();
+  t.equal(await numbersCommand(["export", "--config", config], r3.io), 0);
+  t.equal(r3.out[0], "number,service,customHeader");
+  t.same(r3.out.slice(1).sort(), ['+15551234567,webex,', '+41446681800,teams,"tenant=a,b"']);
+
+  const r4 = io();
+  t.equal(await keysCommand(["rotate", "--config", config, "--prune"], r4.io), 0, r4.err.join("\n"));
+  t.match(r4.out.join("\n"), /added key k2[\s\S]*re-encrypted 2 row\(s\) in numbers[\s\S]*removed unused key\(s\): k1/);
+  const keyring = JSON.parse(readFileSync(keyFile, "utf8")) as { active: string; keys: Record<string, string> };
+  t.equal(keyring.active, "k2");
+  t.same(Object.keys(keyring.keys), ["k2"]);
+  const r5 = io();
+  t.equal(await keysCommand(["status", "--config", config], r5.io), 0);
+  t.match(r5.out.join("\n"), /^k2\t3 value\(s\)\t\(active\)$/m);
+  const r6 = io();
+  t.equal(await numbersCommand(["export", "--config", config], r6.io), 0);
+  t.same(r6.out.slice(1).sort(), r3.out.slice(1).sort(), "still readable after rotation");
+
+  const r7 = io();
+  t.equal(await retentionCommand(["run", "--config", config], r7.io), 0, r7.err.join("\n"));
+  t.match(r7.out.join("\n"), /purged 0 call record\(s\) started before /);
+  const r8 = io();
+  t.equal(await retentionCommand(["stats", "--config", config, "--from", "2025-01-01", "--to", "nope"], r8.io), 1);
+  t.match(r8.err.join("\n"), /to: expected YYYY-MM-DD/);
+  t.equal(await numbersCommand(["import", "--config", config], io().io), 2, "missing file is a usage error");
+  const r9 = io();
+  t.equal(await numbersCommand(["export", "--config", join(env.dir, "missing.yaml")], r9.io), 1);
+  t.match(r9.err.join("\n"), /cannot read/);
+});

@@ -1,0 +1,95 @@
+import t from "tap";
+import { statSync, readFileSync, writeFileSync, chmodSync } from "node:fs";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { Keyring, DecryptError, KeyringError } from "../../src/store/crypto/keyring.js";
+import { createKeyFile, ensureKeyFile, keyringFromEnv, loadKeyring, parseKeyring, serializeKeyring } from "../../src/store/crypto/key-file.js";
+import { tempDir } from "./backends.js";
+
+t.test("AES-GCM round trip; ciphertext names its key and hides the value", async (t) => {
+  const k = Keyring.generate();
+  const ct = k.encrypt("+41446681800", "numbers.number_enc:abc");
+  t.match(ct, /^v1\.k1\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]+$/);
+  t.notMatch(ct, /4144/);
+  t.equal(Keyring.keyIdOf(ct), "k1");
+  t.equal(k.decrypt(ct, "numbers.number_enc:abc"), "+41446681800");
+  t.not(k.encrypt("+41446681800", "p"), k.encrypt("+41446681800", "p"), "random IV: equal values encrypt differently");
+});
+
+t.test("associated data binds a ciphertext to its column and row", async (t) => {
+  const k = Keyring.generate();
+  const ct = k.encrypt("tenant=a", "numbers.custom_header_enc:row1");
+  t.throws(() => k.decrypt(ct, "numbers.custom_header_enc:row2"), DecryptError, "other row");
+  t.throws(() => k.decrypt(ct, "numbers.number_enc:row1"), DecryptError, "other column");
+  const parts = ct.split(".");
+  const body = Buffer.from(parts[3]!, "base64url");
+  body[0]! ^= 1;
+  t.throws(() => k.decrypt([parts[0], parts[1], parts[2], body.toString("base64url")].join("."), "numbers.custom_header_enc:row1"), DecryptError, "tampered");
+  t.throws(() => Keyring.generate().decrypt(ct, "numbers.custom_header_enc:row1"), DecryptError, "other keyring");
+});
+
+t.test("rotation keeps old keys for decryption and the index key stable", async (t) => {
+  const k1 = Keyring.generate();
+  const old = k1.encrypt("x", "p");
+  const k2 = k1.withNewActiveKey();
+  t.equal(k2.active, "k2");
+  t.same(k2.keyIds().sort(), ["k1", "k2"]);
+  t.equal(k2.decrypt(old, "p"), "x");
+  t.match(k2.encrypt("x", "p"), /^v1\.k2\./);
+  t.equal(k2.blindIndex("number", "+1555"), k1.blindIndex("number", "+1555"));
+  t.not(k1.blindIndex("number", "+1555"), k1.blindIndex("call-id", "+1555"), "domains separate");
+  const pruned = k2.without(["k1", "k2"]);
+  t.same(pruned.keyIds(), ["k2"], "the active key is never removed");
+  t.throws(() => pruned.decrypt(old, "p"), /unknown key id "k1"/);
+});
+
+t.test("key file: init creates 0600 and refuses to overwrite; ensureKeyFile creates once", async (t) => {
+  const dir = tempDir(t);
+  const path = join(dir, "sub", "store.key");
+  const k = createKeyFile(path);
+  t.equal(statSync(path).mode & 0o777, 0o600);
+  const text = readFileSync(path, "utf8");
+  t.same(parseKeyring(text, path).keyIds(), k.keyIds());
+  t.throws(() => createKeyFile(path), /already exists/);
+  t.equal(readFileSync(path, "utf8"), text, "unchanged after refusal");
+  createKeyFile(path, { force: true });
+  t.not(readFileSync(path, "utf8"), text, "--force replaces");
+  t.equal(statSync(path).mode & 0o777, 0o600);
+  const p2 = join(dir, "first-run.key");
+  t.same(ensureKeyFile(p2), { created: true });
+  const first = readFileSync(p2, "utf8");
+  t.same(ensureKeyFile(p2), { created: false });
+  t.equal(readFileSync(p2, "utf8"), first);
+  t.same(loadKeyring(p2, {}).warnings, []);
+  chmodSync(p2, 0o644);
+  t.match(loadKeyring(p2, {}).warnings[0], /mode 644/);
+});
+
+t.test("key file errors name the key", async (t) => {
+  const good = JSON.parse(serializeKeyring(Keyring.generate())) as Record<string, unknown>;
+  t.throws(() => parseKeyring("{", "f"), /f: not valid JSON/);
+  t.throws(() => parseKeyring(JSON.stringify({ ...good, active: "k9" }), "f"), /active: no key "k9"/);
+  t.throws(() => parseKeyring(JSON.stringify({ ...good, indexKey: "c2hvcnQ=" }), "f"), /indexKey: expected base64 of 32 bytes/);
+  t.throws(() => parseKeyring(JSON.stringify({ ...good, keys: { k1: "!!" } }), "f"), /keys\.k1/);
+  t.throws(() => parseKeyring(JSON.stringify({ ...good, extra: 1 }), "f"), /extra: unknown key/);
+  const dir = tempDir(t);
+  t.throws(() => loadKeyring(join(dir, "missing.key"), {}), KeyringError);
+  t.throws(() => loadKeyring(join(dir, "missing.key"), {}), /store\.encryptionKeyFile: cannot read .*ENOENT/);
+});
+
+t.test("TRUNKGATE_STORE_KEY: keyring JSON or one master key, taking precedence over the file", async (t) => {
+  const k = Keyring.generate();
+  const fromJson = keyringFromEnv(Buffer.from(serializeKeyring(k)).toString("base64"));
+  t.equal(fromJson.fingerprint(), k.fingerprint());
+  const master = randomBytes(32).toString("base64");
+  const a = keyringFromEnv(master);
+  const b = keyringFromEnv(master);
+  t.equal(a.blindIndex("number", "+1"), b.blindIndex("number", "+1"), "derivation is deterministic");
+  t.equal(b.decrypt(a.encrypt("v", "p"), "p"), "v");
+  t.throws(() => keyringFromEnv("not base64 !"), /TRUNKGATE_STORE_KEY: not base64/);
+  const dir = tempDir(t);
+  const path = join(dir, "k.key");
+  writeFileSync(path, "garbage", { mode: 0o600 });
+  const loaded = loadKeyring(path, { TRUNKGATE_STORE_KEY: master });
+  t.equal(loaded.source, "env");
+});

@@ -1,0 +1,30 @@
+import t from "tap";
+import { eachBackend } from "./backends.js";
+
+eachBackend("key rotation re-encrypts every value; old key can then go; lookups unaffected", async (t, env) => {
+  const store = await env.open();
+  await store.numbers.upsertMany(Array.from({ length: 23 }, (_, i) => ({ number: `+3120${String(i).padStart(7, "0")}`, service: "nl", customHeader: `hdr-${i}` })));
+  const calls = Array.from({ length: 11 }, (_, i) => ({
+    callId: `c${i}`,
+    startedAt: new Date(Date.UTC(2025, 0, 1 + i)),
+    hangupSide: "callee" as const,
+    peer: "peer-x",
+    callingNumber: "+31200000001",
+    calledNumber: "+31200000002",
+  }));
+  await store.callRecords.insertMany(calls);
+  await store.callRecords.purgeStartedBefore(new Date(Date.UTC(2025, 0, 4))); // some statistics rows with encrypted peers
+  t.same(await store.keyUsage(), { k1: 23 + 23 + 8 * 3 + 3 });
+
+  const next = store.keyring.withNewActiveKey();
+  store.useKeyring(next);
+  const result = await store.reencrypt({ batchSize: 7 });
+  t.same(result.rewritten, { numbers: 23, call_records: 8, daily_statistics: 3 });
+  t.same(await store.keyUsage(), { k2: 73 }, "no value uses k1 any more");
+  t.same((await store.reencrypt()).rewritten, { numbers: 0, call_records: 0, daily_statistics: 0 }, "idempotent");
+
+  const withoutOld = await env.open({ keyring: next.without(["k1"]) });
+  t.same(await withoutOld.numbers.get("+31 20 000 0005"), { number: "+31200000005", service: "nl", customHeader: "hdr-5" }, "blind index unchanged");
+  t.equal((await withoutOld.callRecords.findByCallId("c9"))[0]?.peer, "peer-x");
+  t.equal((await withoutOld.statistics.dailyStatistics({ from: "2025-01-01", to: "2025-01-31" }))[0]?.peer, "peer-x");
+});
