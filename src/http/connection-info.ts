@@ -3,7 +3,7 @@
 // its certificate, TLS version and cipher for the access log.
 import type { X509Certificate } from "node:crypto";
 import type { Socket } from "node:net";
-import type { PeerCertificate, TLSSocket } from "node:tls";
+import type { TLSSocket } from "node:tls";
 import type { PeerConfig } from "../config/schema/index.js";
 
 export interface ConnectionInfo {
@@ -28,7 +28,7 @@ export function attachConnectionInfo(socket: TLSSocket, peer: PeerConfig, certif
     cipher: socket.getCipher()?.standardName ?? "unknown",
     remoteAddress: stripMappedPrefix(socket.remoteAddress ?? ""),
     clientCert: `:${certificate.raw.toString("base64")}:`,
-    clientCertChain: chainOf(socket),
+    clientCertChain: chainOf(certificate),
     inFlight: 0,
   };
   (socket as unknown as Record<symbol, ConnectionInfo>)[kInfo] = info;
@@ -54,30 +54,18 @@ function stripMappedPrefix(addr: string): string {
 }
 
 /**
- * OpenSSL's verified chain, leaf first, as Node exposes it. Node completes it with the trust
- * anchor from our store; the anchor is left out (the client did not send it, and the upstream
- * knows its own roots), as is the leaf (that is Client-Cert).
+ * The certificates the client sent after its leaf (Node links them as issuerCertificate from the
+ * peer's chain; it is not completed from our trust store). A self-signed root the client
+ * included is left out: the upstream has its own roots. Empty chain: no header.
  */
-function chainOf(socket: TLSSocket): string | undefined {
-  { let c: any = socket.getPeerCertificate(true); for (let i = 0; i < 4 && c; i++) { console.log("DBG", i, c.subject?.CN, c.fingerprint256?.slice(0, 8)); c = c.issuerCertificate; } }
-  let cert: PeerCertificate | undefined;
-  try {
-    cert = socket.getPeerCertificate(true);
-  } catch {
-    return undefined;
+function chainOf(leaf: X509Certificate): string | undefined {
+  let out: string | undefined;
+  let cur = leaf.issuerCertificate;
+  for (let depth = 0; cur && depth < 10; depth++) {
+    if (cur.subject === cur.issuer && cur.checkIssued(cur)) break;
+    const item = `:${cur.raw.toString("base64")}:`;
+    out = out === undefined ? item : `${out}, ${item}`;
+    cur = cur.issuerCertificate;
   }
-  const parts: string[] = [];
-  const seen = new Set<string>();
-  let cur = (cert as { issuerCertificate?: PeerCertificate } | undefined)?.issuerCertificate;
-  let prev = cert;
-  while (cur && cur !== prev && cur.raw && !seen.has(cur.fingerprint256)) {
-    seen.add(cur.fingerprint256);
-    const next = (cur as { issuerCertificate?: PeerCertificate }).issuerCertificate;
-    const selfSigned = !next || next === cur || next.fingerprint256 === cur.fingerprint256;
-    if (selfSigned) break;
-    parts.push(`:${cur.raw.toString("base64")}:`);
-    prev = cur;
-    cur = next;
-  }
-  return parts.length > 0 ? parts.join(", ") : undefined;
+  return out;
 }

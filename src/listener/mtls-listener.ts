@@ -59,7 +59,11 @@ export class MtlsListener {
     const options: TlsOptions = {
       ...opts.tls.serverOptions(),
       requestCert: true,
-      rejectUnauthorized: true,
+      // Verification is still OpenSSL's (chain, validity, CRLs), but the decision is ours: with
+      // rejectUnauthorized Node destroys a failed socket silently, and the reason (expired,
+      // revoked, untrusted…) would be lost to the metrics. #onSecure refuses every unauthorized
+      // socket before any protocol sees it.
+      rejectUnauthorized: false,
       handshakeTimeout: opts.handshakeTimeoutMs,
       ...(opts.alpnProtocols ? { ALPNProtocols: opts.alpnProtocols } : {}),
     };
@@ -83,6 +87,10 @@ export class MtlsListener {
     socket.on("error", () => undefined); // protocol handlers add their own; never an uncaught error
     const cert = socket.getPeerX509Certificate();
     if (!cert) return this.#refuse(socket, "no_certificate");
+    if (!socket.authorized) {
+      const code = String(socket.authorizationError ?? "");
+      return this.#refuse(socket, classifyHandshakeError(Object.assign(new Error(code), { code })), cert, code);
+    }
     if (this.opts.requireClientAuthEku && !(cert.keyUsage ?? []).includes(EKU_CLIENT_AUTH)) {
       return this.#refuse(socket, "bad_purpose", cert);
     }
@@ -114,8 +122,8 @@ export class MtlsListener {
     this.opts.onConnection({ socket, peer, certificate: cert });
   }
 
-  #refuse(socket: TLSSocket, reason: HandshakeFailureReason, cert?: X509Certificate): void {
-    this.#fail(reason, socket, undefined, cert);
+  #refuse(socket: TLSSocket, reason: HandshakeFailureReason, cert?: X509Certificate, code?: string): void {
+    this.#fail(reason, socket, code ? Object.assign(new Error(code), { code }) : undefined, cert);
     socket.destroy();
   }
 

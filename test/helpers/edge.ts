@@ -5,6 +5,7 @@ import { parseConfig } from "../../src/config/load.js";
 import type { Config } from "../../src/config/schema/index.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { PassThrough } from "node:stream";
+import type { TestPki } from "./pki.js";
 
 export interface EdgeOptions {
   /** Extra/overriding config, merged over the test defaults (deep for plain objects). */
@@ -12,12 +13,7 @@ export interface EdgeOptions {
   builders?: ComponentBuilder[];
 }
 
-export interface TestPkiPaths {
-  ca: { cert: string };
-  serverEcdsa: { cert: string; key: string };
-  serverRsa: { cert: string; key: string };
-  upstreamClient: { cert: string; key: string };
-}
+type TestPkiPaths = Pick<TestPki, "ca" | "serverEcdsa" | "serverRsa" | "upstreamClient">;
 
 export interface RunningEdge {
   app: App;
@@ -45,11 +41,11 @@ export function edgeConfig(pki: TestPkiPaths, extra: Record<string, unknown> = {
   const base = {
     tls: {
       certificates: [
-        { cert: pki.serverEcdsa.cert, key: pki.serverEcdsa.key },
-        { cert: pki.serverRsa.cert, key: pki.serverRsa.key },
+        { cert: pki.serverEcdsa.certPath, key: pki.serverEcdsa.keyPath },
+        { cert: pki.serverRsa.certPath, key: pki.serverRsa.keyPath },
       ],
-      clientCertificate: { cert: pki.upstreamClient.cert, key: pki.upstreamClient.key },
-      trust: { bundledRoots: true, extraRoots: [pki.ca.cert], crls: [] },
+      clientCertificate: { cert: pki.upstreamClient.certPath, key: pki.upstreamClient.keyPath },
+      trust: { bundledRoots: true, extraRoots: [pki.ca.certPath], crls: [] },
       watch: false,
     },
     peers: [{ name: "dev-trunk", match: { dnsNames: ["dev-trunk.local"], commonNames: ["dev-trunk"] } }],

@@ -9,7 +9,15 @@ export interface SClientResult {
   cipher?: string;
 }
 
-export function sClient(port: number, args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<SClientResult> {
+/**
+ * holdOpen keeps s_client's stdin open until the server closes the connection (to see a refusal
+ * that comes after the handshake, as TLS 1.3 client-certificate checks do); else stdin ends at once.
+ */
+export function sClient(
+  port: number,
+  args: string[],
+  opts: { input?: string; timeoutMs?: number; holdOpen?: boolean } = {},
+): Promise<SClientResult> {
   return new Promise((resolve, reject) => {
     const child = spawn("openssl", ["s_client", "-connect", `127.0.0.1:${port}`, "-brief", ...args], {
       stdio: ["pipe", "pipe", "pipe"],
@@ -28,7 +36,8 @@ export function sClient(port: number, args: string[], opts: { input?: string; ti
       const cipher = /Ciphersuite: (\S+)/.exec(out)?.[1];
       resolve({ code, out, ...(protocol ? { protocol } : {}), ...(cipher ? { cipher } : {}) });
     });
-    child.stdin.end(opts.input ?? "");
+    if (opts.holdOpen) child.stdin.write(opts.input ?? "");
+    else child.stdin.end(opts.input ?? "");
   });
 }
 

@@ -1,0 +1,31 @@
+// A full call INVITE/100/180/200/ACK/BYE/200 from SIPp's built-in uac (behind a stunnel client with
+// the dev-trunk certificate) through trunkgate to SIPp's built-in uas over TCP.
+import t from "tap";
+import { runSipp, startSipp } from "../../helpers/sipp.js";
+import { startGateway } from "./harness.js";
+
+t.test("SIPp uac → stunnel → trunkgate → SIPp uas: 5 calls complete", async (t) => {
+  const uas = await startSipp({ scenario: "uas", timeoutSeconds: 60 });
+  t.teardown(() => uas.stop());
+  const gw = await startGateway({ upstreams: [{ name: "svc", targets: [{ port: uas.port }] }] });
+  t.teardown(() => gw.stop());
+  const st = await gw.stunnelClient();
+  const res = await runSipp({
+    scenario: "uac",
+    target: `127.0.0.1:${gw.port}`,
+    via: `127.0.0.1:${st.port}`,
+    calls: 5,
+    rate: 10,
+    timeoutSeconds: 20,
+  });
+  t.equal(res.stats.failed, 0, "no failed call");
+  t.equal(res.stats.successful, 5, "5 successful calls");
+  t.equal(res.code, 0, `sipp exit code 0 (output: ${res.code === 0 ? "" : res.output.slice(-3000)})`);
+  const m = await gw.metrics();
+  t.match(m, /trunkgate_sip_requests_total\{method="INVITE",direction="inbound"\} 5/);
+  t.match(m, /trunkgate_sip_requests_total\{method="BYE",direction="inbound"\} 5/);
+  t.match(m, /trunkgate_sip_active_calls 0/);
+  const tx = gw.logs.lines.filter((l) => l.event === "sip_transaction");
+  t.ok(tx.some((l) => l.method === "INVITE" && l.status === 200 && l.peer === "dev-trunk"), "transaction log line for INVITE");
+  t.notOk(gw.logs.text.includes("service@"), "no user part of a URI in logs");
+});
