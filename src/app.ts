@@ -1,6 +1,7 @@
 // The composition root: config → logger, metrics, TLS contexts, peer identity → components
 // (SIP proxy, HTTP proxy, provisioning API) → admin endpoints → signals. Nothing else wires things.
 import { existsSync, readFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
 import type { Config } from "./config/schema/index.js";
 import { type Component, listenError } from "./component.js";
@@ -98,7 +99,11 @@ export class App {
       this.#watcher.start();
     }
     this.logger.info(
-      { version: VERSION, components: this.components.map((c) => c.name), admin: `${cfg.admin.listen.host}:${cfg.admin.listen.port}` },
+      {
+        version: VERSION,
+        listeners: Object.fromEntries(this.components.map((c) => [c.name, c.address()?.port])),
+        admin: `${cfg.admin.listen.host}:${(this.admin.server.address() as AddressInfo).port}`,
+      },
       "trunkgate started",
     );
   }

@@ -190,14 +190,17 @@ class Exchange {
     // HTTP/1.1 cannot skip an unread body: close after the answer (HTTP/2 resets the stream).
     if (!this.#isH2 && (unread || this.s.draining || status === 400)) headers.connection = "close";
     res.writeHead(status, headers);
+    if (unread && this.#isH2) {
+      // RFC 9113 §8.1: a complete answer, then RST_STREAM(NO_ERROR) tells the client to stop sending.
+      const stream = (req as Http2ServerRequest).stream;
+      (res as Http2ServerResponse).end(bodyText, () => {
+        if (!stream.destroyed) stream.close(h2c.NGHTTP2_NO_ERROR);
+      });
+      return;
+    }
     res.end(bodyText);
     if (unread) {
-      if (this.#isH2) {
-        const stream = (req as Http2ServerRequest).stream;
-        res.once("finish", () => {
-          if (!stream.destroyed) stream.close(h2c.NGHTTP2_NO_ERROR);
-        });
-      } else {
+      {
         // Lingering close: read and discard what the client still sends, for a bounded time, so
         // it sees the answer rather than a reset caused by unread data.
         const socket = req.socket;

@@ -176,11 +176,12 @@ export async function startStunnel(o: StunnelOptions): Promise<Stunnel> {
     await rm(dir, { recursive: true, force: true });
     throw err;
   }
+  const stopProcess = p.stop;
   return Object.assign(p, {
     port: o.acceptPort,
     dir,
     async stop(graceMs = 500) {
-      const code = await p.stop(graceMs);
+      const code = await stopProcess(graceMs);
       await rm(dir, { recursive: true, force: true });
       return code;
     },

@@ -7,7 +7,8 @@ import { startGateway } from "./harness.js";
 t.test("SIPp uac → stunnel → trunkgate → SIPp uas: 5 calls complete", async (t) => {
   const uas = await startSipp({ scenario: "uas", timeoutSeconds: 60 });
   t.teardown(() => uas.stop());
-  const gw = await startGateway({ upstreams: [{ name: "svc", targets: [{ port: uas.port }] }] });
+  // SIPp's built-in scenarios offer plain RTP/AVP: the SRTP policy is off for them.
+  const gw = await startGateway({ upstreams: [{ name: "svc", targets: [{ port: uas.port }] }], sip: { media: { srtpPolicy: "off" } } });
   t.teardown(() => gw.stop());
   const st = await gw.stunnelClient();
   const res = await runSipp({

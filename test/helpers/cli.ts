@@ -1,0 +1,57 @@
+// Runs the built `trunkgate` CLI (dist/, built by `npm test`'s pretest) as a child process.
+import { spawn, type ChildProcess } from "node:child_process";
+import { resolve } from "node:path";
+
+export const MAIN = resolve("dist/src/main.js");
+
+export interface CliRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliRun> {
+  return new Promise((res, rej) => {
+    const child = spawn(process.execPath, [MAIN, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: "pipe" });
+    collect(child, opts.timeoutMs ?? 20_000).then(res, rej);
+  });
+}
+
+export function collect(child: ChildProcess, timeoutMs: number): Promise<CliRun> {
+  return new Promise((res, rej) => {
+    let stdout = "";
+    let stderr = "";
+    child.stdout?.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("error", rej);
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      res({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+/** Resolves when a line of the child's stdout satisfies the predicate (bounded). */
+export function waitForLine(child: ChildProcess, pred: (line: string) => boolean, timeoutMs = 15_000): Promise<string> {
+  return new Promise((res, rej) => {
+    let buf = "";
+    const timer = setTimeout(() => rej(new Error(`no matching line within ${timeoutMs} ms; got:\n${buf}`)), timeoutMs);
+    const onData = (d: Buffer) => {
+      buf += d.toString();
+      for (const line of buf.split("\n")) {
+        if (pred(line)) {
+          clearTimeout(timer);
+          child.stdout?.off("data", onData);
+          return res(line);
+        }
+      }
+    };
+    child.stdout?.on("data", onData);
+    child.on("close", () => {
+      clearTimeout(timer);
+      rej(new Error(`process exited before a matching line:\n${buf}`));
+    });
+  });
+}
