@@ -10,6 +10,7 @@ import { setLogHashKey } from "./observability/hash.js";
 import { createLogger, type Logger } from "./observability/logger.js";
 import { createMetrics, type EdgeMetrics } from "./observability/metrics.js";
 import { generateDevPki } from "./pki/dev-pki.js";
+import { openCustomerData, type CustomerData } from "./store/customer-data.js";
 import { TlsContextProvider } from "./tls/context-provider.js";
 import { reportExpiry } from "./tls/expiry.js";
 import { FileChangeWatcher } from "./tls/file-watcher.js";
@@ -23,6 +24,8 @@ export interface Shared {
   metrics: EdgeMetrics;
   tls: TlsContextProvider;
   identity: PeerIdentity;
+  /** The store, number routing table and call-record writer. */
+  data: CustomerData;
 }
 
 export class App {
@@ -31,6 +34,7 @@ export class App {
   tls!: TlsContextProvider;
   identity!: PeerIdentity;
   admin!: AdminServer;
+  data!: CustomerData;
   readonly components: Component[] = [];
   #watcher: FileChangeWatcher | undefined;
   #draining = false;
@@ -40,6 +44,8 @@ export class App {
     readonly config: Config,
     logger?: Logger,
     private builders: ComponentBuilder[] = defaultComponents,
+    /** Injectable clock for the store (call records, retention); tests move it. */
+    readonly now?: () => Date,
   ) {
     this.logger = logger ?? createLogger({ level: config.logging.level, pretty: config.logging.pretty });
     this.metrics = createMetrics(VERSION);
@@ -71,7 +77,15 @@ export class App {
     this.metrics.reloads.labels("success").inc(0);
     this.metrics.reloads.labels("error").inc(0);
 
-    const shared: Shared = { config: cfg, logger: this.logger, metrics: this.metrics, tls: this.tls, identity: this.identity };
+    this.data = await openCustomerData(cfg, { logger: this.logger, registry: this.metrics.registry, ...(this.now ? { now: this.now } : {}) });
+    const shared: Shared = {
+      config: cfg,
+      logger: this.logger,
+      metrics: this.metrics,
+      tls: this.tls,
+      identity: this.identity,
+      data: this.data,
+    };
     for (const build of this.builders) {
       const c = await build(shared);
       if (c) this.components.push(c);
@@ -92,6 +106,7 @@ export class App {
       });
     } catch (err) {
       await Promise.allSettled(this.components.map((c) => c.close()));
+      await this.data.close().catch(() => undefined);
       throw err;
     }
     if (cfg.tls.watch) {
@@ -121,6 +136,7 @@ export class App {
       this.logger.info({ graceMs }, "draining");
       await Promise.allSettled(this.components.map((c) => c.drain(deadline)));
       await Promise.allSettled(this.components.map((c) => c.close()));
+      await this.data?.close().catch((err: Error) => this.logger.error({ error: err.message }, "closing the store failed"));
       await this.admin?.close();
       this.logger.info("stopped");
     })();

@@ -30,7 +30,8 @@ export async function startCommand(argv: string[], io: CliIo): Promise<number> {
       io.err(`trunkgate: cannot start: ${err.message}`);
       return EXIT_FAILURE;
     }
-    io.err(`trunkgate: cannot start: ${(err as Error).stack ?? String(err)}`);
+    // Store, key and other startup failures carry a message naming their config key.
+    io.err(`trunkgate: cannot start: ${err instanceof Error ? err.message : String(err)}`);
     return EXIT_FAILURE;
   }
   return new Promise<number>((resolve) => {

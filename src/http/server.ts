@@ -134,6 +134,19 @@ export function createHttpProxy(deps: HttpProxyDeps): HttpProxy {
     });
   });
 
+  /** Resolves when no request or tunnel is in flight, or after ms. */
+  const idle = (ms: number): Promise<void> =>
+    shared.active === 0
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Math.max(0, ms));
+          timer.unref();
+          idleWaiters.push(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closed ??= (async () => {
@@ -143,6 +156,8 @@ export function createHttpProxy(deps: HttpProxyDeps): HttpProxy {
       for (const s of sessions) s.destroy();
       listener.destroyAll();
       await upstream.destroy();
+      // Destroyed sockets report their requests' ends on the next ticks: let the books close.
+      await idle(1_000);
     })();
     return closed;
   };
@@ -154,16 +169,7 @@ export function createHttpProxy(deps: HttpProxyDeps): HttpProxy {
       shared.draining = true;
       listener.stopAccepting(); // also closes idle HTTP/1.1 connections
       for (const s of sessions) s.close(); // GOAWAY: streams in flight finish, no new ones
-      if (shared.active > 0) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, Math.max(0, graceMs));
-          timer.unref();
-          idleWaiters.push(() => {
-            clearTimeout(timer);
-            resolve();
-          });
-        });
-      }
+      await idle(graceMs);
       await close();
     },
     close,

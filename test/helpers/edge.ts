@@ -5,15 +5,18 @@ import { parseConfig } from "../../src/config/load.js";
 import type { Config } from "../../src/config/schema/index.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { PassThrough } from "node:stream";
+import { randomUUID } from "node:crypto";
+import { join } from "node:path";
 import type { TestPki } from "./pki.js";
 
 export interface EdgeOptions {
   /** Extra/overriding config, merged over the test defaults (deep for plain objects). */
   config?: Record<string, unknown>;
   builders?: ComponentBuilder[];
+  now?: () => Date;
 }
 
-type TestPkiPaths = Pick<TestPki, "ca" | "serverEcdsa" | "serverRsa" | "upstreamClient">;
+type TestPkiPaths = Pick<TestPki, "ca" | "serverEcdsa" | "serverRsa" | "upstreamClient" | "dir">;
 
 export interface RunningEdge {
   app: App;
@@ -37,7 +40,7 @@ function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<s
   return out;
 }
 
-export function edgeConfig(pki: TestPkiPaths, extra: Record<string, unknown> = {}): Config {
+export function edgeConfig(pki: TestPkiPaths & { dir: string }, extra: Record<string, unknown> = {}): Config {
   const base = {
     tls: {
       certificates: [
@@ -52,6 +55,7 @@ export function edgeConfig(pki: TestPkiPaths, extra: Record<string, unknown> = {
     sip: { listen: { host: "127.0.0.1", port: 0 } },
     http: { enabled: false, listen: { host: "127.0.0.1", port: 0 } },
     provisioning: { listen: { host: "127.0.0.1", port: 0 } },
+    store: { url: `sqlite:${join(pki.dir, `store-${randomUUID()}.db`)}`, encryptionKeyFile: join(pki.dir, "store.key") },
     admin: { listen: { host: "127.0.0.1", port: 0 } },
     logging: { level: "debug" },
     lifecycle: { drainGraceSeconds: 2 },
@@ -64,7 +68,7 @@ export async function startEdge(pki: TestPkiPaths, opts: EdgeOptions = {}): Prom
   const logs: string[] = [];
   const sink = new PassThrough();
   sink.on("data", (d: Buffer) => logs.push(...d.toString().split("\n").filter(Boolean)));
-  const app = new App(config, createLogger({ level: config.logging.level, destination: sink }), opts.builders);
+  const app = new App(config, createLogger({ level: config.logging.level, destination: sink }), opts.builders, opts.now);
   await app.start();
   const adminPort = (app.admin.server.address() as { port: number }).port;
   const adminUrl = `http://127.0.0.1:${adminPort}`;

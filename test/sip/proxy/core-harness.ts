@@ -1,0 +1,159 @@
+// In-memory harness for the proxy core: fake flows that record what the core sends, a manual
+// clock, real parser/editor, real transactions. No sockets: every RFC 3261 decision is testable
+// deterministically, timers included.
+import { Registry } from "prom-client";
+import { parseConfig } from "../../../src/config/load.js";
+import type { PeerConfig } from "../../../src/config/schema/index.js";
+import { createLogger } from "../../../src/observability/logger.js";
+import { DialogTable } from "../../../src/sip/dialog/dialogs.js";
+import { INBOUND, OUTBOUND, SipMetrics, type Direction } from "../../../src/sip/metrics.js";
+import { parseMessage, type SipMessage, type SipRequest, type SipResponse } from "../../../src/sip/parse/index.js";
+import { ProxyCore } from "../../../src/sip/proxy/core.js";
+import { ProxyIdentity } from "../../../src/sip/proxy/identity.js";
+import type { PeerRouteFn, RouteFn } from "../../../src/sip/route/decision.js";
+import { defaultPeerRoute, defaultRoute } from "../../../src/sip/route/decision.js";
+import { FifoTimers, ManualPlatform } from "../../../src/sip/timer/timers.js";
+import { DEFAULT_TIMING } from "../../../src/sip/transaction/types.js";
+import type { Flow, FlowProvider } from "../../../src/sip/transport/flow.js";
+import { UpstreamCluster, type UpstreamTarget } from "../../../src/sip/upstream/cluster.js";
+import { LogLines } from "../e2e/harness.js";
+import { stringify } from "yaml";
+
+let ids = 1000;
+
+export class FakeFlow implements Flow {
+  readonly id = ids++;
+  open = true;
+  readonly sent: SipMessage[] = [];
+  readonly raw: Buffer[] = [];
+  constructor(
+    readonly side: Direction,
+    readonly peer: PeerConfig | undefined,
+    readonly target: UpstreamTarget | undefined,
+    readonly transport: "TLS" | "TCP" = "TLS",
+  ) {}
+  send(data: Buffer): boolean {
+    if (!this.open) return false;
+    this.raw.push(data);
+    const r = parseMessage(data);
+    if (!r.ok) throw new Error(`core sent an unparsable message: ${r.reason}\n${data.toString()}`);
+    this.sent.push(r.message);
+    return true;
+  }
+  /** Messages sent and not yet taken. */
+  take(): SipMessage[] {
+    const out = this.sent.splice(0);
+    this.raw.splice(0);
+    return out;
+  }
+  takeOne(): SipMessage {
+    const m = this.sent.shift();
+    this.raw.shift();
+    if (m === undefined) throw new Error("nothing was sent on this flow");
+    return m;
+  }
+  requests(): SipRequest[] {
+    return this.sent.filter((m): m is SipRequest => m.kind === "request");
+  }
+  responses(): SipResponse[] {
+    return this.sent.filter((m): m is SipResponse => m.kind === "response");
+  }
+}
+
+export interface CoreHarnessOptions {
+  targets?: number;
+  srtp?: boolean;
+  route?: RouteFn;
+  routeToPeer?: PeerRouteFn;
+  peerTargets?: boolean;
+}
+
+export function makeCore(o: CoreHarnessOptions = {}) {
+  const n = o.targets ?? 2;
+  const cfg = parseConfig(stringify({
+    tls: { certificates: [{ cert: "x", key: "y" }], watch: false },
+    peers: [{ name: "dev-trunk", match: { dnsNames: ["dev-trunk.local"] }, sip: { targets: o.peerTargets ? [{ host: "trunk.example.net" }] : [] } }],
+    sip: {
+      listen: { host: "127.0.0.1", port: 5061 },
+      upstreams: [{ name: "svc", targets: Array.from({ length: n }, (_, i) => ({ host: "10.0.0." + (i + 1), port: 5060, transport: "tcp", priority: i })) }],
+    },
+  }), "core-test");
+  const platform = new ManualPlatform();
+  const timers = new FifoTimers(platform);
+  const registry = new Registry();
+  const metrics = new SipMetrics(registry);
+  const logs = new LogLines();
+  const logger = createLogger({ level: "info", destination: logs });
+  const clusters = new Map<string, UpstreamCluster>();
+  for (const u of cfg.sip.upstreams) clusters.set(u.name, new UpstreamCluster(u, () => 0));
+  const cluster = clusters.get("svc")!;
+  const peers = new Map(cfg.peers.map((p) => [p.name, p] as const));
+  const trunk = new FakeFlow(INBOUND, peers.get("dev-trunk"), undefined);
+  const upFlows = new Map<UpstreamTarget, FakeFlow>();
+  const peerFlows: FakeFlow[] = [trunk];
+  const flows: FlowProvider = {
+    toTarget(t) {
+      let f = upFlows.get(t);
+      if (f === undefined || !f.open) {
+        f = new FakeFlow(OUTBOUND, undefined, t, "TCP");
+        upFlows.set(t, f);
+      }
+      return f;
+    },
+    toPeer(peer, preferred) {
+      const open = peerFlows.filter((f) => f.open && f.peer?.name === peer);
+      return open.find((f) => f.id === preferred) ?? open[open.length - 1];
+    },
+    aliasOf(flow) {
+      if (flow.side === INBOUND) return peerFlows.find((f) => f.open && f !== flow && f.peer?.name === flow.peer?.name);
+      return undefined;
+    },
+  };
+  const dialogs = new DialogTable(3600_000, (c) => metrics.activeCalls.set(c));
+  const identity = new ProxyIdentity("127.0.0.1", 5061, "127.0.0.1");
+  const core = new ProxyCore({
+    identity,
+    timers,
+    timing: DEFAULT_TIMING,
+    flows,
+    clusters,
+    peers,
+    route: o.route ?? defaultRoute("svc"),
+    routeToPeer: o.routeToPeer ?? defaultPeerRoute(cfg.peers),
+    dialogs,
+    metrics,
+    logger,
+    srtpEnforce: o.srtp ?? true,
+    retryAfterSeconds: 30,
+    logTransactions: true,
+  });
+  const up = (i: number) => flows.toTarget(cluster.targets[i]!) as FakeFlow;
+  const fromTrunk = (text: string, flow: FakeFlow = trunk) => {
+    const r = parseMessage(Buffer.from(text, "latin1"));
+    if (!r.ok) throw new Error(`test message does not parse: ${r.reason}`);
+    if (r.message.kind === "request") core.onRequest(flow, r.message);
+    else core.onResponse(flow, r.message);
+  };
+  const fromUpstream = (i: number, text: string) => {
+    const r = parseMessage(Buffer.from(text, "latin1"));
+    if (!r.ok) throw new Error(`test message does not parse: ${r.reason}`);
+    if (r.message.kind === "request") core.onRequest(up(i), r.message);
+    else core.onResponse(up(i), r.message);
+  };
+  return { core, cfg, platform, timers, registry, metrics, logs, cluster, clusters, trunk, peerFlows, up, upFlows, fromTrunk, fromUpstream, dialogs, identity };
+}
+
+/** A response to `req` as a UAS would send it (all Vias echoed), as text. */
+export function answer(req: SipRequest, status: number, reason: string, o: { toTag?: string; extra?: string[]; body?: string; contentType?: string } = {}): string {
+  const lines = [`SIP/2.0 ${status} ${reason}`];
+  for (const v of req.viaList) lines.push(`Via: ${v.raw}`);
+  lines.push(`From: ${req.from.raw}`);
+  lines.push(`To: ${req.to.raw}${req.to.tag === undefined && o.toTag ? `;tag=${o.toTag}` : ""}`);
+  lines.push(`Call-ID: ${req.callId}`, `CSeq: ${req.cseq.seq} ${req.cseq.method}`);
+  for (const rr of req.getHeaders("record-route") ?? []) lines.push(`Record-Route: ${rr}`);
+  lines.push(...(o.extra ?? []));
+  const body = o.body ?? "";
+  if (body) lines.push(`Content-Type: ${o.contentType ?? "application/sdp"}`);
+  lines.push(`Content-Length: ${Buffer.byteLength(body)}`, "", body);
+  return lines.join("\r\n");
+}
