@@ -1,6 +1,7 @@
 // The capabilities trunkgate runs, in start order. Each builder returns undefined when its section
 // is disabled in the config.
 import type { ComponentBuilder } from "./app.js";
+import { httpComponent } from "./http/component.js";
 import { listenerComponent } from "./listener/listener-component.js";
 
 const sip: ComponentBuilder = async (s) => {
@@ -12,4 +13,6 @@ const sip: ComponentBuilder = async (s) => {
   }).component;
 };
 
-export const defaultComponents: ComponentBuilder[] = [sip];
+const http: ComponentBuilder = async (s) => (s.config.http.enabled ? httpComponent(s) : undefined);
+
+export const defaultComponents: ComponentBuilder[] = [sip, http];

@@ -1,4 +1,4 @@
-import t from "tap";
+import t, { type Test } from "tap";
 import { once } from "node:events";
 import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
@@ -22,7 +22,7 @@ t.teardown(() => pki.cleanup());
 const upstream = await startUpstream();
 t.teardown(() => upstream.close());
 
-function errorJson(t: Tap.Test, body: Buffer, status: number, requestId: unknown): void {
+function errorJson(t: Test, body: Buffer, status: number, requestId: unknown): void {
   const j = JSON.parse(body.toString()) as { status: number; requestId: string };
   t.equal(j.status, status, "status in body");
   t.equal(j.requestId, requestId, "request id in body and header");

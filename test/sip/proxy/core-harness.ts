@@ -90,12 +90,15 @@ export function makeCore(o: CoreHarnessOptions = {}) {
   const peers = new Map(cfg.peers.map((p) => [p.name, p] as const));
   const trunk = new FakeFlow(INBOUND, peers.get("dev-trunk"), undefined);
   const upFlows = new Map<UpstreamTarget, FakeFlow>();
+  /** Target indexes whose connections fail (every flow to them is closed). */
+  const refused = new Set<number>();
   const peerFlows: FakeFlow[] = [trunk];
   const flows: FlowProvider = {
     toTarget(t) {
       let f = upFlows.get(t);
       if (f === undefined || !f.open) {
         f = new FakeFlow(OUTBOUND, undefined, t, "TCP");
+        if (refused.has(t.index)) f.open = false;
         upFlows.set(t, f);
       }
       return f;
@@ -140,7 +143,7 @@ export function makeCore(o: CoreHarnessOptions = {}) {
     if (r.message.kind === "request") core.onRequest(up(i), r.message);
     else core.onResponse(up(i), r.message);
   };
-  return { core, cfg, platform, timers, registry, metrics, logs, cluster, clusters, trunk, peerFlows, up, upFlows, fromTrunk, fromUpstream, dialogs, identity };
+  return { refused, core, cfg, platform, timers, registry, metrics, logs, cluster, clusters, trunk, peerFlows, up, upFlows, fromTrunk, fromUpstream, dialogs, identity };
 }
 
 /** A response to `req` as a UAS would send it (all Vias echoed), as text. */

@@ -7,10 +7,6 @@ import type { SipRequest, SipResponse } from "../../../src/sip/parse/index.js";
 
 const URI = "sip:+4930123456@127.0.0.1:5061";
 
-function metric(text: string, name: string): number {
-  const line = text.split("\n").find((l) => l.startsWith(name + " ") || l.startsWith(name + "{") && false);
-  return line ? Number(line.split(" ").pop()) : NaN;
-}
 
 t.test("INVITE: 100 Trying, forwarded with our Via, Max-Forwards-1, double Record-Route; responses routed back", async (t) => {
   const h = makeCore({ srtp: false });
@@ -48,7 +44,7 @@ t.test("INVITE: 100 Trying, forwarded with our Via, Max-Forwards-1, double Recor
   t.match(await h.registry.metrics(), /trunkgate_sip_active_calls 1/);
 });
 
-t.test("Max-Forwards absent: 70 inserted and decremented to 69? (RFC: inserted as 70)", async (t) => {
+t.test("Max-Forwards absent: 70 inserted", async (t) => {
   const h = makeCore({ srtp: false });
   h.fromTrunk(sipRequest({ method: "MESSAGE", uri: URI, maxForwards: null }));
   const fwd = h.up(0).takeOne() as SipRequest;
@@ -126,8 +122,8 @@ t.test("every target 503 → the 503 goes on (all tried); transport failure ever
   t.equal((h.trunk.takeOne() as SipResponse).status, 503, "503 forwarded once every target answered 503");
 
   const h2 = makeCore({ srtp: false });
-  h2.up(0).open = false;
-  h2.up(1).open = false;
+  h2.refused.add(0);
+  h2.refused.add(1);
   h2.fromTrunk(sipRequest({ method: "BYE", uri: URI, toTag: "z" }));
   const r = h2.trunk.takeOne() as SipResponse;
   t.equal(r.status, 503);
@@ -225,9 +221,9 @@ t.test("CANCEL without a matching INVITE → 481", async (t) => {
 
 t.test("ACK for 2xx and BYE without Route (SIPp style, R-URI = us) follow the dialog", async (t) => {
   const h = makeCore({ srtp: false });
+  h.refused.add(0); // connection to target 0 fails: failover, the dialog lives on target 1
   h.fromTrunk(sipRequest({ method: "INVITE", uri: "sip:service@127.0.0.1:5061", callId: "d1", fromTag: "ft" }));
   h.trunk.take();
-  h.up(0).open = false; // the dialog goes to target 1 after failover
   const fwd = h.up(1).requests()[0]!;
   h.fromUpstream(1, answer(fwd, 200, "OK", { toTag: "ut" }));
   t.equal((h.trunk.take() as SipResponse[]).pop()!.status, 200);
@@ -388,4 +384,3 @@ t.test("one log line per transaction with hashed Call-ID, no numbers", async (t)
   t.notOk(h.logs.text.includes("4930123456"));
 });
 
-void metric;

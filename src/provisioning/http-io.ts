@@ -1,0 +1,107 @@
+// Request body and JSON response plumbing. Every answer is JSON with X-Request-Id; errors share one
+// shape: {"error": code, "field"?: name, "message": text}. A response sent before the request body
+// was read closes the connection instead of letting Node drain an arbitrarily large body.
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
+
+export class HttpError extends Error {
+  override name = "HttpError";
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+    readonly headers?: OutgoingHttpHeaders,
+    readonly extra?: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+}
+
+export interface Reply {
+  status: number;
+  body?: unknown;
+  headers?: OutgoingHttpHeaders;
+}
+
+export function errorBody(e: HttpError): Record<string, unknown> {
+  return { error: e.code, ...(e.field !== undefined ? { field: e.field } : {}), message: e.message, ...e.extra };
+}
+
+export function sendJson(req: IncomingMessage, res: ServerResponse, requestId: string, reply: Reply): void {
+  const payload = reply.body === undefined ? undefined : Buffer.from(JSON.stringify(reply.body), "utf8");
+  const headers: OutgoingHttpHeaders = {
+    "x-request-id": requestId,
+    "cache-control": "no-store",
+    "x-content-type-options": "nosniff",
+    ...reply.headers,
+  };
+  if (payload) {
+    headers["content-type"] = "application/json; charset=utf-8";
+    headers["content-length"] = payload.length;
+  }
+  if (!req.complete) headers.connection = "close";
+  res.writeHead(reply.status, headers);
+  res.end(payload);
+}
+
+/** Accepts application/json, with no charset or charset=utf-8. */
+export function isJsonContentType(v: string | undefined): boolean {
+  if (v === undefined) return false;
+  const semi = v.indexOf(";");
+  const type = (semi < 0 ? v : v.slice(0, semi)).trim().toLowerCase();
+  if (type !== "application/json") return false;
+  if (semi < 0) return true;
+  for (const p of v.slice(semi + 1).split(";")) {
+    const eq = p.indexOf("=");
+    if (eq < 0) continue;
+    if (p.slice(0, eq).trim().toLowerCase() === "charset" && p.slice(eq + 1).trim().replace(/"/g, "").toLowerCase() !== "utf-8") return false;
+  }
+  return true;
+}
+
+/** Reads and parses a JSON body within maxBytes: 415, 413 and 400 as HttpErrors. */
+export function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
+  if (!isJsonContentType(req.headers["content-type"])) {
+    return Promise.reject(new HttpError(415, "unsupported_media_type", "Content-Type must be application/json"));
+  }
+  const declared = req.headers["content-length"];
+  if (declared !== undefined && Number(declared) > maxBytes) {
+    return Promise.reject(new HttpError(413, "payload_too_large", `request body larger than ${maxBytes} bytes`));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (c: Buffer) => {
+      size += c.length;
+      if (size > maxBytes) {
+        cleanup();
+        req.pause();
+        reject(new HttpError(413, "payload_too_large", `request body larger than ${maxBytes} bytes`));
+        return;
+      }
+      chunks.push(c);
+    };
+    const onEnd = () => {
+      cleanup();
+      const text = Buffer.concat(chunks, size).toString("utf8");
+      if (text.trim().length === 0) return reject(new HttpError(400, "invalid_request", "request body is empty", "body"));
+      try {
+        resolve(JSON.parse(text));
+      } catch {
+        reject(new HttpError(400, "invalid_request", "malformed JSON", "body"));
+      }
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      reject(err);
+    };
+    const cleanup = () => {
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.off("error", onError);
+    };
+    req.on("data", onData);
+    req.on("end", onEnd);
+    req.on("error", onError);
+  });
+}

@@ -1,0 +1,253 @@
+// The OpenAPI 3.1 description of the API, built once at startup (it carries the configured limits).
+// Served at GET /api/openapi.json to any holder of a valid token, like every other route.
+import { ROLES } from "./roles.js";
+import { ROUTES } from "./routes.js";
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "./handlers/numbers.js";
+import { MAX_STATISTICS_DAYS } from "./handlers/statistics.js";
+import { MAX_CUSTOM_HEADER_CHARS } from "./validation.js";
+
+export interface OpenApiOptions {
+  version: string;
+  maxBatchSize: number;
+  maxBodyBytes: number;
+  requestsPerMinute: number;
+}
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: unknown) => ({ "application/json": { schema } });
+const err = (description: string) => ({ description, content: json(ref("Error")) });
+
+export function openApiDocument(o: OpenApiOptions): Record<string, unknown> {
+  // Both together: a peer certificate at the handshake and a token (scopes = the roles required).
+  const security = (role?: string) => [{ mutualTLS: [], bearerAuth: role ? [role] : [] }];
+  const common = {
+    "401": { ...err("Missing, invalid or expired token (WWW-Authenticate: Bearer)"), headers: { "WWW-Authenticate": { schema: { type: "string" } } } },
+    "429": { ...err(`Rate limit exceeded (${o.requestsPerMinute} requests/minute per client)`), headers: { "Retry-After": { schema: { type: "integer" } } } },
+  };
+  const forbidden = { "403": err("The token lacks the required role") };
+  const numberParam = {
+    name: "e164",
+    in: "path",
+    required: true,
+    description: "E.164 number, e.g. +4930123456 (the '+' may be sent as %2B)",
+    schema: { type: "string" },
+  };
+  const roleNote = (role: string) => `Requires role ${role} (or ${ROLES.admin}).`;
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "trunkgate provisioning API",
+      version: o.version,
+      description:
+        "Provision E.164 numbers to SIP services. Mutual TLS (a configured peer certificate) and a bearer JWT are both required. " +
+        `Roles come from the token's "roles" claim: ${ROLES.read}, ${ROLES.write}, ${ROLES.delete}, ${ROLES.admin} (all). ` +
+        `Every response carries X-Request-Id. Request bodies: application/json, at most ${o.maxBodyBytes} bytes.`,
+    },
+    servers: [{ url: "/" }],
+    security: security(),
+    paths: {
+      [ROUTES.number.template]: {
+        parameters: [numberParam],
+        get: {
+          operationId: "getNumber",
+          summary: "Get a provisioned number",
+          description: roleNote(ROLES.read),
+          security: security(ROLES.read),
+          responses: { "200": { description: "The entry", content: json(ref("NumberEntry")) }, "400": err("Invalid number (field number)"), "404": err("Not provisioned"), ...common, ...forbidden },
+        },
+        put: {
+          operationId: "putNumber",
+          summary: "Create or replace a number's entry",
+          description: `${roleNote(ROLES.write)} Replaces the whole entry: an omitted customHeader clears it.`,
+          security: security(ROLES.write),
+          requestBody: { required: true, content: json(ref("NumberInput")) },
+          responses: {
+            "200": { description: "Updated", content: json(ref("NumberEntry")) },
+            "201": { description: "Created", content: json(ref("NumberEntry")) },
+            "400": err("Invalid input; field names the member"),
+            "413": err("Body too large"),
+            "415": err("Content-Type is not application/json"),
+            ...common,
+            ...forbidden,
+          },
+        },
+        delete: {
+          operationId: "deleteNumber",
+          summary: "Remove a number",
+          description: roleNote(ROLES.delete),
+          security: security(ROLES.delete),
+          responses: { "204": { description: "Deleted" }, "400": err("Invalid number"), "404": err("Not provisioned"), ...common, ...forbidden },
+        },
+      },
+      [ROUTES.numbers.template]: {
+        get: {
+          operationId: "listNumbers",
+          summary: "List provisioned numbers (stable, opaque order)",
+          description: roleNote(ROLES.read),
+          security: security(ROLES.read),
+          parameters: [
+            { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE } },
+            { name: "cursor", in: "query", description: "nextCursor of the previous page", schema: { type: "string" } },
+          ],
+          responses: { "200": { description: "One page", content: json(ref("NumberPage")) }, "400": err("Bad limit or cursor"), ...common, ...forbidden },
+        },
+      },
+      [ROUTES.numbersBatch.template]: {
+        post: {
+          operationId: "batchUpsertNumbers",
+          summary: "Create or replace many numbers, all or nothing",
+          description: `${roleNote(ROLES.write)} At most ${o.maxBatchSize} entries; errors name the entry, e.g. numbers[3].service. Counts as one request for the rate limit.`,
+          security: security(ROLES.write),
+          requestBody: { required: true, content: json(ref("BatchInput")) },
+          responses: {
+            "200": { description: "All entries written", content: json({ type: "object", required: ["upserted"], properties: { upserted: { type: "integer" } } }) },
+            "400": err("An entry is invalid (nothing was written)"),
+            "413": err(`More than ${o.maxBatchSize} entries, or body too large`),
+            "415": err("Content-Type is not application/json"),
+            ...common,
+            ...forbidden,
+          },
+        },
+      },
+      [ROUTES.services.template]: {
+        get: {
+          operationId: "listServices",
+          summary: "Services a number can be assigned to (the SIP upstreams)",
+          description: roleNote(ROLES.read),
+          security: security(ROLES.read),
+          responses: { "200": { description: "Services", content: json(ref("ServiceList")) }, ...common, ...forbidden },
+        },
+      },
+      [ROUTES.statisticsDaily.template]: {
+        get: {
+          operationId: "dailyStatistics",
+          summary: "Daily call statistics (aggregates only)",
+          description: `${roleNote(ROLES.read)} UTC days from..to inclusive, at most ${MAX_STATISTICS_DAYS} days.`,
+          security: security(ROLES.read),
+          parameters: [
+            { name: "from", in: "query", required: true, schema: { type: "string", format: "date" } },
+            { name: "to", in: "query", required: true, schema: { type: "string", format: "date" } },
+          ],
+          responses: { "200": { description: "Aggregates", content: json(ref("DailyStatistics")) }, "400": err("Bad from/to"), ...common, ...forbidden },
+        },
+      },
+      [ROUTES.openapi.template]: {
+        get: {
+          operationId: "openapi",
+          summary: "This document",
+          description: "Any valid token, no particular role.",
+          security: security(),
+          responses: { "200": { description: "OpenAPI 3.1 document", content: json({ type: "object" }) }, ...common },
+        },
+      },
+    },
+    components: {
+      securitySchemes: {
+        bearerAuth: {
+          type: "http",
+          scheme: "bearer",
+          bearerFormat: "JWT",
+          description:
+            'JWT (ES256, RS256 or EdDSA) from the configured issuer for the configured audience, with exp; roles in the "roles" claim (array of strings). ' +
+            "The scopes listed per operation are the roles it requires.",
+        },
+        mutualTLS: { type: "mutualTLS", description: "A client certificate of a configured peer is required at the TLS handshake." },
+      },
+      schemas: {
+        E164: { type: "string", pattern: "^\\+[1-9][0-9]{0,14}$", examples: ["+4930123456"] },
+        NumberInput: {
+          type: "object",
+          additionalProperties: false,
+          required: ["service"],
+          properties: {
+            service: { type: "string", description: "Name of a SIP upstream (GET /api/v1/services)" },
+            customHeader: { type: ["string", "null"], maxLength: MAX_CUSTOM_HEADER_CHARS, description: "Printable ASCII, no CR/LF" },
+            number: { ...ref("E164"), description: "Optional; must equal the path number" },
+          },
+        },
+        NumberEntry: {
+          type: "object",
+          required: ["number", "service", "customHeader"],
+          properties: { number: ref("E164"), service: { type: "string" }, customHeader: { type: ["string", "null"] } },
+        },
+        NumberPage: {
+          type: "object",
+          required: ["items", "nextCursor"],
+          properties: { items: { type: "array", items: ref("NumberEntry") }, nextCursor: { type: ["string", "null"] } },
+        },
+        BatchInput: {
+          type: "object",
+          additionalProperties: false,
+          required: ["numbers"],
+          properties: {
+            numbers: {
+              type: "array",
+              maxItems: o.maxBatchSize,
+              items: {
+                type: "object",
+                additionalProperties: false,
+                required: ["number", "service"],
+                properties: { number: ref("E164"), service: { type: "string" }, customHeader: { type: ["string", "null"], maxLength: MAX_CUSTOM_HEADER_CHARS } },
+              },
+            },
+          },
+        },
+        ServiceList: {
+          type: "object",
+          required: ["services", "numbersTotal"],
+          properties: {
+            services: { type: "array", items: { type: "object", required: ["name"], properties: { name: { type: "string" } } } },
+            numbersTotal: { type: "integer" },
+          },
+        },
+        DailyStatistics: {
+          type: "object",
+          required: ["from", "to", "days"],
+          properties: {
+            from: { type: "string", format: "date" },
+            to: { type: "string", format: "date" },
+            days: {
+              type: "array",
+              items: {
+                type: "object",
+                properties: {
+                  day: { type: "string", format: "date" },
+                  service: { type: ["string", "null"] },
+                  peer: { type: ["string", "null"], description: "Configured peer name" },
+                  calls: { type: "integer" },
+                  answered: { type: "integer" },
+                  asr: { type: "number" },
+                  meanDurationMs: { type: ["number", "null"] },
+                  p95DurationMs: { type: ["number", "null"] },
+                  statusClasses: { type: "object", additionalProperties: { type: "integer" } },
+                },
+              },
+            },
+          },
+        },
+        Error: {
+          type: "object",
+          required: ["error", "message"],
+          properties: {
+            error: {
+              type: "string",
+              enum: [
+                "invalid_request",
+                "invalid_token",
+                "insufficient_scope",
+                "not_found",
+                "method_not_allowed",
+                "unsupported_media_type",
+                "payload_too_large",
+                "rate_limited",
+                "internal_error",
+              ],
+            },
+            field: { type: "string", description: "The offending member, e.g. service or numbers[3].customHeader" },
+            message: { type: "string" },
+          },
+        },
+      },
+    },
+  };
+}

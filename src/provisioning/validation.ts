@@ -1,0 +1,155 @@
+// Input checks of the API. Each failure names the field (`service`, `numbers[3].customHeader`) and
+// says what is wrong without echoing the value: numbers and header values are customer data, and
+// error bodies end up in client logs.
+import { normaliseE164 } from "../store/e164.js";
+
+export class FieldError extends Error {
+  override name = "FieldError";
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export const MAX_CUSTOM_HEADER_CHARS = 256;
+
+/** The {e164} path segment: percent-decoded ("%2B49…" and "+49…" both work), then normalised. */
+export function numberFromPath(raw: string): string {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(raw);
+  } catch {
+    throw new FieldError("number", "invalid percent-encoding in the path");
+  }
+  const n = normaliseE164(decoded);
+  if (!n.ok) throw new FieldError("number", `not an E.164 number: ${n.reason}`);
+  return n.e164;
+}
+
+export function numberField(v: unknown, field: string): string {
+  if (typeof v !== "string") throw new FieldError(field, "required string (E.164, e.g. +4930123456)");
+  const n = normaliseE164(v);
+  if (!n.ok) throw new FieldError(field, `not an E.164 number: ${n.reason}`);
+  return n.e164;
+}
+
+export function serviceField(v: unknown, field: string, services: ReadonlySet<string>): string {
+  if (typeof v !== "string" || v.length === 0) throw new FieldError(field, "required string naming a SIP upstream (GET /api/v1/services)");
+  if (!services.has(v)) throw new FieldError(field, "unknown service: it must name an upstream of the SIP configuration (GET /api/v1/services)");
+  return v;
+}
+
+/**
+ * A custom header value goes verbatim into SIP messages, so only what is safe there is accepted:
+ * printable ASCII (space to '~'), which rules out CR/LF (header injection) and every other control
+ * character, at most 256 characters. Surrounding spaces are trimmed; empty or null means none.
+ */
+export function customHeaderField(v: unknown, field: string): string | null {
+  if (v === undefined || v === null) return null;
+  if (typeof v !== "string") throw new FieldError(field, "must be a string or null");
+  const s = v.trim();
+  if (s.length === 0) return null;
+  if (s.length > MAX_CUSTOM_HEADER_CHARS) throw new FieldError(field, `longer than ${MAX_CUSTOM_HEADER_CHARS} characters`);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e) throw new FieldError(field, `character at position ${i + 1} is not printable ASCII (no CR, LF or other control characters)`);
+  }
+  return s;
+}
+
+export function asObject(v: unknown, field: string): Record<string, unknown> {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) throw new FieldError(field, "must be a JSON object");
+  return v as Record<string, unknown>;
+}
+
+/** Unknown members are an error rather than silently ignored (a typo must not drop a header). */
+export function onlyKeys(o: Record<string, unknown>, allowed: readonly string[], prefix: string): void {
+  for (const k of Object.keys(o)) {
+    if (!allowed.includes(k)) throw new FieldError(prefix ? `${prefix}.${k}` : k, "unknown field");
+  }
+}
+
+export interface EntryInput {
+  number: string;
+  service: string;
+  customHeader: string | null;
+}
+
+/** A PUT body; `number`, when given, must be the number of the path. */
+export function putBody(body: unknown, pathNumber: string, services: ReadonlySet<string>): EntryInput {
+  const o = asObject(body, "body");
+  onlyKeys(o, ["service", "customHeader", "number"], "");
+  if (o.number !== undefined && numberField(o.number, "number") !== pathNumber) {
+    throw new FieldError("number", "differs from the number in the path");
+  }
+  return { number: pathNumber, service: serviceField(o.service, "service", services), customHeader: customHeaderField(o.customHeader, "customHeader") };
+}
+
+/** A batch body: all entries valid and distinct, or the first problem found. */
+export function batchBody(body: unknown, services: ReadonlySet<string>): EntryInput[] {
+  const o = asObject(body, "body");
+  onlyKeys(o, ["numbers"], "");
+  if (!Array.isArray(o.numbers)) throw new FieldError("numbers", "required array of {number, service, customHeader}");
+  const seen = new Map<string, number>();
+  return o.numbers.map((item: unknown, i) => {
+    const f = `numbers[${i}]`;
+    const e = asObject(item, f);
+    onlyKeys(e, ["number", "service", "customHeader"], f);
+    const number = numberField(e.number, `${f}.number`);
+    const first = seen.get(number);
+    if (first !== undefined) throw new FieldError(`${f}.number`, `same number as numbers[${first}]`);
+    seen.set(number, i);
+    return { number, service: serviceField(e.service, `${f}.service`, services), customHeader: customHeaderField(e.customHeader, `${f}.customHeader`) };
+  });
+}
+
+const DAY_MS = 86_400_000;
+
+/** YYYY-MM-DD that is a real calendar day (2024-02-30 is refused). */
+export function dayField(v: string | null, field: string): string {
+  if (v === null || v.length !== 10) throw new FieldError(field, "required, YYYY-MM-DD");
+  for (let i = 0; i < 10; i++) {
+    const c = v.charCodeAt(i);
+    const dash = i === 4 || i === 7;
+    if (dash ? c !== 45 : c < 48 || c > 57) throw new FieldError(field, "required, YYYY-MM-DD");
+  }
+  const t = Date.parse(`${v}T00:00:00Z`);
+  if (Number.isNaN(t) || new Date(t).toISOString().slice(0, 10) !== v) throw new FieldError(field, "not a calendar day");
+  return v;
+}
+
+export function dayRange(from: string | null, to: string | null, maxDays: number): { from: string; to: string } {
+  const f = dayField(from, "from");
+  const t = dayField(to, "to");
+  const days = (Date.parse(`${t}T00:00:00Z`) - Date.parse(`${f}T00:00:00Z`)) / DAY_MS + 1;
+  if (days < 1) throw new FieldError("to", "must not be before from");
+  if (days > maxDays) throw new FieldError("to", `range longer than ${maxDays} days`);
+  return { from: f, to: t };
+}
+
+/** Query parameters: each at most once, none outside `allowed`. */
+export function queryParams(query: string, allowed: readonly string[]): URLSearchParams {
+  const p = new URLSearchParams(query);
+  const seen = new Set<string>();
+  for (const k of p.keys()) {
+    if (!allowed.includes(k)) throw new FieldError(k, "unknown query parameter");
+    if (seen.has(k)) throw new FieldError(k, "given more than once");
+    seen.add(k);
+  }
+  return p;
+}
+
+export function limitParam(v: string | null, def: number, max: number): number {
+  if (v === null) return def;
+  let n = 0;
+  if (v.length === 0 || v.length > 7) throw new FieldError("limit", `integer from 1 to ${max}`);
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 48 || c > 57) throw new FieldError("limit", `integer from 1 to ${max}`);
+    n = n * 10 + (c - 48);
+  }
+  if (n < 1 || n > max) throw new FieldError("limit", `integer from 1 to ${max}`);
+  return n;
+}

@@ -1,0 +1,84 @@
+// FIFO timer queues on a manual clock: order, cancellation, re-arming, no closure per timer.
+import t from "tap";
+import { FifoTimers, ManualPlatform, type TimerTarget } from "../../../src/sip/timer/timers.js";
+
+class Rec implements TimerTarget {
+  fired: [number, number][] = [];
+  constructor(private p: ManualPlatform) {}
+  onTimer(kind: number): void {
+    this.fired.push([kind, this.p.now()]);
+  }
+}
+
+t.test("timers of several durations fire in due order, at their due time", async (t) => {
+  const p = new ManualPlatform();
+  const timers = new FifoTimers(p);
+  const r = new Rec(p);
+  timers.start(r, 1, 500);
+  timers.start(r, 2, 100);
+  p.advance(50);
+  timers.start(r, 3, 100); // due 150
+  timers.start(r, 4, 500); // due 550
+  t.equal(timers.pending, 4);
+  p.advance(1000);
+  t.same(r.fired, [[2, 100], [3, 150], [1, 500], [4, 550]]);
+  t.equal(timers.pending, 0);
+});
+
+t.test("cancelled timers never fire; a queue keeps working after its head was cancelled", async (t) => {
+  const p = new ManualPlatform();
+  const timers = new FifoTimers(p);
+  const r = new Rec(p);
+  const a = timers.start(r, 1, 100);
+  timers.start(r, 2, 100);
+  timers.cancel(a);
+  timers.cancel(a); // idempotent
+  t.equal(timers.pending, 1);
+  p.advance(100);
+  t.same(r.fired, [[2, 100]]);
+  timers.start(r, 3, 100);
+  p.advance(100);
+  t.same(r.fired, [[2, 100], [3, 200]]);
+});
+
+t.test("a timer started from a callback lands in the same queue correctly", async (t) => {
+  const p = new ManualPlatform();
+  const timers = new FifoTimers(p);
+  const fired: number[] = [];
+  const target: TimerTarget = {
+    onTimer(kind) {
+      fired.push(p.now());
+      if (kind < 3) timers.start(target, kind + 1, 100);
+    },
+  };
+  timers.start(target, 1, 100);
+  p.advance(1000);
+  t.same(fired, [100, 200, 300]);
+});
+
+t.test("close() drops everything", async (t) => {
+  const p = new ManualPlatform();
+  const timers = new FifoTimers(p);
+  const r = new Rec(p);
+  timers.start(r, 1, 100);
+  timers.close();
+  p.advance(1000);
+  t.same(r.fired, []);
+  t.equal(timers.start(r, 1, 1).active, false, "no timers after close");
+});
+
+t.test("many timers: compaction keeps order", async (t) => {
+  const p = new ManualPlatform();
+  const timers = new FifoTimers(p);
+  let n = 0;
+  let last = -1;
+  let ordered = true;
+  const target: TimerTarget = { onTimer(k) { if (k < last) ordered = false; last = k; n++; } };
+  for (let i = 0; i < 5000; i++) {
+    timers.start(target, i, 1000);
+    if (i % 1000 === 999) p.advance(1);
+  }
+  p.advance(2000);
+  t.equal(n, 5000);
+  t.ok(ordered);
+});
