@@ -2,6 +2,7 @@
 // is disabled in the config.
 import type { ComponentBuilder } from "./app.js";
 import { httpComponent } from "./http/component.js";
+import { createProvisioningComponent } from "./provisioning/component.js";
 import { listenerComponent } from "./listener/listener-component.js";
 
 const sip: ComponentBuilder = async (s) => {
@@ -15,4 +16,7 @@ const sip: ComponentBuilder = async (s) => {
 
 const http: ComponentBuilder = async (s) => (s.config.http.enabled ? httpComponent(s) : undefined);
 
-export const defaultComponents: ComponentBuilder[] = [sip, http];
+const provisioning: ComponentBuilder = async (s) =>
+  s.config.provisioning.enabled ? createProvisioningComponent(s, s.data.store) : undefined;
+
+export const defaultComponents: ComponentBuilder[] = [sip, http, provisioning];

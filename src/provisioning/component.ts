@@ -3,6 +3,7 @@
 // in src/components.ts when provisioning.enabled; it does not own the store it is given.
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import type { JWTVerifyGetKey } from "jose";
 import type { Shared } from "../app.js";
 import { type Component, listenError, StartupError } from "../component.js";
 import { MtlsListener } from "../listener/mtls-listener.js";
@@ -40,7 +41,7 @@ export async function buildProvisioningComponent(shared: Shared, store: Store, o
   if (auth.audience === undefined) throw new StartupError("provisioning.auth.audience", "required");
 
   let urlKeys: JwksUrlKeys | undefined;
-  let getKey;
+  let getKey: JWTVerifyGetKey;
   if (auth.jwksFile !== undefined) {
     try {
       getKey = new JwksFileKeys({

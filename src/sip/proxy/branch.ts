@@ -4,8 +4,7 @@
 //   - transaction part: a keyed hash of the incoming top Via branch (and sent-by), so the same
 //     incoming transaction (a retransmission, the CANCEL, a stateless ACK) always maps to the
 //     same outgoing branch, and nobody can predict or collide with our branches without the key;
-//   - loop part: a hash of what decides where the request goes (Request-URI, Call-ID, CSeq,
-//     From/To tags, Route): when a request comes back carrying our own Via with the loop part we
+//   - loop part: a hash of what decides where the request goes (Request-URI, Route): when a request comes back carrying our own Via with the loop part we
 //     would compute now, it is a loop (482); a different loop part means a legitimate spiral
 //     (§16.3 step 4);
 //   - attempt: 0 for the first target, 1.. for failover retries (each is a new client transaction).
@@ -49,14 +48,14 @@ export class BranchFactory {
     return cyrb53(incomingBranch, this.#seedA, cyrb53(sentByHost, this.#seedB, 0xdeadbeef, sentByPort | 0)).toString(36);
   }
 
-  /** Hash of the fields that decide routing, for loop detection. */
-  loopPart(requestUri: string, callId: string, cseq: number, fromTag: string, toTag: string, route: string): string {
-    let h = cyrb53(requestUri, this.#seedB);
-    h = cyrb53(callId, this.#seedB, h);
-    h = cyrb53(fromTag, this.#seedB, h, cseq);
-    h = cyrb53(toTag, this.#seedB, h);
-    h = cyrb53(route, this.#seedB, h);
-    return h.toString(36);
+  /**
+   * Hash of the fields that decide where the request goes (Request-URI, Route), for loop
+   * detection. It is only ever compared with our own Via in the same request, so it needs no
+   * per-transaction uniqueness (the transaction part has that).
+   */
+  loopPart(requestUri: string, route: string): string {
+    const h = cyrb53(requestUri, this.#seedB);
+    return (route.length === 0 ? h : cyrb53(route, this.#seedB, h)).toString(36);
   }
 
   /** The branch for attempt `attempt` (0 = first target) of a forwarded request. */

@@ -131,9 +131,8 @@ export class ProxyCore
       return;
     }
 
-    let loopPart: string | undefined;
-    const computeLoop = () => (loopPart ??= this.#loopPart(req));
-    const v = validateRequest(req, this.#me, computeLoop);
+    const loopPart = this.#loopPart(req);
+    const v = validateRequest(req, this.#me, loopPart);
     if (v !== undefined) {
       if (v === "answer-options") return this.#answerOptions(flow, req);
       return this.#replyStateless(flow, req, v.status, v.reason, v.headers);
@@ -157,7 +156,7 @@ export class ProxyCore
 
     const via = req.topVia;
     const ptx = new ProxyTx(this, flow, req, flow.side, isInvite,
-      this.#branches.transactionPart(key, via.host, via.port ?? 0), computeLoop(), this.#timers.now());
+      this.#branches.transactionPart(key, via.host, via.port ?? 0), loopPart, this.#timers.now());
     ptx.body = body;
     ptx.hints = hints;
     ptx.recordRoute = !inDialog && createsDialog(method);
@@ -190,9 +189,33 @@ export class ProxyCore
       tx = this.#cOther.get(branch);
       if (tx === undefined && method === "OPTIONS" && this.#o.probeResponse?.(branch, res.status)) return;
     }
-    if (tx === undefined) return this.#o.metrics.drop("stray_response");
+    if (tx === undefined) {
+      if (method === "INVITE" && res.status >= 200 && res.status < 300 && this.#forwardStray2xx(flow, res)) return;
+      return this.#o.metrics.drop("stray_response");
+    }
     if (res.viaList.length < 2) return this.#o.metrics.drop("malformed_response");
     tx.receiveResponse(res.status, res);
+  }
+
+  /**
+   * A 2xx for an INVITE whose transaction is gone (a UAS retransmitting its 2xx because the ACK was
+   * slow): RFC 3261 §16.7 forwards it statelessly. Not by Via (that address may be unreachable,
+   * e.g. SIPp's plain-TCP side) but along the dialog, to the connection the dialog came from.
+   */
+  #forwardStray2xx(flow: Flow, res: SipResponse): boolean {
+    if (res.viaList.length < 2) return false;
+    const d = this.#o.dialogs.get(res.callId, this.#timers.now());
+    if (d === undefined) return false;
+    let out: Flow | undefined;
+    if (flow.side === OUTBOUND && d.initiator === INBOUND) out = this.#o.flows.toPeer(d.peer, d.connectionId);
+    else if (flow.side === INBOUND && d.initiator === OUTBOUND) {
+      const t = this.#o.clusters.get(d.service)?.targets[d.targetIndex];
+      if (t !== undefined) out = this.#o.flows.toTarget(t);
+    }
+    if (out === undefined) return false;
+    if (this.#o.srtpEnforce && res.contentLength > 0 && !checkBody(res.contentType, res.body).ok) return false;
+    out.send(forwardResponse(res));
+    return true;
   }
 
   /** A flow closed: every client transaction still waiting on it failed (§8.1.3.1, §17.1.4). */
@@ -399,7 +422,7 @@ export class ProxyCore
         break;
       }
     }
-    return this.#branches.loopPart(req.requestUri, req.callId, req.cseq.seq, req.from.tag ?? "", req.to.tag ?? "", route);
+    return this.#branches.loopPart(req.requestUri, route);
   }
 
   // ------------------------------------------------------------------ ACK and CANCEL
@@ -704,6 +727,7 @@ export class ProxyCore
     if (status >= 200 && !ptx.finalSent) {
       ptx.finalSent = true;
       ptx.finalStatus = status;
+      ptx.releaseForwardingState(!this.#o.timing.reliable);
       this.#timers.cancel(ptx.guard);
       ptx.guard = undefined;
       // Nothing further will be forwarded for this request: stop a client transaction still

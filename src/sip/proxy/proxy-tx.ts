@@ -63,6 +63,20 @@ export class ProxyTx implements TimerTarget {
     readonly startedAt: number,
   ) {}
 
+  /**
+   * Once the final response went out nothing is forwarded any more: drop what only forwarding
+   * needed, so the transaction kept for RFC 6026's Accepted state (64·T1) stays small.
+   */
+  releaseForwardingState(keepSent: boolean): void {
+    // Over UDP the ACK for a retransmitted non-2xx is rebuilt from `sent`; over TLS/TCP never.
+    if (!keepSent) this.sent = undefined;
+    this.sentParsed = undefined;
+    this.bestResponse = undefined;
+    this.body = undefined;
+    this.hints = undefined;
+    this.extraHeaders = undefined;
+  }
+
   onTimer(): void {
     this.guard = undefined;
     this.owner.onGuardTimer(this);

@@ -8,7 +8,8 @@ const ECHO = new Set(["via", "v", "from", "f", "to", "t", "call-id", "i", "cseq"
 
 /**
  * The response bytes, or undefined when `head` is not a request (responses are never answered)
- * or lacks what a response needs to be matched (Via, Call-ID, CSeq).
+ * or has no Via at all (not SIP). A missing Call-ID or CSeq is echoed as missing: the answer still
+ * tells the trunk on this connection what was wrong.
  */
 export function buildRawErrorResponse(head: Buffer, status: number, reason: string, extra: string[] = []): Buffer | undefined {
   const text = head.toString("latin1");
@@ -16,8 +17,6 @@ export function buildRawErrorResponse(head: Buffer, status: number, reason: stri
   if (firstEnd <= 0 || text.startsWith("SIP/")) return undefined;
   const lines: string[] = [];
   let hasVia = false;
-  let hasCallId = false;
-  let hasCseq = false;
   let hasToTag = false;
   let toIndex = -1;
   let pos = firstEnd + 2;
@@ -27,8 +26,6 @@ export function buildRawErrorResponse(head: Buffer, status: number, reason: stri
     if (current.length === 0) return;
     if (ECHO.has(currentName)) {
       if (currentName === "via" || currentName === "v") hasVia = true;
-      else if (currentName === "call-id" || currentName === "i") hasCallId = true;
-      else if (currentName === "cseq") hasCseq = true;
       else if (currentName === "to" || currentName === "t") {
         toIndex = lines.length;
         if (current.toLowerCase().includes(";tag=")) hasToTag = true;
@@ -54,7 +51,7 @@ export function buildRawErrorResponse(head: Buffer, status: number, reason: stri
     current = line;
   }
   flush();
-  if (!hasVia || !hasCallId || !hasCseq) return undefined;
+  if (!hasVia) return undefined;
   if (toIndex >= 0 && !hasToTag) lines[toIndex] = lines[toIndex] + ";tag=" + newTag();
   const safeReason = reason.replace(/[\r\n]/g, " ");
   const out = [`SIP/2.0 ${status} ${safeReason}`, ...lines, ...extra, "Content-Length: 0", "", ""].join("\r\n");

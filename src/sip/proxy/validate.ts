@@ -19,19 +19,17 @@ export type Validation =
 const TOO_MANY_HOPS: Refusal = { status: 483, reason: "Too Many Hops" };
 const LOOP: Refusal = { status: 482, reason: "Loop Detected" };
 
-export function validateRequest(req: SipRequest, me: ProxyIdentity, loopPart: () => string): Validation {
+export function validateRequest(req: SipRequest, me: ProxyIdentity, loopPart: string): Validation {
   // Step 3: Max-Forwards.
   if (req.maxForwards === 0) return req.method === "OPTIONS" ? "answer-options" : TOO_MANY_HOPS;
 
   // Step 4 (optional loop detection): our own Via with the loop hash we would compute now.
   const vias = req.viaList;
   if (vias.length > 1) {
-    let expected: string | undefined;
     for (let i = 0; i < vias.length; i++) {
       const v = vias[i]!;
       if (!isOurBranch(v.branch) || !me.isUs(v.host, v.port)) continue;
-      expected ??= loopPart();
-      if (loopPartOf(v.branch!) === expected) return LOOP;
+      if (loopPartOf(v.branch!) === loopPart) return LOOP;
     }
   }
 

@@ -16,9 +16,8 @@ export interface TimerTarget {
 /** A started timer. Cancel it through Timers.cancel (or check `active`). */
 export interface TimerEntry {
   readonly due: number;
-  readonly target: TimerTarget;
   readonly kind: number;
-  active: boolean;
+  readonly active: boolean;
 }
 
 export interface Timers {
@@ -48,19 +47,30 @@ export const realPlatform: TimerPlatform = {
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
 };
 
+const NOBODY: TimerTarget = { onTimer: () => undefined };
+
 class Entry implements TimerEntry {
   constructor(
     readonly due: number,
-    readonly target: TimerTarget,
+    public target: TimerTarget,
     readonly kind: number,
     public active: boolean,
+    readonly queue: DurationQueue | undefined,
   ) {}
 }
 
-/** One FIFO of entries sharing a duration; a ring-less array with a moving head, compacted lazily. */
+/**
+ * One FIFO of entries sharing a duration; an array with a moving head. Cancelled entries stay in
+ * place (O(1) cancel) but drop their target at once, and the queue is compacted when they
+ * outnumber the live ones: long timers that are nearly always cancelled (Timer C: 3 minutes,
+ * stopped by every final response) would otherwise pile up.
+ */
 class DurationQueue {
   items: Entry[] = [];
   head = 0;
+  cancelled = 0;
+  /** True while runQueue walks `items` (no compaction then: it would swap the array under it). */
+  running = false;
   handle: unknown = undefined;
   armedFor = Infinity;
   readonly fire: () => void;
@@ -88,16 +98,13 @@ export class FifoTimers implements Timers {
 
   start(target: TimerTarget, kind: number, delayMs: number): TimerEntry {
     const d = delayMs < 0 ? 0 : Math.ceil(delayMs);
-    const e = new Entry(this.platform.now() + d, target, kind, true);
-    if (this.#closed) {
-      e.active = false;
-      return e;
-    }
+    if (this.#closed) return new Entry(this.platform.now() + d, NOBODY, kind, false, undefined);
     let q = this.#queues.get(d);
     if (q === undefined) {
       q = new DurationQueue(this);
       this.#queues.set(d, q);
     }
+    const e = new Entry(this.platform.now() + d, target, kind, true, q);
     q.items.push(e);
     this.#pending++;
     if (q.handle === undefined) this.#arm(q, d);
@@ -105,10 +112,25 @@ export class FifoTimers implements Timers {
   }
 
   cancel(entry: TimerEntry | undefined): void {
-    if (entry !== undefined && entry.active) {
-      entry.active = false;
-      this.#pending--;
-    }
+    if (entry === undefined || !entry.active) return;
+    const e = entry as Entry;
+    e.active = false;
+    e.target = NOBODY; // release the transaction now, not when the entry falls due
+    this.#pending--;
+    const q = e.queue;
+    if (q === undefined) return;
+    q.cancelled++;
+    if (!q.running && q.cancelled > 64 && q.cancelled * 2 > q.items.length - q.head) this.#compact(q);
+  }
+
+  #compact(q: DurationQueue): void {
+    const live: Entry[] = [];
+    const items = q.items;
+    for (let i = q.head; i < items.length; i++) if (items[i]!.active) live.push(items[i]!);
+    q.items = live;
+    q.head = 0;
+    q.cancelled = 0;
+    // The armed platform timer may now be early for the new head: runQueue just re-arms then.
   }
 
   /** Called by a queue's platform timer: fire everything due, in order, then re-arm. */
@@ -116,16 +138,20 @@ export class FifoTimers implements Timers {
     q.handle = undefined;
     const now = this.platform.now();
     const items = q.items;
+    q.running = true;
     while (q.head < items.length) {
       const e = items[q.head]!;
       if (e.active && e.due > now) break;
       items[q.head] = undefined as unknown as Entry; // let it be collected
       q.head++;
-      if (e.active) {
+      if (!e.active) q.cancelled--;
+      else {
         e.active = false;
         this.#pending--;
+        const target = e.target;
+        e.target = NOBODY;
         try {
-          e.target.onTimer(e.kind);
+          target.onTimer(e.kind);
         } catch (err) {
           // A bug in one target must not stop the others from firing; surface it asynchronously.
           queueMicrotask(() => {
@@ -134,9 +160,11 @@ export class FifoTimers implements Timers {
         }
       }
     }
+    q.running = false;
     if (q.head >= items.length) {
       items.length = 0;
       q.head = 0;
+      q.cancelled = 0;
       return;
     }
     if (q.head > 1024 && q.head * 2 > items.length) {

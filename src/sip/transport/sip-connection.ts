@@ -34,6 +34,23 @@ const enum ConnTimer {
 
 let nextId = 1;
 
+// Write coalescing: the first write to a connection in a tick corks its socket; all are uncorked
+// together once the current event (one socket read, one timer) has been handled. Messages that go
+// to the same connection in one tick (a 180 and a 200 read in one chunk, a response and the next
+// request under load) then leave as one TLS record and one syscall instead of one each.
+let corked: SipConnection[] = [];
+let spare: SipConnection[] = [];
+let flushScheduled = false;
+
+function flushCorked(): void {
+  flushScheduled = false;
+  const list = corked;
+  corked = spare;
+  spare = list;
+  for (let i = 0; i < list.length; i++) list[i]!.uncork();
+  list.length = 0;
+}
+
 export class SipConnection implements Flow, TimerTarget {
   readonly id = nextId++;
   readonly transport: "TLS" | "TCP";
@@ -42,6 +59,7 @@ export class SipConnection implements Flow, TimerTarget {
   /** Upstream connections: false until the TCP/TLS handshake completes. */
   connected: boolean;
   #gotMessage = false;
+  #corked = false;
   #lastActivity: number;
   #timer: TimerEntry | undefined;
   #connectTimer: TimerEntry | undefined;
@@ -97,8 +115,24 @@ export class SipConnection implements Flow, TimerTarget {
       this.destroy();
       return false;
     }
+    if (!this.#corked) {
+      this.#corked = true;
+      this.socket.cork();
+      corked.push(this);
+      if (!flushScheduled) {
+        flushScheduled = true;
+        process.nextTick(flushCorked);
+      }
+    }
     this.socket.write(data);
     return true;
+  }
+
+  /** Called by the tick-end flush. */
+  uncork(): void {
+    if (!this.#corked) return;
+    this.#corked = false;
+    this.socket.uncork();
   }
 
   destroy(): void {

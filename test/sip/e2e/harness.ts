@@ -129,21 +129,26 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
   };
 }
 
+/** What a trunk client reads: a parsed message, a pong, or a message its parser refuses. */
+export type Received = SipMessage | "pong" | { kind: "unparsed"; buf: Buffer };
+
 /** A trunk speaking SIP over its own TLS connection (client cert), reading framed messages. */
 export class TrunkClient {
   readonly socket: TLSSocket;
   #framer = new SipStreamFramer();
-  #queue: (SipMessage | "pong")[] = [];
+  #queue: Received[] = [];
   #waiters: (() => void)[] = [];
   closed = false;
 
   private constructor(socket: TLSSocket) {
     this.socket = socket;
     socket.on("data", (c: Buffer) => {
+      // trunkgate's pong is a lone CRLF (RFC 5626 §4.4.1), which a framer skips: spot it here.
+      if (c.length === 2 && c[0] === 13 && c[1] === 10) this.#queue.push("pong");
       for (const ev of this.#framer.push(c)) {
         if (ev.type === "message") {
           const r = parseMessage(ev.message);
-          if (r.ok) this.#queue.push(r.message);
+          this.#queue.push(r.ok ? r.message : { kind: "unparsed", buf: ev.message });
         } else if (ev.type === "ping") this.#queue.push("pong");
       }
       this.#wake();
@@ -175,7 +180,7 @@ export class TrunkClient {
   }
 
   /** The next message (or "pong"), within timeoutMs. */
-  async next(timeoutMs = 3000): Promise<SipMessage | "pong"> {
+  async next(timeoutMs = 3000): Promise<Received> {
     const end = Date.now() + timeoutMs;
     for (;;) {
       const m = this.#queue.shift();

@@ -384,3 +384,19 @@ t.test("one log line per transaction with hashed Call-ID, no numbers", async (t)
   t.notOk(h.logs.text.includes("4930123456"));
 });
 
+
+t.test("a 2xx retransmission after the transaction ended follows the dialog to the trunk", async (t) => {
+  const h = makeCore({ srtp: false, targets: 1 });
+  h.fromTrunk(sipRequest({ method: "INVITE", uri: URI, callId: "s2xx" }));
+  h.trunk.take();
+  const fwd = h.up(0).takeOne() as SipRequest;
+  const ok = answer(fwd, 200, "OK", { toTag: "u" });
+  h.fromUpstream(0, ok);
+  t.equal((h.trunk.takeOne() as SipResponse).status, 200);
+  h.platform.advance(32_000); // Timer L / M: transactions gone
+  t.equal(h.core.clientTransactions, 0);
+  h.fromUpstream(0, ok);
+  const again = h.trunk.takeOne() as SipResponse;
+  t.equal(again.status, 200, "forwarded statelessly along the dialog");
+  t.equal(again.viaList.length, 1, "our Via removed");
+});

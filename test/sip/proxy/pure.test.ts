@@ -14,7 +14,7 @@ t.test("branches: deterministic per incoming transaction, distinct per attempt, 
   t.not(tx, f.transactionPart("z9hG4bK-2", "10.0.0.1", 5060));
   t.not(tx, f.transactionPart("z9hG4bK-1", "10.0.0.1", 5061));
   t.not(tx, new BranchFactory(Buffer.from("ffffffffffffffff", "hex")).transactionPart("z9hG4bK-1", "10.0.0.1", 5060), "depends on the secret");
-  const loop = f.loopPart("sip:a@b", "cid", 1, "ft", "", "");
+  const loop = f.loopPart("sip:a@b", "");
   const b0 = f.branch(tx, loop, 0);
   const b1 = f.branch(tx, loop, 1);
   t.not(b0, b1);
@@ -23,7 +23,8 @@ t.test("branches: deterministic per incoming transaction, distinct per attempt, 
   t.notOk(isOurBranch("z9hG4bKabc"));
   t.equal(loopPartOf(b0), loop);
   t.equal(loopPartOf(b1), loop);
-  t.not(f.loopPart("sip:other@b", "cid", 1, "ft", "", ""), loop, "R-URI changes the loop hash (spiral)");
+  t.not(f.loopPart("sip:other@b", ""), loop, "R-URI changes the loop hash (spiral)");
+  t.not(f.loopPart("sip:a@b", "<sip:p1;lr>"), loop, "so does the Route");
 });
 
 t.test("best response", async (t) => {
@@ -63,5 +64,6 @@ t.test("raw error responses echo Via/From/To/Call-ID/CSeq, add a To tag, never a
   t.notMatch(r, /X-Big/);
   t.match(r, /Content-Length: 0\r\n\r\n$/);
   t.equal(buildRawErrorResponse(Buffer.from("SIP/2.0 200 OK\r\nVia: x\r\n\r\n"), 400, "Bad"), undefined);
-  t.equal(buildRawErrorResponse(Buffer.from("INVITE x SIP/2.0\r\nTo: a\r\n\r\n"), 400, "Bad"), undefined, "no Via/Call-ID/CSeq: nothing to answer with");
+  t.equal(buildRawErrorResponse(Buffer.from("INVITE x SIP/2.0\r\nTo: a\r\n\r\n"), 400, "Bad"), undefined, "no Via: not SIP, nothing to answer");
+  t.match(buildRawErrorResponse(Buffer.from("INVITE x SIP/2.0\r\nVia: SIP/2.0/TLS a;branch=z9hG4bK1\r\n\r\n"), 400, "Bad Request - Missing Call-ID Header")!.toString(), /^SIP\/2.0 400 Bad Request - Missing Call-ID Header\r\nVia: /);
 });

@@ -82,3 +82,22 @@ t.test("many timers: compaction keeps order", async (t) => {
   t.equal(n, 5000);
   t.ok(ordered);
 });
+
+t.test("cancelled long timers are compacted away and release their targets", async (t) => {
+  const p = new ManualPlatform();
+  const timers = new FifoTimers(p);
+  const r = new Rec(p);
+  const entries = [];
+  for (let i = 0; i < 1000; i++) entries.push(timers.start(r, i, 180_000));
+  for (let i = 0; i < 999; i++) timers.cancel(entries[i]);
+  t.equal(timers.pending, 1);
+  p.advance(180_000);
+  t.same(r.fired, [[999, 180_000]], "only the live one fires, after compaction");
+  // cancelling from inside a callback while the queue runs
+  const many: ReturnType<typeof timers.start>[] = [];
+  const canceller = { onTimer: () => { for (const e of many) timers.cancel(e); } };
+  timers.start(canceller, 0, 10);
+  for (let i = 0; i < 200; i++) many.push(timers.start(r, 5000 + i, 10));
+  p.advance(10);
+  t.equal(r.fired.length, 1, "timers cancelled by an earlier callback in the same run do not fire");
+});

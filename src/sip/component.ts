@@ -1,0 +1,67 @@
+// The SIP capability as a Component for the composition root: the mTLS listener (handshake,
+// identity, per-peer and total connection caps) feeding the SIP proxy. In src/components.ts:
+//   const sip: ComponentBuilder = async (s) => (s.config.sip.enabled ? sipComponent(s).component : undefined);
+// A number-based route (the data layer) plugs in through `opts.route`.
+import type { AddressInfo } from "node:net";
+import type { Shared } from "../app.js";
+import { type Component, listenError } from "../component.js";
+import { MtlsListener } from "../listener/mtls-listener.js";
+import type { PeerRouteFn, RouteFn } from "./route/decision.js";
+import { createSipProxy, type SipProxy } from "./server.js";
+
+export interface SipComponentOptions {
+  route?: RouteFn;
+  routeToPeer?: PeerRouteFn;
+}
+
+export function sipComponent(
+  s: Pick<Shared, "config" | "logger" | "metrics" | "tls" | "identity">,
+  opts: SipComponentOptions = {},
+): { component: Component; proxy: SipProxy; listener: MtlsListener } {
+  const cfg = s.config.sip;
+  const proxy = createSipProxy({
+    config: cfg,
+    peers: s.config.peers,
+    tls: s.tls,
+    logger: s.logger,
+    registry: s.metrics.registry,
+    ...(opts.route ? { route: opts.route } : {}),
+    ...(opts.routeToPeer ? { routeToPeer: opts.routeToPeer } : {}),
+  });
+  const listener = new MtlsListener({
+    name: "sip",
+    host: cfg.listen.host,
+    port: cfg.listen.port,
+    tls: s.tls,
+    identity: s.identity,
+    metrics: s.metrics,
+    logger: s.logger,
+    handshakeTimeoutMs: s.config.tls.handshakeTimeoutMs,
+    requireClientAuthEku: s.config.tls.requireClientAuthEku,
+    maxConnections: cfg.limits.maxConnectionsTotal,
+    perPeerLimit: (p) => p.maxConnections,
+    onConnection: ({ socket, peer }) => proxy.handleConnection(socket, peer),
+  });
+  let bound: AddressInfo | undefined;
+  const component: Component = {
+    name: "sip",
+    async start() {
+      bound = await listener.listen().catch((err) => {
+        throw listenError("sip.listen", cfg.listen.host, cfg.listen.port, err);
+      });
+      proxy.start(bound.port);
+    },
+    ready: () => proxy.ready(),
+    address: () => bound,
+    async drain(deadline: number) {
+      listener.stopAccepting();
+      await proxy.drain(deadline);
+    },
+    async close() {
+      listener.stopAccepting();
+      proxy.close();
+      listener.destroyAll();
+    },
+  };
+  return { component, proxy, listener };
+}
