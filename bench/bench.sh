@@ -29,7 +29,7 @@ export TRUNKGATE_CMD=${TRUNKGATE_CMD:-"$TRUNKGATE_CLI start"}
 
 if [ "$QUICK" = 1 ]; then
   # one trial per system and shape at a fixed rate, no search; short HTTPS trials; fewer idle conns
-  export SIP_DURATION=${SIP_DURATION:-3} HTTPS_DURATION=${HTTPS_DURATION:-3} HTTPS_REPS=${HTTPS_REPS:-1}
+  export SIP_DURATION=${SIP_DURATION:-3} HTTPS_DURATION=${HTTPS_DURATION:-3} HTTPS_REPS=${HTTPS_REPS:-1} HTTPS_WARMUP=${HTTPS_WARMUP:-1}
   export SPEED_SECONDS=${SPEED_SECONDS:-1} QUIET_WAIT=${QUIET_WAIT:-2} MEM_CONNS=${MEM_CONNS:-1000} MEM_SETTLE_S=${MEM_SETTLE_S:-2}
 else
   export SIP_DURATION=${SIP_DURATION:-30} HTTPS_DURATION=${HTTPS_DURATION:-15} HTTPS_REPS=${HTTPS_REPS:-3}
@@ -80,15 +80,19 @@ case " $PROXIES $HTTP_PROXIES " in *" trunkgate "*)
   fi ;;
 esac
 
+# Each part in a subshell with its own cleanup: a part that stops on an error (a busy port, a
+# peer that does not start) is recorded and the others still run.
 # shellcheck disable=SC2086
 for part in $PARTS; do
+  rc=0
   case $part in
-    speed) speed_part ;;
-    sip) sip_part $PROXIES ;;
-    https) https_part $HTTP_PROXIES ;;
-    mem) memory_part $HTTP_PROXIES ;;
+    speed) (trap 'stop_all' EXIT; speed_part) || rc=$? ;;
+    sip) (trap 'stop_all' EXIT; sip_part $PROXIES) || rc=$? ;;
+    https) (trap 'stop_all' EXIT; https_part $HTTP_PROXIES) || rc=$? ;;
+    mem) (trap 'stop_all' EXIT; memory_part $HTTP_PROXIES) || rc=$? ;;
     *) die "unknown part $part (speed sip https mem)" ;;
   esac
+  [ $rc = 0 ] || record env "$part" status "PART ABORTED (exit status $rc): see the FATAL line in the log above" "" ""
 done
 record env run duration_s "$(($(date +%s) - T0))" s ""
 stop_all

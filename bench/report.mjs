@@ -71,6 +71,7 @@ function pair(a, b) {
   row(s, "proxy CPU per new connection", "CPU-µs", "nginx", g("trunkgate", "new_us"), g("nginx", "new_us"));
   row(s, "new-connection latency p99", "ms", "nginx", g("trunkgate", "new_p99"), g("nginx", "new_p99"));
   row(s, "errors (keep-alive / new)", "", "nginx", pair(g("trunkgate", "ka_err"), g("trunkgate", "new_err")), pair(g("nginx", "ka_err"), g("nginx", "new_err")));
+  row(s, "whole machine busy during the trials (keep-alive / new)", "%", "nginx", pair(g("trunkgate", "ka_busy"), g("trunkgate", "new_busy")), pair(g("nginx", "ka_busy"), g("nginx", "new_busy")));
 }
 {
   const s = "Memory with idle mutual-TLS connections (HTTPS listener)";

@@ -3,16 +3,9 @@
 import type { ComponentBuilder } from "./app.js";
 import { httpComponent } from "./http/component.js";
 import { createProvisioningComponent } from "./provisioning/component.js";
-import { listenerComponent } from "./listener/listener-component.js";
+import { sipComponent } from "./sip/component.js";
 
-const sip: ComponentBuilder = async (s) => {
-  if (!s.config.sip.enabled) return undefined;
-  // Placeholder until the SIP proxy is wired: hold authenticated connections open.
-  return listenerComponent("sip", s, s.config.sip.listen, ({ socket }) => {
-    socket.setTimeout(s.config.sip.timeouts.idleMs, () => socket.destroy());
-    socket.resume();
-  }).component;
-};
+const sip: ComponentBuilder = async (s) => (s.config.sip.enabled ? sipComponent(s).component : undefined);
 
 const http: ComponentBuilder = async (s) => (s.config.http.enabled ? httpComponent(s) : undefined);
 

@@ -9,6 +9,7 @@
 
 HTTPS_DURATION=${HTTPS_DURATION:-20}
 HTTPS_REPS=${HTTPS_REPS:-3}
+HTTPS_WARMUP=${HTTPS_WARMUP:-2}     # s of unmeasured keep-alive load after each start
 WRK_THREADS=${WRK_THREADS:-2}
 WRK_CONNS=${WRK_CONNS:-50}         # keep-alive connections (as the shared anchors)
 WRK_CONNS_NEW=${WRK_CONNS_NEW:-16} # concurrent connect/handshake/request/close loops
@@ -73,13 +74,15 @@ to_ms() { awk -v x="$1" 'BEGIN{ v=x+0; if (x ~ /us$/) v/=1000; else if (x ~ /ms$
 wrk_pct() { local v; v=$(awk -v p="$2%" '$1==p{print $2}' "$1"); if [ -n "$v" ]; then to_ms "$v"; else echo NA; fi; }
 wrk_errors() { awk '/Non-2xx/{n+=$NF} /Socket errors/{gsub(",",""); n+=$4+$6+$8+$10} END{print n+0}' "$1"; }
 # run_wrk_measured <out> [wrk args...]: sets W_RPS W_N W_US (SUT CPU-us per request) W_CPU (% of 1 core)
+# W_BUSY (% of the whole machine busy meanwhile, everything included: > ~95 % = it was saturated)
 run_wrk_measured() {
-  local out=$1 c0 c1 t0 t1; shift
-  c0=$(cpu_ticks_tree "$SUT_PID"); t0=$(date +%s.%N)
+  local out=$1 c0 c1 t0 t1 b0 T0 s0 b1 T1 s1; shift
+  c0=$(cpu_ticks_tree "$SUT_PID"); t0=$(date +%s.%N); read -r b0 T0 s0 < <(sys_ticks)
   SHIM_NO_RESUME=${NO_RESUME:-0} SHIM_CERT=$PKI_DIR/client.crt SHIM_KEY=$PKI_DIR/client.key LD_PRELOAD=$SHIM \
     timeout $((HTTPS_DURATION + 30)) wrk -t "$WRK_THREADS" -d "${HTTPS_DURATION}s" --latency "$@" \
     "https://127.0.0.1:$SUT_PORT/" >"$out" 2>&1 || true
-  t1=$(date +%s.%N); c1=$(cpu_ticks_tree "$SUT_PID")
+  t1=$(date +%s.%N); c1=$(cpu_ticks_tree "$SUT_PID"); read -r b1 T1 s1 < <(sys_ticks)
+  W_BUSY=$(awk -v a=$((b1 - b0)) -v t=$((T1 - T0)) 'BEGIN{printf "%.0f", (t>0)?100*a/t:0}')
   W_RPS=$(awk '/^Requests\/sec:/{printf "%.0f", $2}' "$out"); W_RPS=${W_RPS:-0}
   W_N=$(awk '/requests in/{print $1}' "$out"); W_N=${W_N:-0}
   W_US=$(awk -v c=$((c1 - c0)) -v h="$CLK_TCK" -v n="$W_N" 'BEGIN{ if (n > 0) printf "%.0f", 1e6*c/h/n; else print "NA" }')
@@ -102,25 +105,26 @@ https_part() { # suts...
     for name in "${suts[@]}"; do
       wait_quiet
       https_start_sut "$name" || { log "HTTPS $name rep $rep: $HTTPS_ERR"; continue; }
-      sleep 0.5
+      # warm-up (JIT, pools, session caches), not measured: a fresh Node process runs cold code first
+      HTTPS_DURATION=$HTTPS_WARMUP run_wrk_measured "$HD/wrk-warmup-$name-$rep.txt" -c "$WRK_CONNS"
       f=$HD/wrk-ka-$name-$rep.txt
       run_wrk_measured "$f" -c "$WRK_CONNS"
       V[$name,ka_rps]+="$W_RPS "; V[$name,ka_us]+="$W_US "; V[$name,ka_cpu]+="$W_CPU "
-      V[$name,ka_p50]+="$(wrk_pct "$f" 50) "; V[$name,ka_p99]+="$(wrk_pct "$f" 99) "; V[$name,ka_err]+="$(wrk_errors "$f") "
-      log "  HTTPS $name rep $rep keep-alive: $W_RPS req/s, p50 $(wrk_pct "$f" 50) p99 $(wrk_pct "$f" 99) ms, SUT ${W_CPU}% = $W_US CPU-us/req, errors $(wrk_errors "$f")"
+      V[$name,ka_p50]+="$(wrk_pct "$f" 50) "; V[$name,ka_p99]+="$(wrk_pct "$f" 99) "; V[$name,ka_err]+="$(wrk_errors "$f") "; V[$name,ka_busy]+="$W_BUSY "
+      log "  HTTPS $name rep $rep keep-alive: $W_RPS req/s, p50 $(wrk_pct "$f" 50) p99 $(wrk_pct "$f" 99) ms, SUT ${W_CPU}% = $W_US CPU-us/req, errors $(wrk_errors "$f"), machine busy ${W_BUSY}%"
       f=$HD/wrk-new-$name-$rep.txt
       NO_RESUME=1 run_wrk_measured "$f" -c "$WRK_CONNS_NEW" -H "Connection: close"
       V[$name,new_cps]+="$W_RPS "; V[$name,new_us]+="$W_US "; V[$name,new_cpu]+="$W_CPU "
-      V[$name,new_p99]+="$(wrk_pct "$f" 99) "; V[$name,new_err]+="$(wrk_errors "$f") "
-      log "  HTTPS $name rep $rep new mTLS conn + 1 request: $W_RPS conns/s, p99 $(wrk_pct "$f" 99) ms, SUT ${W_CPU}% = $W_US CPU-us/conn, errors $(wrk_errors "$f")"
+      V[$name,new_p99]+="$(wrk_pct "$f" 99) "; V[$name,new_err]+="$(wrk_errors "$f") "; V[$name,new_busy]+="$W_BUSY "
+      log "  HTTPS $name rep $rep new mTLS conn + 1 request: $W_RPS conns/s, p99 $(wrk_pct "$f" 99) ms, SUT ${W_CPU}% = $W_US CPU-us/conn, errors $(wrk_errors "$f"), machine busy ${W_BUSY}%"
       https_stop_sut
     done
   done
   for name in "${suts[@]}"; do
-    for k in ka_rps ka_us ka_cpu ka_p50 ka_p99 ka_err new_cps new_us new_cpu new_p99 new_err; do
+    for k in ka_rps ka_us ka_cpu ka_p50 ka_p99 ka_err ka_busy new_cps new_us new_cpu new_p99 new_err new_busy; do
       local vals unit=""
       vals=$(tr ' ' '\n' <<<"${V[$name,$k]:-}" | grep -v '^$' | grep -v NA || true)
-      case $k in ka_rps) unit=req/s ;; new_cps) unit="conns/s (1 req each)" ;; *p50 | *p99) unit=ms ;; *cpu) unit="% of 1 core" ;;
+      case $k in ka_rps) unit=req/s ;; new_cps) unit="conns/s (1 req each)" ;; *p50 | *p99) unit=ms ;; *cpu) unit="% of 1 core" ;; *busy) unit="% of the machine" ;;
         ka_us) unit=CPU-us/req ;; new_us) unit=CPU-us/conn ;; *err) unit=errors ;; esac
       record https "$name" "$k" "$(median <<<"$vals")" "$unit" "reps: ${V[$name,$k]:-}"
     done

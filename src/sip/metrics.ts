@@ -1,7 +1,8 @@
 // SIP metrics on the shared registry. Every label comes from a small fixed set (methods, classes,
 // directions, reasons) or from configuration (upstream service and target host:port): never a
-// number, Call-ID or peer address. Label children are resolved once and kept in arrays, so the
-// per-message cost is an array index and an increment, not prom-client's label hashing.
+// number, Call-ID or peer address. The per-message counters (requests, responses) are plain
+// numbers in typed arrays, copied into prom-client when scraped (collect()), so a message costs an
+// array increment, not prom-client's label hashing; other children are resolved once.
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 
 export const METHODS = [
@@ -70,23 +71,35 @@ export class SipMetrics {
   readonly drops: Counter<"reason">;
   readonly failovers: Counter<"service">;
   readonly connections: Gauge<"side">;
-  #req: CounterChild[] = [];
-  #res: CounterChild[] = [];
+  readonly #reqCounts = new Float64Array(METHODS.length * DIRECTIONS.length);
+  readonly #resCounts = new Float64Array(CLASSES.length * RESPONSE_METHODS.length * DIRECTIONS.length);
   #dur: HistChild[] = [];
   #parse = new Map<string, CounterChild>();
   #drop = new Map<string, CounterChild>();
 
   constructor(registry: Registry) {
     const registers = [registry];
+    const reqCounts = this.#reqCounts;
+    const resCounts = this.#resCounts;
     this.requests = new Counter({
       name: "trunkgate_sip_requests_total",
       help: "SIP requests received, by method and direction (inbound = from a trunk, outbound = from an upstream)",
       labelNames: ["method", "direction"], registers,
+      collect() {
+        this.reset();
+        let i = 0;
+        for (const m of METHODS) for (const d of DIRECTIONS) this.labels(m, d).inc(reqCounts[i++]!);
+      },
     });
     this.responses = new Counter({
       name: "trunkgate_sip_responses_total",
       help: "SIP responses sent back toward the side that sent the request (forwarded or generated), by class, request method and the request's direction",
       labelNames: ["class", "method", "direction"], registers,
+      collect() {
+        this.reset();
+        let i = 0;
+        for (const c of CLASSES) for (const m of RESPONSE_METHODS) for (const d of DIRECTIONS) this.labels(c, m, d).inc(resCounts[i++]!);
+      },
     });
     this.activeCalls = new Gauge({ name: "trunkgate_sip_active_calls", help: "Confirmed INVITE dialogs (2xx seen, no BYE yet)", registers });
     this.transactionDuration = new Histogram({
@@ -106,13 +119,9 @@ export class SipMetrics {
     this.failovers = new Counter({ name: "trunkgate_sip_failovers_total", help: "Requests retried on another target of the service", labelNames: ["service"], registers });
     this.connections = new Gauge({ name: "trunkgate_sip_connections", help: "Open SIP connections (downstream = from trunks, upstream = to services)", labelNames: ["side"], registers });
 
-    for (const m of METHODS) for (const d of DIRECTIONS) this.#req.push(this.requests.labels(m, d));
-    for (const c of CLASSES) for (const m of RESPONSE_METHODS) for (const d of DIRECTIONS) this.#res.push(this.responses.labels(c, m, d));
     for (const m of METHODS) for (const d of DIRECTIONS) this.#dur.push(this.transactionDuration.labels(m, d));
     for (const r of PARSE_ERRORS) this.#parse.set(r, this.parseErrors.labels(r));
     for (const r of DROP_REASONS) this.#drop.set(r, this.drops.labels(r));
-    for (const c of this.#req) c.inc(0);
-    for (const c of this.#res) c.inc(0);
     for (const c of this.#parse.values()) c.inc(0);
     for (const c of this.#drop.values()) c.inc(0);
     this.activeCalls.set(0);
@@ -121,13 +130,13 @@ export class SipMetrics {
   }
 
   request(method: string, dir: Direction): void {
-    this.#req[methodIndex(method) * 2 + dir]!.inc();
+    this.#reqCounts[methodIndex(method) * 2 + dir]!++;
   }
 
   response(status: number, requestMethod: string, dir: Direction): void {
     const cls = Math.floor(status / 100) - 1;
     if (cls < 0 || cls > 5) return;
-    this.#res[(cls * 3 + responseMethodIndex(requestMethod)) * 2 + dir]!.inc();
+    this.#resCounts[(cls * 3 + responseMethodIndex(requestMethod)) * 2 + dir]!++;
   }
 
   duration(method: string, dir: Direction, seconds: number): void {

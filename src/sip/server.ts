@@ -45,6 +45,9 @@ export interface SipProxyStats {
   draining: boolean;
   downstreamConnections: number;
   upstreamConnections: number;
+  /** Requests still waiting for a final response. */
+  pendingRequests: number;
+  /** Server transactions alive, including those kept after their final response (RFC 6026). */
   serverTransactions: number;
   clientTransactions: number;
   activeCalls: number;
@@ -68,6 +71,11 @@ export interface SipProxy {
 
 const SWEEP_MS = 60_000;
 
+/** An error's message for logs (never message content: our errors carry none). */
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 export function createSipProxy(deps: SipProxyDeps): SipProxy {
   return new SipProxyServer(deps);
 }
@@ -90,7 +98,7 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
     this.#deps = deps;
     const cfg = deps.config;
     this.metrics = new SipMetrics(deps.registry);
-    this.#timers = deps.timers ?? new FifoTimers();
+    this.#timers = deps.timers ?? new FifoTimers(undefined, (err) => deps.logger.error({ error: errorText(err) }, "SIP timer handler failed"));
     for (const u of cfg.upstreams) this.clusters.set(u.name, new UpstreamCluster(u));
     for (const p of deps.peers) this.#peers.set(p.name, p);
     this.#dialogs = new DialogTable(cfg.timeouts.dialogIdleMs, (n) => this.metrics.activeCalls.set(n));
@@ -158,7 +166,10 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
   onTimer(): void {
     if (this.#closed) return;
     const n = this.#dialogs.sweep(this.#timers.now());
-    if (n > 0) this.#deps.logger.info({ dialogs: n }, "forgot idle dialogs (no BYE seen)");
+    if (n > 0) {
+      this.#deps.logger.info({ dialogs: n }, "forgot idle dialogs (no BYE seen)");
+      this.#core?.recheckDrain();
+    }
     this.#sweep = this.#timers.start(this, 0, SWEEP_MS);
   }
 
@@ -178,8 +189,17 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
     const r = parseMessage(buf);
     if (r.ok) {
       const msg = r.message;
-      if (msg.kind === "request") core.onRequest(conn, msg);
-      else core.onResponse(conn, msg);
+      try {
+        if (msg.kind === "request") core.onRequest(conn, msg);
+        else core.onResponse(conn, msg);
+      } catch (err) {
+        // A bug must cost one message, never the process: answer a request with 500.
+        this.#deps.logger.error({ error: errorText(err), method: msg.kind === "request" ? msg.method : undefined, peer: conn.peer?.name }, "SIP message handling failed");
+        if (msg.kind === "request" && msg.method !== "ACK") {
+          const reply = buildRawErrorResponse(buf, 500, "Server Internal Error");
+          if (reply !== undefined) conn.send(reply);
+        }
+      }
       return;
     }
     this.metrics.parseError(r.kind);
@@ -249,6 +269,7 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
       draining: this.#core?.draining ?? false,
       downstreamConnections: this.#conns.downstreamCount,
       upstreamConnections: this.#conns.upstreamCount,
+      pendingRequests: this.#core?.pendingRequests ?? 0,
       serverTransactions: this.#core?.transactions ?? 0,
       clientTransactions: this.#core?.clientTransactions ?? 0,
       activeCalls: this.#dialogs.size,

@@ -307,12 +307,19 @@ export async function startSipp(o: SippOptions): Promise<Sipp> {
     }
   }
   const stats = () => readSippStats(stf);
+  const stopProcess = p.stop;
   return Object.assign(p, {
     port,
     dir,
     stats,
+    /** Stop (SIGTERM, SIGKILL after graceMs) and remove the temp dir. */
+    async stop(graceMs = 2000) {
+      const code = await stopProcess(graceMs);
+      await rm(dir, { recursive: true, force: true });
+      return code;
+    },
     async finish() {
-      const code = p.child.exitCode !== null ? await p.exited : await p.stop(2000);
+      const code = p.child.exitCode !== null ? await p.exited : await stopProcess(2000);
       const s = await stats();
       const output = p.output();
       await rm(dir, { recursive: true, force: true });

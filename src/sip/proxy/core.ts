@@ -93,6 +93,8 @@ export class ProxyCore
   readonly #viaTcp: string;
   #draining = false;
   #drained: (() => void) | undefined;
+  /** Requests received and not yet answered with a final response. */
+  #pending = 0;
   readonly #logInfo: boolean;
 
   constructor(opts: ProxyCoreOptions) {
@@ -105,7 +107,12 @@ export class ProxyCore
     this.#logInfo = opts.logTransactions && opts.logger.isLevelEnabled("info");
   }
 
-  /** Transactions in progress (server side), for readiness/stats and drain. */
+  /** Requests still waiting for their final response. */
+  get pendingRequests(): number {
+    return this.#pending;
+  }
+
+  /** Server transactions alive (including those kept after the final response, RFC 6026). */
   get transactions(): number {
     return this.#sInvite.size + this.#sOther.size;
   }
@@ -159,6 +166,7 @@ export class ProxyCore
       this.#branches.transactionPart(key, via.host, via.port ?? 0), loopPart, this.#timers.now());
     ptx.body = body;
     ptx.hints = hints;
+    this.#pending++;
     ptx.recordRoute = !inDialog && createsDialog(method);
     if (isInvite) {
       const stx = new InviteServerTransaction<ProxyTx>(key, ptx, this, this.#timers, this.#o.timing);
@@ -226,13 +234,33 @@ export class ProxyCore
     for (const tx of failed) tx.transportError();
   }
 
-  /** New out-of-dialog requests get 503 from now on; resolves when no transaction is left. */
+  /**
+   * New out-of-dialog requests get 503 from now on; in-dialog requests still flow. Resolves when
+   * every request has its final response and every call has ended (the caller bounds the wait).
+   */
   drain(): Promise<void> {
     this.#draining = true;
-    if (this.transactions === 0) return Promise.resolve();
+    if (this.#idle()) return Promise.resolve();
     return new Promise((resolve) => {
       this.#drained = resolve;
     });
+  }
+
+  #idle(): boolean {
+    return this.#pending === 0 && this.#o.dialogs.size === 0;
+  }
+
+  /** Re-evaluate a pending drain (e.g. after idle dialogs were swept). */
+  recheckDrain(): void {
+    this.#checkDrained();
+  }
+
+  #checkDrained(): void {
+    if (this.#drained !== undefined && this.#idle()) {
+      const done = this.#drained;
+      this.#drained = undefined;
+      done();
+    }
   }
 
   get draining(): boolean {
@@ -264,14 +292,24 @@ export class ProxyCore
     }
     if (isPromise(decision)) {
       decision.then(
-        (d) => this.#applyDecision(ptx, d),
-        (err) => this.#routeError(ptx, err),
+        (d) => this.#guarded(ptx, () => this.#applyDecision(ptx, d)),
+        (err) => this.#guarded(ptx, () => this.#routeError(ptx, err)),
       );
     } else this.#applyDecision(ptx, decision);
   }
 
+  /** Work resumed from a promise: an exception there would be an unhandled rejection. */
+  #guarded(ptx: ProxyTx, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.#o.logger.error({ error: (err as Error)?.message ?? String(err), callId: hashId(ptx.callId) }, "SIP request handling failed");
+      if (!ptx.finalSent) this.#reply(ptx, 500, "Server Internal Error");
+    }
+  }
+
   #routeError(ptx: ProxyTx, err: unknown): void {
-    this.#o.logger.error({ error: (err as Error)?.message ?? String(err), callId: hashId(ptx.req.callId) }, "route decision failed");
+    this.#o.logger.error({ error: (err as Error)?.message ?? String(err), callId: hashId(ptx.callId) }, "route decision failed");
     this.#reply(ptx, 500, "Server Internal Error");
   }
 
@@ -346,8 +384,12 @@ export class ProxyCore
       ptx.extraHeaders = d.extraHeaders;
       this.#forwardToPeer(ptx, d.peer, -1);
     };
-    if (isPromise(decision)) decision.then(apply, (err) => this.#routeError(ptx, err));
-    else apply(decision);
+    if (isPromise(decision)) {
+      decision.then(
+        (d) => this.#guarded(ptx, () => apply(d)),
+        (err) => this.#guarded(ptx, () => this.#routeError(ptx, err)),
+      );
+    } else apply(decision);
   }
 
   #forwardToPeer(ptx: ProxyTx, peer: string, connectionId: number): void {
@@ -557,14 +599,14 @@ export class ProxyCore
       this.#forwardProvisionalOr2xx(ptx, res, status);
       return;
     }
-    const method = ptx.req.method;
+    const method = ptx.method;
     if (status < 300) {
       if (!this.#forwardProvisionalOr2xx(ptx, res, status)) return;
-      if (method === "INVITE" && ptx.req.to.tag === undefined) this.#confirmDialog(ptx);
-      else if (method === "BYE") this.#o.dialogs.end(ptx.req.callId);
+      if (method === "INVITE" && ptx.outOfDialog) this.#confirmDialog(ptx);
+      else if (method === "BYE") this.#endDialog(ptx.callId);
       return;
     }
-    if (method === "BYE") this.#o.dialogs.end(ptx.req.callId);
+    if (method === "BYE") this.#endDialog(ptx.callId);
     this.#finalFailure(ptx, status, res);
   }
 
@@ -598,10 +640,11 @@ export class ProxyCore
   /** Forward a 1xx or 2xx to the server side (media policy applied); false when not forwarded. */
   #forwardProvisionalOr2xx(ptx: ProxyTx, res: SipResponse, status: number): boolean {
     let body: Buffer | undefined;
-    if (this.#o.srtpEnforce && res.contentLength > 0 && carriesSdp(ptx.req.method)) {
+    if (this.#o.srtpEnforce && res.contentLength > 0 && carriesSdp(ptx.method)) {
       const verdict = checkBody(res.contentType, res.body);
       if (!verdict.ok) {
-        if (status < 200) {
+        // A refused provisional, or a retransmitted 2xx after we already answered: dropped.
+        if (status < 200 || ptx.finalSent) {
           this.#o.metrics.drop("srtp_policy");
           return false;
         }
@@ -653,12 +696,17 @@ export class ProxyCore
     this.#reply(ptx, 488, "Not Acceptable Here", [["Warning", `399 ${this.#me.advertisedHost} ${SRTP_WARNING}`]], res.to.tag);
   }
 
+  #endDialog(callId: string): void {
+    this.#o.dialogs.end(callId);
+    if (this.#drained !== undefined) this.#checkDrained();
+  }
+
   #confirmDialog(ptx: ProxyTx): void {
     const inFlow = ptx.inFlow;
     const fromTrunk = inFlow.side === INBOUND;
     const target = fromTrunk ? ptx.target : inFlow.target;
     this.#o.dialogs.confirm({
-      callId: ptx.req.callId,
+      callId: ptx.callId,
       service: target?.service ?? "",
       targetIndex: target?.index ?? -1,
       peer: fromTrunk ? (inFlow.peer?.name ?? "") : (ptx.peerName ?? ""),
@@ -675,7 +723,7 @@ export class ProxyCore
       ptx.bestStatus = status;
       ptx.bestResponse = res;
     }
-    if (isFailoverStatus(status) && !ptx.cancelled && !this.#draining && this.#attemptNext(ptx)) return;
+    if (isFailoverStatus(status) && !ptx.cancelled && this.#attemptNext(ptx)) return;
     this.#sendBest(ptx);
   }
 
@@ -710,11 +758,12 @@ export class ProxyCore
   serverTerminated(tx: ServerTx): void {
     if (tx instanceof InviteServerTransaction) this.#sInvite.delete(tx.key);
     else this.#sOther.delete(tx.key);
-    if (this.#drained !== undefined && this.transactions === 0) {
-      const done = this.#drained;
-      this.#drained = undefined;
-      done();
+    if (!tx.ctx.finalSent) {
+      // Ended without a final response (its connection went away): no longer pending.
+      tx.ctx.finalSent = true;
+      this.#pending--;
     }
+    this.#checkDrained();
   }
 
   // ------------------------------------------------------------------ sending responses
@@ -723,11 +772,12 @@ export class ProxyCore
   #respond(ptx: ProxyTx, status: number, bytes: Buffer): void {
     if (!ptx.server.sendResponse(status, bytes)) return;
     this.#write(ptx, bytes);
-    this.#o.metrics.response(status, ptx.req.method, ptx.dir);
+    this.#o.metrics.response(status, ptx.method, ptx.dir);
     if (status >= 200 && !ptx.finalSent) {
       ptx.finalSent = true;
       ptx.finalStatus = status;
-      ptx.releaseForwardingState(!this.#o.timing.reliable);
+      this.#pending--;
+      if (this.#drained !== undefined) queueMicrotask(() => this.#checkDrained());
       this.#timers.cancel(ptx.guard);
       ptx.guard = undefined;
       // Nothing further will be forwarded for this request: stop a client transaction still
@@ -738,8 +788,9 @@ export class ProxyCore
         c.abandon();
       }
       const seconds = (this.#timers.now() - ptx.startedAt) / 1000;
-      this.#o.metrics.duration(ptx.req.method, ptx.dir, seconds);
+      this.#o.metrics.duration(ptx.method, ptx.dir, seconds);
       if (this.#logInfo) this.#logTransaction(ptx, status, seconds);
+      ptx.releaseForwardingState(!this.#o.timing.reliable);
     }
   }
 
@@ -753,6 +804,7 @@ export class ProxyCore
   }
 
   #reply(ptx: ProxyTx, status: number, reason: string, headers?: [string, string][], toTag?: string): void {
+    if (ptx.finalSent) return; // answered already (e.g. cancelled while a route decision was pending)
     let bytes: Buffer;
     try {
       bytes = buildResponse(ptx.req, status, reason, { headers, toTag });
@@ -784,8 +836,8 @@ export class ProxyCore
     const inbound = ptx.dir === INBOUND;
     this.#o.logger.info({
       event: "sip_transaction",
-      method: ptx.req.method,
-      callId: hashId(ptx.req.callId),
+      method: ptx.method,
+      callId: hashId(ptx.callId),
       status,
       durationMs: Math.round(seconds * 1e4) / 10,
       firstResponseMs: ptx.firstResponseAt > 0 ? Math.round((ptx.firstResponseAt - ptx.startedAt) * 10) / 10 : undefined,
@@ -798,11 +850,15 @@ export class ProxyCore
   }
 }
 
-/** Server transaction key: the branch when RFC 3261-compliant, else a key from the §17.2.3 fields. */
+/**
+ * Server transaction key (§17.2.3): branch and sent-by when RFC 3261-compliant (two trunks may
+ * well pick the same branch, e.g. two SIPp instances with the same pid in two containers), else
+ * a key from the RFC 2543 fields.
+ */
 function serverKey(req: SipRequest): string {
   const via = req.topVia;
   const b = via.branch;
-  if (b !== undefined && b.startsWith(MAGIC_COOKIE)) return b;
+  if (b !== undefined && b.startsWith(MAGIC_COOKIE)) return `${b}|${via.host}:${via.port ?? 0}`;
   // RFC 2543 peers: Request-URI, To tag, From tag, Call-ID, CSeq number, top Via.
   return `2543|${req.callId}|${req.cseq.seq}|${req.from.tag ?? ""}|${via.raw}`;
 }

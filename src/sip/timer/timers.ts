@@ -86,7 +86,11 @@ export class FifoTimers implements Timers {
   #pending = 0;
   #closed = false;
 
-  constructor(private platform: TimerPlatform = realPlatform) {}
+  constructor(
+    private platform: TimerPlatform = realPlatform,
+    /** A target's onTimer threw: report it (the other timers keep firing; nothing crashes). */
+    private onError: (err: unknown) => void = (err) => process.emitWarning(`timer callback failed: ${String(err)}`),
+  ) {}
 
   now(): number {
     return this.platform.now();
@@ -153,10 +157,8 @@ export class FifoTimers implements Timers {
         try {
           target.onTimer(e.kind);
         } catch (err) {
-          // A bug in one target must not stop the others from firing; surface it asynchronously.
-          queueMicrotask(() => {
-            throw err;
-          });
+          // A bug in one target must not stop the others from firing, nor take the process down.
+          this.onError(err);
         }
       }
     }

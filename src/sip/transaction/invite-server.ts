@@ -40,17 +40,15 @@ export class InviteServerTransaction<C = unknown> implements TimerTarget {
   sendResponse(status: number, bytes: Buffer): boolean {
     if (this.state === ServerState.Accepted) {
       // RFC 6026: 2xx retransmissions from the UAS are forwarded in Accepted.
-      if (status >= 200 && status < 300) {
-        this.lastResponse = bytes;
-        return true;
-      }
-      return false;
+      return status >= 200 && status < 300;
     }
     if (this.state !== ServerState.Proceeding) return false;
     this.lastResponse = bytes;
     this.lastStatus = status;
     if (status < 200) return true;
     if (status < 300) {
+      // Nothing is ever resent from Accepted (the UAS retransmits its 2xx itself): keep no bytes.
+      this.lastResponse = undefined;
       this.state = ServerState.Accepted;
       this.#tEnd = this.timers.start(this, TimerKind.L, 64 * this.timing.t1);
       return true;

@@ -50,11 +50,11 @@ const res = await runSipp({ scenario: "uac", target: `127.0.0.1:${addr.port}`, v
 const cpu = process.cpuUsage(c0);
 const wall = Number(process.hrtime.bigint() - t0) / 1e9;
 const us = (cpu.user + cpu.system) / res.stats.successful;
-console.log(JSON.stringify({ calls, rate, ok: res.stats.successful, failed: res.stats.failed, wallS: wall.toFixed(2), cpuPct: ((cpu.user + cpu.system) / 1e4 / wall).toFixed(1), usPerCall: us.toFixed(1), userUs: cpu.user, sysUs: cpu.system }));
+console.log(JSON.stringify({ calls, rate, ok: res.stats.successful, failed: res.stats.failed, wallS: wall.toFixed(2), cpuPct: ((cpu.user + cpu.system) / 1e4 / wall).toFixed(1), usPerCall: us.toFixed(1), userUs: cpu.user, sysUs: cpu.system, heapMB: Math.round(process.memoryUsage().heapUsed / 1e6), rssMB: Math.round(process.memoryUsage().rss / 1e6) }));
 await st.stop();
 proxy.close();
 listener.stopAccepting();
 listener.destroyAll();
 await uas.stop();
-await pki.cleanup?.();
+await pki.cleanup();
 process.exit(0);

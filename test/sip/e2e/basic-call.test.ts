@@ -30,3 +30,18 @@ t.test("SIPp uac → stunnel → trunkgate → SIPp uas: 5 calls complete", asyn
   t.ok(tx.some((l) => l.method === "INVITE" && l.status === 200 && l.peer === "dev-trunk"), "transaction log line for INVITE");
   t.notOk(gw.logs.text.includes("service@"), "no user part of a URI in logs");
 });
+
+t.test("SRTP-only policy: SIPp's plain RTP/AVP offer is refused with 488 and never reaches the callee", async (t) => {
+  const uas = await startSipp({ scenario: "uas", timeoutSeconds: 30 });
+  t.teardown(() => uas.stop());
+  const gw = await startGateway({ upstreams: [{ name: "svc", targets: [{ port: uas.port }] }] });
+  t.teardown(() => gw.stop());
+  const st = await gw.stunnelClient();
+  const res = await runSipp({ scenario: "uac", target: `127.0.0.1:${gw.port}`, via: `127.0.0.1:${st.port}`, calls: 3, rate: 10, timeoutSeconds: 10 });
+  t.equal(res.stats.successful, 0, "no call set up");
+  t.equal(res.stats.failed, 3, "every call refused");
+  const m = await gw.metrics();
+  t.match(m, /trunkgate_sip_responses_total\{class="4xx",method="INVITE",direction="inbound"\} 3/, "3 × 488");
+  const u = await uas.finish();
+  t.equal(u.stats.outgoing, 0, "the callee never saw an INVITE");
+});

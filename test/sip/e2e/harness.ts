@@ -1,6 +1,7 @@
 // End-to-end harness: the real TLS context provider, peer identity, mTLS listener and SIP proxy on
 // ephemeral loopback ports with a run-time test PKI; plus a raw TLS "trunk" client for precise
 // protocol tests and a stunnel client for SIPp.
+import { rmSync } from "node:fs";
 import { Writable } from "node:stream";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import { stringify } from "yaml";
@@ -52,8 +53,13 @@ export interface Gateway {
 }
 
 let sharedPki: TestPki | undefined;
+/** One run-time test PKI per test process, removed when the process exits. */
 export async function testPki(): Promise<TestPki> {
-  sharedPki ??= await makeTestPki();
+  if (sharedPki === undefined) {
+    sharedPki = await makeTestPki();
+    const dir = sharedPki.dir;
+    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+  }
   return sharedPki;
 }
 

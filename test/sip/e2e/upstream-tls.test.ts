@@ -23,7 +23,12 @@ class Peer {
       for (const w of this.#waiters.splice(0)) w();
     });
     socket.on("error", () => undefined);
+    socket.on("close", () => {
+      this.closed = true;
+      for (const w of this.#waiters.splice(0)) w();
+    });
   }
+  closed = false;
   async next(pred: (m: SipMessage) => boolean, timeoutMs = 5000): Promise<SipMessage> {
     const end = Date.now() + timeoutMs;
     for (;;) {
@@ -31,6 +36,7 @@ class Peer {
       if (i >= 0) return this.messages.splice(i, 1)[0]!;
       const left = end - Date.now();
       if (left <= 0) throw new Error("expected message did not arrive");
+      if (this.closed) throw new Error("connection closed");
       await new Promise<void>((r) => {
         const tm = setTimeout(r, left);
         this.#waiters.push(() => {
@@ -47,7 +53,7 @@ const isReq = (method: string) => (m: SipMessage) => m.kind === "request" && m.m
 /** Answers OPTIONS with 200 and INVITE with `status`, recording TLS facts of each connection. */
 async function tlsUpstream(status: number) {
   const pki = await testPki();
-  const seen: { servername: string | false; clientCn: string | undefined }[] = [];
+  const seen: { servername: string | false | null; clientCn: string | undefined }[] = [];
   const server = createTlsServer({ cert: pki.serverEcdsa.cert, key: pki.serverEcdsa.key, ca: pki.ca.cert, requestCert: true, rejectUnauthorized: true }, (s: TLSSocket) => {
     seen.push({ servername: s.servername, clientCn: s.getPeerX509Certificate()?.subject.match(/CN=([^\n]+)/)?.[1] });
     const p = new Peer(s);
@@ -63,7 +69,7 @@ async function tlsUpstream(status: number) {
   });
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
-  return { port: (server.address() as AddressInfo).port, seen, close: () => new Promise<void>((r) => { server.close(() => r()); for (const c of [] as Socket[]) c.destroy(); }) };
+  return { port: (server.address() as AddressInfo).port, seen, close: () => new Promise<void>((r) => server.close(() => r())) };
 }
 
 t.test("upstream over TLS: client certificate presented, SNI = serverName, certificate verified", async (t) => {
@@ -119,7 +125,7 @@ t.test("a new call from upstream toward a trunk with no open connection: trunkga
   t.teardown(() => new Promise<void>((r) => { upSock?.destroy(); upstream.close(() => r()); }));
   // The trunk's own SIP server (TLS, requires trunkgate's client certificate).
   let trunkPeer: Peer | undefined;
-  let trunkSni: string | false = false;
+  let trunkSni: string | false | null = false;
   const trunk = createTlsServer({ cert: pki.serverEcdsa.cert, key: pki.serverEcdsa.key, ca: pki.ca.cert, requestCert: true, rejectUnauthorized: true }, (s) => {
     trunkSni = s.servername;
     trunkPeer = new Peer(s);

@@ -400,3 +400,39 @@ t.test("a 2xx retransmission after the transaction ended follows the dialog to t
   t.equal(again.status, 200, "forwarded statelessly along the dialog");
   t.equal(again.viaList.length, 1, "our Via removed");
 });
+
+t.test("a route decision that throws or rejects → 500, never a crash", async (t) => {
+  const h = makeCore({ srtp: false, route: (req) => { if (req.uri.user === "sync") throw new Error("db down"); return Promise.reject(new Error("db down")); } });
+  h.fromTrunk(sipRequest({ method: "MESSAGE", uri: "sip:sync@127.0.0.1:5061" }));
+  t.equal((h.trunk.takeOne() as SipResponse).status, 500);
+  h.fromTrunk(sipRequest({ method: "MESSAGE", uri: "sip:async@127.0.0.1:5061" }));
+  await new Promise((r) => setImmediate(r));
+  t.equal((h.trunk.takeOne() as SipResponse).status, 500);
+  t.ok(h.logs.lines.some((l) => l.msg === "route decision failed"));
+});
+
+t.test("drain waits for calls to end (BYE), not for the 32 s the transactions are kept", async (t) => {
+  const h = makeCore({ srtp: false, targets: 1 });
+  h.fromTrunk(sipRequest({ method: "INVITE", uri: URI, callId: "dr1", fromTag: "f" }));
+  h.trunk.take();
+  h.fromUpstream(0, answer(h.up(0).takeOne() as SipRequest, 200, "OK", { toTag: "u" }));
+  h.trunk.take();
+  let drained = false;
+  void h.core.drain().then(() => (drained = true));
+  await new Promise((r) => setImmediate(r));
+  t.notOk(drained, "a call is up");
+  h.fromTrunk(sipRequest({ method: "BYE", uri: URI, callId: "dr1", fromTag: "f", toTag: "u", cseq: 2 }));
+  h.fromUpstream(0, answer(h.up(0).requests().find((r) => r.method === "BYE")!, 200, "OK"));
+  await new Promise((r) => setImmediate(r));
+  t.ok(drained, "drained once the BYE completed");
+  t.ok(h.core.transactions > 0, "while the INVITE transaction is still kept (RFC 6026)");
+});
+
+t.test("the same branch from two different senders makes two transactions (sent-by is part of the key)", async (t) => {
+  const h = makeCore({ srtp: false });
+  const a = sipRequest({ method: "INVITE", uri: URI, branch: "z9hG4bK-same", callId: "a" });
+  const b = sipRequest({ method: "INVITE", uri: URI, branch: "z9hG4bK-same", callId: "b" }).replace("127.0.0.1:5999", "192.0.2.7:5999");
+  h.fromTrunk(a);
+  h.fromTrunk(b);
+  t.equal(h.up(0).requests().filter((r) => r.method === "INVITE").length, 2, "both forwarded");
+});

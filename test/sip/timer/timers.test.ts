@@ -101,3 +101,15 @@ t.test("cancelled long timers are compacted away and release their targets", asy
   p.advance(10);
   t.equal(r.fired.length, 1, "timers cancelled by an earlier callback in the same run do not fire");
 });
+
+t.test("a throwing callback is reported; later timers still fire", async (t) => {
+  const p = new ManualPlatform();
+  const errors: unknown[] = [];
+  const timers = new FifoTimers(p, (e) => errors.push(e));
+  const r = new Rec(p);
+  timers.start({ onTimer: () => { throw new Error("boom"); } }, 1, 10);
+  timers.start(r, 2, 10);
+  p.advance(10);
+  t.equal(errors.length, 1);
+  t.same(r.fired, [[2, 10]]);
+});
