@@ -92,6 +92,11 @@ if (problems.length) {
   md.push("", "**Not measured / failed:**", "");
   for (const r of problems) md.push(`- ${r.section} ${r.sut} ${r.metric}: ${r.value}`);
 }
+const checks = rows.filter((r) => r.metric === "nocert_refusal" || r.metric.startsWith("tls_policy"));
+if (checks.length) {
+  md.push("", "**TLS checks** (client without a certificate; policy probe: TLS 1.3 AES-GCM only, TLS 1.2 ECDHE+AEAD/SHA-2 only, no TLS 1.1):", "");
+  for (const r of checks) md.push(`- ${r.section} ${r.sut} ${r.metric}: ${r.value}`);
+}
 let last = "";
 for (const t of table) {
   if (t.section !== last) {

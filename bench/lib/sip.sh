@@ -30,6 +30,8 @@ sip_invoke() {
   log "SIP $sut $mode ($label, rate $rate): shared harness, log $lg"
   env "${env[@]}" bash "$BENCH_DIR/lib/sip-bench.sh" "$sut" >"$lg" 2>&1 || rc=$?
   S_OK=1; S_ERR=; S_MAX=0; S_US=NA; S_CPU=NA; S_RTT_FILE=; S_FIRST_PASS=0
+  # how a client without a certificate was refused (with or without a TLS alert): into the table
+  awk -F'\t' '$3 == "nocert_refusal" || $3 ~ /^tls_policy/' "$raw" >>"$RESULTS_TSV"
   if [ $rc != 0 ]; then
     S_OK=0
     S_ERR=$(grep -m1 'FATAL' "$lg" | sed 's/^\[[0-9:]*\] FATAL: //' || true)
