@@ -26,6 +26,8 @@ export interface Shared {
   identity: PeerIdentity;
   /** The store, number routing table and call-record writer. */
   data: CustomerData;
+  /** Wall clock (injectable in tests: call records, retention). */
+  now: () => Date;
 }
 
 export class App {
@@ -85,6 +87,7 @@ export class App {
       tls: this.tls,
       identity: this.identity,
       data: this.data,
+      now: this.now ?? (() => new Date()),
     };
     for (const build of this.builders) {
       const c = await build(shared);

@@ -59,11 +59,11 @@ export class MtlsListener {
     const options: TlsOptions = {
       ...opts.tls.serverOptions(),
       requestCert: true,
-      // Verification is still OpenSSL's (chain, validity, CRLs), but the decision is ours: with
-      // rejectUnauthorized Node destroys a failed socket silently, and the reason (expired,
-      // revoked, untrusted…) would be lost to the metrics. #onSecure refuses every unauthorized
-      // socket before any protocol sees it.
-      rejectUnauthorized: false,
+      // OpenSSL refuses a client without a certificate inside the handshake (TLS alert
+      // "certificate required"); one whose chain fails verification is destroyed by Node right
+      // after it, and 'tlsClientError' then carries the socket with its authorizationError,
+      // which is how the refusal reason (expired, revoked, untrusted…) reaches the metrics.
+      rejectUnauthorized: true,
       handshakeTimeout: opts.handshakeTimeoutMs,
       ...(opts.alpnProtocols ? { ALPNProtocols: opts.alpnProtocols } : {}),
     };
@@ -77,7 +77,14 @@ export class MtlsListener {
     });
     // Must run before a protocol server's own secureConnection handler (http2 registers one).
     this.server.prependListener("secureConnection", (socket: TLSSocket) => this.#onSecure(socket));
-    this.server.on("tlsClientError", (err: Error, socket: TLSSocket) => this.#fail(classifyHandshakeError(err), socket, err));
+    this.server.on("tlsClientError", (err: Error, socket: TLSSocket) => {
+      const verify = socket?.authorizationError;
+      if (verify) {
+        const code = String(verify);
+        return this.#fail(classifyHandshakeError(Object.assign(new Error(code), { code })), socket, Object.assign(new Error(code), { code }));
+      }
+      this.#fail(classifyHandshakeError(err), socket, err);
+    });
     opts.tls.on("reload", () => this.server.setSecureContext(opts.tls.serverOptions()));
   }
 
@@ -88,6 +95,8 @@ export class MtlsListener {
     const cert = socket.getPeerX509Certificate();
     if (!cert) return this.#refuse(socket, "no_certificate");
     if (!socket.authorized) {
+      // Unreachable with rejectUnauthorized (Node destroys such sockets first); kept so that no
+      // unverified socket can ever reach a protocol.
       const code = String(socket.authorizationError ?? "");
       return this.#refuse(socket, classifyHandshakeError(Object.assign(new Error(code), { code })), cert, code);
     }

@@ -8,10 +8,12 @@ import { type Component, listenError } from "../component.js";
 import { MtlsListener } from "../listener/mtls-listener.js";
 import type { PeerRouteFn, RouteFn } from "./route/decision.js";
 import { createSipProxy, type SipProxy } from "./server.js";
+import type { CallObserver } from "./proxy/call-observer.js";
 
 export interface SipComponentOptions {
   route?: RouteFn;
   routeToPeer?: PeerRouteFn;
+  calls?: CallObserver;
 }
 
 export function sipComponent(
@@ -27,6 +29,7 @@ export function sipComponent(
     registry: s.metrics.registry,
     ...(opts.route ? { route: opts.route } : {}),
     ...(opts.routeToPeer ? { routeToPeer: opts.routeToPeer } : {}),
+    ...(opts.calls ? { calls: opts.calls } : {}),
   });
   const listener = new MtlsListener({
     name: "sip",

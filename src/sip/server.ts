@@ -11,6 +11,7 @@ import { SipMetrics } from "./metrics.js";
 import { parseMessage, type FramingError } from "./parse/index.js";
 import { BranchFactory } from "./proxy/branch.js";
 import { ProxyCore } from "./proxy/core.js";
+import type { CallObserver } from "./proxy/call-observer.js";
 import { ProxyIdentity } from "./proxy/identity.js";
 import { buildRawErrorResponse } from "./proxy/raw-response.js";
 import { defaultPeerRoute, defaultRoute, type PeerRouteFn, type RouteFn } from "./route/decision.js";
@@ -34,6 +35,8 @@ export interface SipProxyDeps {
   route?: RouteFn;
   /** Route decision for new requests from upstream services toward trunks; default: by R-URI host. */
   routeToPeer?: PeerRouteFn;
+  /** Told of completed INVITEs and BYEs (call records). */
+  calls?: CallObserver;
   /** Injectable timers (tests); default: FIFO timer queues on real time. */
   timers?: Timers;
   /** Secret for branch hashing (8 bytes); random per process by default. */
@@ -157,6 +160,7 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
       logTransactions: cfg.logTransactions,
       branches: new BranchFactory(this.#deps.branchSecret),
       probeResponse: (branch, status) => health.onResponse(branch, status),
+      ...(this.#deps.calls ? { calls: this.#deps.calls } : {}),
     });
     this.#started = true;
     this.#health.start();

@@ -73,14 +73,30 @@ export class CallRecordRepository {
     return this.ctx.keys.blindIndex(CALL_ID_DOMAIN, callId);
   }
 
-  /** Writes records in one transaction; returns how many. Throws CallRecordError on invalid input. */
+  /**
+   * Writes records in one transaction and adds them to the daily statistics in the same
+   * transaction, so statistics are current at once and a record is counted exactly once (the
+   * purge later only deletes). Returns how many. Throws CallRecordError on invalid input.
+   */
   async insertMany(records: readonly CallRecordInput[]): Promise<number> {
     if (records.length === 0) return 0;
     const rows = records.map((r, i) => this.encode(r, i));
+    const rollup: RollupInput[] = rows.map((row, i) => {
+      const r = records[i]!;
+      return {
+        startedAt: row[2] as number,
+        answered: row[3] !== null,
+        durationMs: row[5] as number | null,
+        finalStatus: r.finalStatus ?? null,
+        service: r.service ?? null,
+        peer: r.peer ?? null,
+      };
+    });
     await this.ctx.db.transaction(async (tx) => {
       for (const row of rows) {
         await tx.run(`INSERT INTO call_records (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, row);
       }
+      await this.statistics.rollup(tx, rollup);
     });
     return rows.length;
   }
@@ -106,42 +122,20 @@ export class CallRecordRepository {
   }
 
   /**
-   * Rolls up into daily statistics and deletes every record started before `cutoff`, in batches;
-   * each batch's rollup and delete share one transaction. Returns the number purged.
+   * Deletes every record started before `cutoff`, in batches (one transaction each). Their
+   * statistics were added when they were written, so only the anonymised aggregates remain.
+   * Returns the number purged.
    */
-  async purgeStartedBefore(cutoff: Date, opts: { batchSize?: number; onUndecryptable?: (n: number) => void } = {}): Promise<number> {
+  async purgeStartedBefore(cutoff: Date, opts: { batchSize?: number } = {}): Promise<number> {
     const batchSize = Math.max(1, Math.min(opts.batchSize ?? 500, 5000));
     let total = 0;
     for (;;) {
       const n = await this.ctx.db.transaction(async (tx) => {
-        // Replicas purging at the same time must not roll the same rows up twice.
-        await tx.lock("call-record-purge");
-        const rows = await tx.all<CallRecordRow>(
-          `SELECT ${COLUMNS} FROM call_records WHERE started_at < ? ORDER BY started_at, id LIMIT ?`,
+        const rows = await tx.all<{ id: string }>(
+          "SELECT id FROM call_records WHERE started_at < ? ORDER BY started_at, id LIMIT ?",
           [cutoff.getTime(), batchSize],
         );
         if (rows.length === 0) return 0;
-        let undecryptable = 0;
-        const inputs: RollupInput[] = rows.map((r) => {
-          let peer: string | null = null;
-          try {
-            peer = this.ctx.decryptOpt(r.peer_enc, T, "peer_enc", r.id);
-          } catch {
-            // A record we cannot read must still leave on time: count it under "unknown peer".
-            undecryptable++;
-            peer = "(undecryptable)";
-          }
-          return {
-            startedAt: Number(r.started_at),
-            answered: r.answered_at !== null,
-            durationMs: r.duration_ms === null ? null : Number(r.duration_ms),
-            finalStatus: r.final_status === null ? null : Number(r.final_status),
-            service: r.service,
-            peer,
-          };
-        });
-        if (undecryptable > 0) opts.onUndecryptable?.(undecryptable);
-        await this.statistics.rollup(tx, inputs);
         const placeholders = rows.map(() => "?").join(", ");
         await tx.run(`DELETE FROM call_records WHERE id IN (${placeholders})`, rows.map((r) => r.id));
         return rows.length;

@@ -1,6 +1,6 @@
-// Call records live at most store.callRecordRetentionDays (≤ 30). The purge rolls records older
-// than that into anonymised daily statistics and deletes them (rollup + delete in one transaction
-// per batch, see CallRecordRepository.purgeStartedBefore). The scheduler purges with a look-ahead
+// Call records live at most store.callRecordRetentionDays (≤ 30). The purge deletes records older
+// than that; their anonymised daily statistics were added when they were written (see
+// CallRecordRepository.insertMany), so only aggregates remain. The scheduler purges with a look-ahead
 // of one interval, so a record is gone before it passes the limit, not up to an interval after.
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
@@ -37,13 +37,10 @@ export async function purgeExpiredCallRecords(store: Store, opts: RetentionOptio
   const cutoff = retentionCutoff((opts.now ?? (() => new Date()))(), opts.retentionDays, opts.lookaheadMs);
   const metrics = opts.registry ? storeMetrics(opts.registry) : undefined;
   try {
-    const purged = await store.callRecords.purgeStartedBefore(cutoff, {
-      batchSize: opts.batchSize,
-      onUndecryptable: (n) => opts.logger?.error({ records: n }, "call records with undecryptable peer rolled up as '(undecryptable)'"),
-    });
+    const purged = await store.callRecords.purgeStartedBefore(cutoff, { batchSize: opts.batchSize });
     metrics?.callRecordsPurged.inc(purged);
     metrics?.purgeRuns.labels("success").inc();
-    if (purged > 0) opts.logger?.info({ purged, cutoff: cutoff.toISOString() }, "call records rolled up into daily statistics and purged");
+    if (purged > 0) opts.logger?.info({ purged, cutoff: cutoff.toISOString() }, "call records past retention purged; their daily statistics remain");
     return { purged, cutoff };
   } catch (err) {
     metrics?.purgeRuns.labels("error").inc();

@@ -60,6 +60,21 @@ export const sipSchema = z
       })
       .prefault({}),
     media: z.strictObject({ srtpPolicy: z.enum(["enforce", "off"]).default("enforce") }).prefault({}),
+    /** Provisioned numbers (the store) choose the service and add a per-number header. */
+    numberRouting: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        /** One header name for all numbers; its value is the number's customHeader. */
+        customHeaderName: z
+          .string()
+          .regex(/^[A-Za-z0-9!%'*+._`~-]+$/, "a SIP header name (token characters)")
+          .default("X-Trunkgate-Number-Context"),
+        /** An INVITE for a number that is not provisioned: the default route, or 404. */
+        unknownNumber: z.enum(["default", "reject"]).default("default"),
+        /** A user part of digits without '+' is taken as international (E.164 without the '+'). */
+        assumeInternational: z.boolean().default(true),
+      })
+      .prefault({}),
     /** Retry-After (seconds) on the 503 sent when no upstream target of a service is up. */
     retryAfterSeconds: z.number().int().min(0).max(86_400).default(30),
     /** One info log line per finished transaction (method, hashed Call-ID, status, durations). */

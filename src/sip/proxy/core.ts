@@ -41,6 +41,7 @@ import { ProxyTx, type ClientTx, type ProxyTxOwner, type ServerTx } from "./prox
 import { reasonPhrase } from "./reasons.js";
 import { consumeOwnRoutes, createsDialog, recordRouteTrunkToUpstream, recordRouteUpstreamToTrunk, type RouteHints } from "./route-set.js";
 import { ALLOW, isOptionsForUs, validateRequest } from "./validate.js";
+import type { CallObserver } from "./call-observer.js";
 
 export interface ProxyCoreOptions {
   identity: ProxyIdentity;
@@ -58,6 +59,8 @@ export interface ProxyCoreOptions {
   retryAfterSeconds: number;
   logTransactions: boolean;
   branches?: BranchFactory;
+  /** Told when an initial INVITE completes and when a BYE does (call records); off the hot path. */
+  calls?: CallObserver;
   /** Health probes share the response path: OPTIONS responses with a probe branch go here. */
   probeResponse?: (branch: string, status: number) => boolean;
 }
@@ -332,6 +335,7 @@ export class ProxyCore
       ptx.requestUri = d.requestUri;
     }
     ptx.extraHeaders = d.extraHeaders;
+    ptx.removeHeaders = d.removeHeaders;
     ptx.cluster = cluster;
     if (!cluster.anyUp()) return this.#replyUnavailable(ptx);
     if (!this.#attemptNext(ptx)) this.#replyUnavailable(ptx);
@@ -382,6 +386,8 @@ export class ProxyCore
       if (!this.#o.peers.has(d.peer)) return this.#reply(ptx, 404, "No Route To Destination");
       if (d.requestUri !== undefined) ptx.requestUri = d.requestUri;
       ptx.extraHeaders = d.extraHeaders;
+      ptx.removeHeaders = d.removeHeaders;
+      ptx.service = d.service;
       this.#forwardToPeer(ptx, d.peer, -1);
     };
     if (isPromise(decision)) {
@@ -419,6 +425,7 @@ export class ProxyCore
     if (ptx.recordRoute) edits.prependRecordRoute = this.#recordRoute(ptx, flow);
     if (ptx.requestUri !== undefined) edits.requestUri = ptx.requestUri;
     if (ptx.extraHeaders !== undefined) edits.addHeaders = mergeHeaders(edits.addHeaders, ptx.extraHeaders);
+    if (ptx.removeHeaders !== undefined) edits.removeHeaders = ptx.removeHeaders;
     if (ptx.body !== undefined) edits.body = { bytes: ptx.body };
     let bytes: Buffer;
     try {
@@ -790,8 +797,25 @@ export class ProxyCore
       const seconds = (this.#timers.now() - ptx.startedAt) / 1000;
       this.#o.metrics.duration(ptx.method, ptx.dir, seconds);
       if (this.#logInfo) this.#logTransaction(ptx, status, seconds);
+      const calls = this.#o.calls;
+      if (calls !== undefined) {
+        if (ptx.isInvite && ptx.outOfDialog) this.#reportInvite(calls, ptx, status, seconds);
+        else if (ptx.method === "BYE") calls.byeCompleted(ptx.callId, ptx.dir);
+      }
       ptx.releaseForwardingState(!this.#o.timing.reliable);
     }
+  }
+
+  #reportInvite(calls: CallObserver, ptx: ProxyTx, status: number, seconds: number): void {
+    const inbound = ptx.dir === INBOUND;
+    calls.inviteCompleted({
+      req: ptx.req,
+      direction: ptx.dir,
+      status,
+      elapsedMs: seconds * 1000,
+      peer: (inbound ? ptx.inFlow.peer?.name : ptx.peerName) ?? null,
+      service: (inbound ? ptx.target?.service ?? ptx.cluster?.name : ptx.service ?? ptx.inFlow.target?.service) ?? null,
+    });
   }
 
   #write(ptx: ProxyTx, bytes: Buffer): void {

@@ -39,6 +39,9 @@ export class ProxyTx implements TimerTarget {
   hints: RouteHints | undefined;
   requestUri: string | undefined;
   extraHeaders: readonly (readonly [string, string])[] | undefined;
+  removeHeaders: readonly string[] | undefined = undefined;
+  /** The upstream service a call toward a trunk belongs to (chosen by the calling number). */
+  service: string | undefined = undefined;
   body: Buffer | undefined;
   recordRoute = false;
   bestStatus = 0;

@@ -15,6 +15,8 @@ export interface ForwardToService {
   requestUri?: string;
   /** Extra headers appended to the forwarded request ([name, value], values not logged). */
   extraHeaders?: readonly (readonly [string, string])[];
+  /** Headers dropped from the forwarded request (e.g. a copy of a header trunkgate sets itself). */
+  removeHeaders?: readonly string[];
 }
 
 export interface RejectRequest {
@@ -35,6 +37,9 @@ export interface ForwardToPeer {
   peer: string;
   requestUri?: string;
   extraHeaders?: readonly (readonly [string, string])[];
+  removeHeaders?: readonly string[];
+  /** The upstream service the call is accounted to (call records); default: the sending service. */
+  service?: string;
 }
 
 export type PeerRouteDecision = ForwardToPeer | RejectRequest;

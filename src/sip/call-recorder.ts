@@ -1,0 +1,85 @@
+// Turns the proxy's call events into call records (one per INVITE dialog) for the store's batched
+// writer. Unanswered calls are recorded when the INVITE fails; answered calls when a BYE ends
+// them (or, if the BYE never comes, when the dialog has been idle past the limit, or on shutdown).
+// Runs once per INVITE and per BYE: a Map entry per live call, no timers per call.
+import type { CallRecordInput, HangupSide } from "../store/call-records.js";
+import type { Direction } from "./metrics.js";
+import type { CallObserver, InviteCompletion } from "./proxy/call-observer.js";
+import { calledNumber, callingNumber } from "./route/call-numbers.js";
+
+export interface CallRecordSinkSync {
+  /** Queue one record; never waits (CallRecordWriter.record). */
+  record(r: CallRecordInput): boolean;
+}
+
+interface LiveCall {
+  status: number;
+  startedAt: Date;
+  answeredAt: Date;
+  direction: Direction;
+  input: Omit<CallRecordInput, "startedAt" | "answeredAt" | "endedAt" | "hangupSide" | "finalStatus">;
+}
+
+export class CallRecorder implements CallObserver {
+  readonly #live = new Map<string, LiveCall>();
+
+  constructor(
+    private sink: CallRecordSinkSync,
+    private opts: { now: () => Date; assumeInternational: boolean; maxCallMs: number },
+  ) {}
+
+  get liveCalls(): number {
+    return this.#live.size;
+  }
+
+  inviteCompleted(c: InviteCompletion): void {
+    const now = this.opts.now();
+    const startedAt = new Date(now.getTime() - c.elapsedMs);
+    const base = {
+      callId: c.req.callId,
+      service: c.service,
+      peer: c.peer,
+      callingNumber: callingNumber(c.req, this.opts.assumeInternational) ?? null,
+      calledNumber: calledNumber(c.req, this.opts.assumeInternational) ?? null,
+    };
+    if (c.status >= 200 && c.status < 300) {
+      this.#live.set(c.req.callId, { status: c.status, startedAt, answeredAt: now, direction: c.direction, input: base });
+      return;
+    }
+    this.sink.record({ ...base, startedAt, answeredAt: null, endedAt: now, finalStatus: c.status, hangupSide: "none" });
+  }
+
+  byeCompleted(callId: string, direction: Direction): void {
+    const call = this.#live.get(callId);
+    if (call === undefined) return;
+    this.#live.delete(callId);
+    // The side that sent the BYE hung up: from the trunk = inbound; the caller is whoever sent the INVITE.
+    const side: HangupSide = direction === call.direction ? "caller" : "callee";
+    this.#finish(call, this.opts.now(), side);
+  }
+
+  /** Records calls whose BYE never came (lost, or the far end vanished); call every few minutes. */
+  sweep(): number {
+    const now = this.opts.now();
+    let n = 0;
+    for (const [id, call] of this.#live) {
+      if (now.getTime() - call.answeredAt.getTime() > this.opts.maxCallMs) {
+        this.#live.delete(id);
+        this.#finish(call, null, "none");
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** On shutdown: record every call still up, with no end time (it did not end here). */
+  flushLive(): void {
+    for (const call of this.#live.values()) this.#finish(call, null, "none");
+    this.#live.clear();
+  }
+
+  #finish(call: LiveCall, endedAt: Date | null, hangupSide: HangupSide): void {
+    this.sink.record({ ...call.input, startedAt: call.startedAt, answeredAt: call.answeredAt, endedAt, finalStatus: call.status, hangupSide });
+  }
+}
+
