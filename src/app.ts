@@ -7,7 +7,7 @@ import type { Config } from "./config/schema/index.js";
 import { type Component, listenError } from "./component.js";
 import { AdminServer } from "./admin/admin-server.js";
 import { setLogHashKey } from "./observability/hash.js";
-import { createLogger, type Logger } from "./observability/logger.js";
+import { createLogger, flushLogger, type Logger } from "./observability/logger.js";
 import { createMetrics, type EdgeMetrics } from "./observability/metrics.js";
 import { generateDevPki } from "./pki/dev-pki.js";
 import { openCustomerData, type CustomerData } from "./store/customer-data.js";
@@ -142,6 +142,7 @@ export class App {
       await this.data?.close().catch((err: Error) => this.logger.error({ error: err.message }, "closing the store failed"));
       await this.admin?.close();
       this.logger.info("stopped");
+      await flushLogger(this.logger);
     })();
     return this.#stopped;
   }
