@@ -30,6 +30,14 @@ export interface Shared {
   now: () => Date;
 }
 
+/** How this process runs the app (defaults: a single process, exactly as before workers existed). */
+export interface AppOptions {
+  /** Serve /metrics, /healthz, /readyz here (false in a cluster worker: the primary serves them). */
+  adminServer?: boolean;
+  /** Run the periodic call-record retention purge here (false in all cluster workers but one). */
+  retentionScheduler?: boolean;
+}
+
 export class App {
   readonly logger: Logger;
   readonly metrics: EdgeMetrics;
@@ -48,6 +56,7 @@ export class App {
     private builders: ComponentBuilder[] = defaultComponents,
     /** Injectable clock for the store (call records, retention); tests move it. */
     readonly now?: () => Date,
+    private options: AppOptions = {},
   ) {
     this.logger = logger ?? createLogger({ level: config.logging.level, pretty: config.logging.pretty });
     this.metrics = createMetrics(VERSION);
@@ -80,6 +89,9 @@ export class App {
     this.metrics.reloads.labels("error").inc(0);
 
     this.data = await openCustomerData(cfg, { logger: this.logger, registry: this.metrics.registry, ...(this.now ? { now: this.now } : {}) });
+    // Stopped before its first run (scheduled with setImmediate, after this continuation): purging
+    // is idempotent, but one process doing it is enough.
+    if (this.options.retentionScheduler === false) this.data.retention.stop();
     const shared: Shared = {
       config: cfg,
       logger: this.logger,
@@ -93,20 +105,24 @@ export class App {
       const c = await build(shared);
       if (c) this.components.push(c);
     }
-    this.admin = new AdminServer({
-      host: cfg.admin.listen.host,
-      port: cfg.admin.listen.port,
-      registry: this.metrics.registry,
-      checks: () => [
-        { name: "draining", ready: () => !this.#draining },
-        ...this.components.map((c) => ({ name: c.name, ready: () => c.ready() })),
-      ],
-    });
+    const withAdmin = this.options.adminServer !== false;
+    if (withAdmin) {
+      const registry = this.metrics.registry;
+      this.admin = new AdminServer({
+        host: cfg.admin.listen.host,
+        port: cfg.admin.listen.port,
+        metrics: () => registry.metrics(),
+        contentType: registry.contentType,
+        notReady: () => this.notReady(),
+      });
+    }
     try {
       for (const c of this.components) await c.start();
-      await this.admin.listen().catch((err) => {
-        throw listenError("admin.listen", cfg.admin.listen.host, cfg.admin.listen.port, err);
-      });
+      if (withAdmin) {
+        await this.admin.listen().catch((err) => {
+          throw listenError("admin.listen", cfg.admin.listen.host, cfg.admin.listen.port, err);
+        });
+      }
     } catch (err) {
       await Promise.allSettled(this.components.map((c) => c.close()));
       await this.data.close().catch(() => undefined);
@@ -120,10 +136,17 @@ export class App {
       {
         version: VERSION,
         listeners: Object.fromEntries(this.components.map((c) => [c.name, c.address()?.port])),
-        admin: `${cfg.admin.listen.host}:${(this.admin.server.address() as AddressInfo).port}`,
+        ...(withAdmin ? { admin: `${cfg.admin.listen.host}:${(this.admin.server.address() as AddressInfo).port}` } : {}),
       },
       "trunkgate started",
     );
+  }
+
+  /** What keeps this process from being ready (empty when ready): draining, or a component's name. */
+  notReady(): string[] {
+    const failing = this.#draining ? ["draining"] : [];
+    for (const c of this.components) if (!c.ready()) failing.push(c.name);
+    return failing;
   }
 
   reloadTls(): boolean {
@@ -147,19 +170,27 @@ export class App {
     return this.#stopped;
   }
 
-  async #ensureDevPki(): Promise<void> {
-    const { devPki, certificates, clientCertificate } = this.config.tls;
-    if (!devPki.autoGenerate) return;
-    const dir = resolve(devPki.dir);
-    const files = [...certificates.flatMap((c) => [c.cert, c.key]), clientCertificate.cert, clientCertificate.key];
-    const inDir = files.filter((f) => resolve(f).startsWith(dir));
-    if (inDir.length === 0 || inDir.every((f) => existsSync(f))) return;
-    const { files: written } = await generateDevPki({ outDir: dir, force: true });
-    this.logger.warn(
-      { dir, files: written.length },
-      "GENERATED A DEVELOPMENT PKI: these certificates are for local testing only, never for production",
-    );
+  #ensureDevPki(): Promise<void> {
+    return ensureDevPki(this.config, this.logger);
   }
+}
+
+/**
+ * Generates the development PKI when tls.devPki.autoGenerate is on and a configured file in its
+ * directory is missing. Exported for the cluster primary, which runs it once before forking.
+ */
+export async function ensureDevPki(config: Config, logger: Logger): Promise<void> {
+  const { devPki, certificates, clientCertificate } = config.tls;
+  if (!devPki.autoGenerate) return;
+  const dir = resolve(devPki.dir);
+  const files = [...certificates.flatMap((c) => [c.cert, c.key]), clientCertificate.cert, clientCertificate.key];
+  const inDir = files.filter((f) => resolve(f).startsWith(dir));
+  if (inDir.length === 0 || inDir.every((f) => existsSync(f))) return;
+  const { files: written } = await generateDevPki({ outDir: dir, force: true });
+  logger.warn(
+    { dir, files: written.length },
+    "GENERATED A DEVELOPMENT PKI: these certificates are for local testing only, never for production",
+  );
 }
 
 /** Each capability contributes a builder (src/components.ts); the order is the start order. */

@@ -1,20 +1,19 @@
 // The admin listener: plain HTTP, loopback by default, for Prometheus and the orchestrator.
 // /healthz: the process is alive and its event loop answers. /readyz: every listener is up and
 // trunkgate is not draining (a load balancer should stop sending new work).
+// Where the metrics and readiness come from is the caller's business: one process's registry and
+// components (App), or every cluster worker asked over IPC (src/cluster/primary.ts).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Registry } from "prom-client";
-
-export interface ReadinessCheck {
-  name: string;
-  ready(): boolean;
-}
 
 export interface AdminServerOptions {
   host: string;
   port: number;
-  registry: Registry;
-  checks: () => ReadinessCheck[];
+  /** The Prometheus exposition text. */
+  metrics: () => Promise<string>;
+  contentType: string;
+  /** What is not ready (empty = ready); each entry is named in the 503 body. */
+  notReady: () => string[] | Promise<string[]>;
 }
 
 export class AdminServer {
@@ -33,8 +32,8 @@ export class AdminServer {
     switch (path) {
       case "/metrics": {
         try {
-          const body = await this.opts.registry.metrics();
-          return send(res, 200, body, { "Content-Type": this.opts.registry.contentType });
+          const body = await this.opts.metrics();
+          return send(res, 200, body, { "Content-Type": this.opts.contentType });
         } catch (err) {
           return send(res, 500, `metrics collection failed: ${(err as Error).message}\n`);
         }
@@ -42,7 +41,12 @@ export class AdminServer {
       case "/healthz":
         return send(res, 200, "ok\n");
       case "/readyz": {
-        const failing = this.opts.checks().filter((c) => !c.ready()).map((c) => c.name);
+        let failing: string[];
+        try {
+          failing = await this.opts.notReady();
+        } catch (err) {
+          failing = [`readiness check failed: ${(err as Error).message}`];
+        }
         return failing.length === 0 ? send(res, 200, "ready\n") : send(res, 503, `not ready: ${failing.join(", ")}\n`);
       }
       default:

@@ -1,10 +1,16 @@
 // `trunkgate start [--config FILE]`: run until SIGTERM/SIGINT (graceful drain, exit 0).
 // SIGHUP reloads certificates, keys, roots and CRLs.
+// lifecycle.workers > 1: this process becomes the cluster primary (src/cluster/primary.ts) and the
+// workers it forks run this same command, which hands them to src/cluster/worker.ts.
+import cluster from "node:cluster";
 import { parseArgs } from "node:util";
 import { App } from "../app.js";
-import { StartupError } from "../component.js";
-import { ConfigError, loadConfigFile, resolveConfigPath } from "../config/load.js";
-import { TlsMaterialError } from "../tls/pem.js";
+import { runPrimary } from "../cluster/primary.js";
+import { describeStartFailure } from "../cluster/start-failure.js";
+import { runWorker } from "../cluster/worker.js";
+import { workerCount } from "../cluster/worker-count.js";
+import type { Config } from "../config/schema/index.js";
+import { loadConfigFile, resolveConfigPath } from "../config/load.js";
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliIo } from "./io.js";
 
 export async function startCommand(argv: string[], io: CliIo): Promise<number> {
@@ -16,23 +22,22 @@ export async function startCommand(argv: string[], io: CliIo): Promise<number> {
     return EXIT_USAGE;
   }
   const path = resolveConfigPath(values.config);
-  let app: App;
+  // A worker gets its configuration from the primary, which read it once for everyone.
+  if (cluster.isWorker) return runWorker(path, io);
+  let config: Config;
   try {
-    app = new App(loadConfigFile(path));
+    config = loadConfigFile(path);
+  } catch (err) {
+    return report(describeStartFailure(err, path), io);
+  }
+  const workers = workerCount(config.lifecycle.workers);
+  if (workers > 1) return runPrimary(config, path, workers, io);
+
+  const app = new App(config);
+  try {
     await app.start();
   } catch (err) {
-    if (err instanceof ConfigError) {
-      io.err(`trunkgate: ${path} is invalid:`);
-      for (const p of err.problems) io.err(`  ${p}`);
-      return EXIT_USAGE;
-    }
-    if (err instanceof TlsMaterialError || err instanceof StartupError) {
-      io.err(`trunkgate: cannot start: ${err.message}`);
-      return EXIT_FAILURE;
-    }
-    // Store, key and other startup failures carry a message naming their config key.
-    io.err(`trunkgate: cannot start: ${err instanceof Error ? err.message : String(err)}`);
-    return EXIT_FAILURE;
+    return report(describeStartFailure(err, path), io);
   }
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -52,4 +57,9 @@ export async function startCommand(argv: string[], io: CliIo): Promise<number> {
       app.reloadTls();
     });
   });
+}
+
+function report(failure: { code: number; lines: string[] }, io: CliIo): number {
+  for (const l of failure.lines) io.err(l);
+  return failure.code;
 }

@@ -33,6 +33,14 @@ export function pathOnly(target: string | undefined): string {
   return end === target.length ? target : target.slice(0, end);
 }
 
+/**
+ * Whether a line would be written at all: at level warn (production benchmarks, busy systems)
+ * successful requests are not logged, so the record is not even built.
+ */
+export function accessLogWanted(logger: Logger, isError: boolean): boolean {
+  return logger.isLevelEnabled(isError ? "warn" : "info");
+}
+
 export function logAccess(logger: Logger, r: AccessRecord): void {
   if (r.error !== undefined) logger.warn(r, "http request");
   else logger.info(r, "http request");

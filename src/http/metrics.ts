@@ -10,6 +10,8 @@ const METHOD_SET: ReadonlySet<string> = new Set(HTTP_METHODS);
 const STATUS_CLASSES = ["1xx", "2xx", "3xx", "4xx", "5xx"] as const;
 
 export interface HttpMetrics {
+  /** One answered request: the counter and the histogram, through cached labelled children. */
+  record(method: string, status: number, seconds: number): void;
   requests: Counter<"method" | "status_class">;
   duration: Histogram<"status_class">;
   upstreamErrors: Counter<"kind">;
@@ -22,8 +24,17 @@ export function methodLabel(method: string | undefined): string {
 }
 
 export function statusClass(status: number): string {
-  return STATUS_CLASSES[Math.floor(status / 100) - 1] ?? "5xx";
+  return STATUS_CLASSES[statusClassIndex(status)]!;
 }
+
+/** 0..4 for 1xx..5xx; anything out of range counts as 5xx. */
+function statusClassIndex(status: number): number {
+  const i = Math.floor(status / 100) - 1;
+  return i >= 0 && i < STATUS_CLASSES.length ? i : STATUS_CLASSES.length - 1;
+}
+
+const METHOD_LABELS = [...HTTP_METHODS, "OTHER"] as const;
+const METHOD_INDEX: ReadonlyMap<string, number> = new Map(METHOD_LABELS.map((m, i) => [m, i]));
 
 /** A metric of the same name already on the registry (a second proxy in one process) is reused. */
 function once<T>(registry: Registry, name: string, make: () => T): T {
@@ -32,7 +43,18 @@ function once<T>(registry: Registry, name: string, make: () => T): T {
 
 export function createHttpMetrics(registry: Registry): HttpMetrics {
   const registers = [registry];
+  // prom-client's labels() builds, validates and binds a label object on every call: the children
+  // of these small fixed label sets are made once, on first use, and kept (per request this leaves
+  // only prom-client's own hash lookup).
+  const counted: ({ inc(): void } | undefined)[] = [];
+  const timed: ({ observe(v: number): void } | undefined)[] = [];
   const m: HttpMetrics = {
+    record(method, status, seconds) {
+      const c = statusClassIndex(status);
+      const k = (METHOD_INDEX.get(method) ?? METHOD_LABELS.length - 1) * STATUS_CLASSES.length + c;
+      (counted[k] ??= m.requests.labels(METHOD_LABELS[Math.floor(k / STATUS_CLASSES.length)]!, STATUS_CLASSES[c]!)).inc();
+      (timed[c] ??= m.duration.labels(STATUS_CLASSES[c]!)).observe(seconds);
+    },
     requests: once(registry, "trunkgate_http_requests_total", () =>
       new Counter({
         name: "trunkgate_http_requests_total",

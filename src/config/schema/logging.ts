@@ -14,6 +14,14 @@ export const lifecycleSchema = z
   .strictObject({
     /** On SIGTERM: stop accepting, wait this long for work in flight, then close what is left. */
     drainGraceSeconds: z.number().min(0).max(3600).default(30),
+    /**
+     * Processes serving traffic: 1 = a single process (no cluster); N > 1 = a node:cluster primary
+     * (admin endpoint, signals, supervision) and N workers sharing the listeners; "auto" = one per
+     * CPU (os.availableParallelism()). See docs/operations.md.
+     */
+    workers: z
+      .union([z.literal("auto"), z.number().int().min(1).max(256)], { error: 'an integer from 1 to 256, or "auto"' })
+      .default(1),
   })
   .prefault({});
 export type LifecycleConfig = z.infer<typeof lifecycleSchema>;

@@ -95,6 +95,8 @@ export class ProxyCore
   readonly #viaTls: string;
   readonly #viaTcp: string;
   #draining = false;
+  /** The transaction whose response is being handed to its server transaction right now. */
+  #sending: ProxyTx | undefined;
   #drained: (() => void) | undefined;
   /** Requests received and not yet answered with a final response. */
   #pending = 0;
@@ -765,7 +767,7 @@ export class ProxyCore
   serverTerminated(tx: ServerTx): void {
     if (tx instanceof InviteServerTransaction) this.#sInvite.delete(tx.key);
     else this.#sOther.delete(tx.key);
-    if (!tx.ctx.finalSent) {
+    if (!tx.ctx.finalSent && tx.ctx !== this.#sending) {
       // Ended without a final response (its connection went away): no longer pending.
       tx.ctx.finalSent = true;
       this.#pending--;
@@ -777,7 +779,12 @@ export class ProxyCore
 
   /** Send a response through the server transaction (which may refuse: a final was sent). */
   #respond(ptx: ProxyTx, status: number, bytes: Buffer): void {
-    if (!ptx.server.sendResponse(status, bytes)) return;
+    // A non-INVITE server transaction over TLS/TCP terminates inside sendResponse (Timer J = 0);
+    // serverTerminated must then leave the final-response bookkeeping below to us.
+    this.#sending = ptx;
+    const accepted = ptx.server.sendResponse(status, bytes);
+    this.#sending = undefined;
+    if (!accepted) return;
     this.#write(ptx, bytes);
     this.#o.metrics.response(status, ptx.method, ptx.dir);
     if (status >= 200 && !ptx.finalSent) {

@@ -1,0 +1,28 @@
+// The primary's own metrics: its process metrics (labelled worker="0" in the aggregate) and the
+// state of the pool.
+import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
+
+export interface ClusterMetrics {
+  registry: Registry;
+  workers: Gauge<"state">;
+  restarts: Counter;
+}
+
+export function createClusterMetrics(): ClusterMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    workers: new Gauge({
+      name: "trunkgate_cluster_workers",
+      help: "Worker processes: desired (lifecycle.workers) and running (started, not exited)",
+      labelNames: ["state"],
+      registers: [registry],
+    }),
+    restarts: new Counter({
+      name: "trunkgate_cluster_worker_restarts_total",
+      help: "Workers replaced after an unexpected exit",
+      registers: [registry],
+    }),
+  };
+}
