@@ -137,7 +137,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (this.#done) controller.abort(CLIENT_CLOSED);
   }
 
-  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Dispatcher.IncomingHttpHeaders): void {
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     const { res } = this;
     this.#upstreamMs = performance.now() - this.#upstreamStart;
     if (this.#done || this.#replied || this.#gone()) return void controller.abort(CLIENT_CLOSED);
@@ -272,7 +272,7 @@ class Exchange implements Dispatcher.DispatchHandler {
         bytesIn: this.#meter?.bytes ?? 0,
         bytesOut: this.#bytesOut,
         durationMs: Math.round(ms * 1e3) / 1e3,
-        upstreamMs: this.#upstreamMs === undefined ? undefined : Math.round(this.#upstreamMs * 1e3) / 1e3,
+        upstreamMs: this.#upstreamMs,
         peer: c?.peer.name,
         tlsVersion: c?.tlsVersion,
         cipher: c?.cipher,

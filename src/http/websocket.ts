@@ -11,7 +11,6 @@ import { connectionInfoOf } from "./connection-info.js";
 import { classifyUpstreamError, rawErrorResponse } from "./errors.js";
 import { downstreamResponseHeaders, upstreamRequestHeaders } from "./headers.js";
 import type { ProxyShared } from "./exchange.js";
-import { statusClass } from "./metrics.js";
 import { requestIdFor } from "./request-id.js";
 
 const LINGER_MS = 5_000;
@@ -36,8 +35,7 @@ export function handleUpgrade(s: ProxyShared, tunnels: Set<Duplex>, req: Incomin
     s.metrics.activeRequests.dec();
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const st = status || 499;
-    s.metrics.requests.labels("GET", statusClass(st)).inc();
-    s.metrics.duration.labels(statusClass(st)).observe(seconds);
+    s.metrics.record("GET", st, seconds);
     logAccess(s.logger, {
       requestId,
       method: "GET",
