@@ -54,6 +54,10 @@ export class MtlsListener {
   #sockets = new Set<TLSSocket>();
   #perPeer = new Map<string, number>();
   #accepting = true;
+  readonly #failures = new Map<HandshakeFailureReason, { inc(): void }>();
+  readonly #handshakes = new Map<string, { inc(): void }>();
+  #active!: { inc(): void; dec(): void; set(v: number): void };
+  #duration!: { observe(v: number): void };
 
   constructor(private opts: MtlsListenerOptions) {
     const options: TlsOptions = {
@@ -69,11 +73,18 @@ export class MtlsListener {
     };
     this.server = opts.createServer ? opts.createServer(options) : createServer(options);
     if (opts.maxConnections) this.server.maxConnections = opts.maxConnections;
-    for (const r of HANDSHAKE_FAILURE_REASONS) opts.metrics.handshakeFailures.labels(opts.name, r).inc(0);
-    opts.metrics.activeConnections.labels(opts.name).set(0);
+    // Labelled children are looked up once: .labels() hashes its values on every call.
+    for (const r of HANDSHAKE_FAILURE_REASONS) {
+      const child = opts.metrics.handshakeFailures.labels(opts.name, r);
+      child.inc(0);
+      this.#failures.set(r, child);
+    }
+    this.#active = opts.metrics.activeConnections.labels(opts.name);
+    this.#active.set(0);
+    this.#duration = opts.metrics.handshakeDuration.labels(opts.name);
 
     this.server.on("connection", (raw: Socket) => {
-      (raw as unknown as Record<symbol, bigint>)[kAcceptedAt] = process.hrtime.bigint();
+      (raw as unknown as Record<symbol, number>)[kAcceptedAt] = performance.now();
     });
     // Must run before a protocol server's own secureConnection handler (http2 registers one).
     this.server.prependListener("secureConnection", (socket: TLSSocket) => this.#onSecure(socket));
@@ -115,20 +126,30 @@ export class MtlsListener {
     this.#perPeer.set(peer.name, count + 1);
     (socket as unknown as Record<symbol, PeerConfig>)[kPeer] = peer;
 
-    const m = this.opts.metrics;
-    const started = ((socket as unknown as { _parent?: Record<symbol, bigint> })._parent ?? {})[kAcceptedAt];
-    if (started !== undefined) m.handshakeDuration.labels(this.opts.name).observe(Number(process.hrtime.bigint() - started) / 1e9);
-    m.handshakes.labels(this.opts.name, socket.getProtocol() ?? "unknown", socket.getCipher().standardName).inc();
-    m.activeConnections.labels(this.opts.name).inc();
+    const started = ((socket as unknown as { _parent?: Record<symbol, number> })._parent ?? {})[kAcceptedAt];
+    if (started !== undefined) this.#duration.observe((performance.now() - started) / 1000);
+    this.#handshakeCounter(socket.getProtocol() ?? "unknown", socket.getCipher().standardName).inc();
+    this.#active.inc();
     this.#sockets.add(socket);
     socket.once("close", () => {
       this.#sockets.delete(socket);
-      m.activeConnections.labels(this.opts.name).dec();
+      this.#active.dec();
       const n = (this.#perPeer.get(peer.name) ?? 1) - 1;
       if (n <= 0) this.#perPeer.delete(peer.name);
       else this.#perPeer.set(peer.name, n);
     });
     this.opts.onConnection({ socket, peer, certificate: cert });
+  }
+
+  /** One counter child per (protocol, cipher): at most 2 × 10 of them. */
+  #handshakeCounter(protocol: string, cipher: string): { inc(): void } {
+    const key = `${protocol}|${cipher}`;
+    let c = this.#handshakes.get(key);
+    if (c === undefined) {
+      c = this.opts.metrics.handshakes.labels(this.opts.name, protocol, cipher);
+      this.#handshakes.set(key, c);
+    }
+    return c;
   }
 
   #refuse(socket: TLSSocket, reason: HandshakeFailureReason, cert?: X509Certificate, code?: string): void {
@@ -137,7 +158,7 @@ export class MtlsListener {
   }
 
   #fail(reason: HandshakeFailureReason, socket: TLSSocket | undefined, err?: Error, cert?: X509Certificate): void {
-    this.opts.metrics.handshakeFailures.labels(this.opts.name, reason).inc();
+    this.#failures.get(reason)!.inc();
     this.opts.logger.info(
       {
         listener: this.opts.name,
