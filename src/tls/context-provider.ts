@@ -1,6 +1,7 @@
 // Holds the current TLS contexts and swaps them on reload. Listeners create their servers from
 // serverOptions() and call setSecureContext() on 'reload'; upstream connections take clientContext
 // at connect time. Established connections keep the context they were made with.
+import { constants } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { createSecureContext, type SecureContext, type SecureContextOptions } from "node:tls";
 import type { TlsConfig } from "../config/schema/index.js";
@@ -75,8 +76,10 @@ export class TlsContextProvider extends EventEmitter<TlsContextEvents> {
 
   #build(): void {
     const m = this.#material;
+    const policy = policyOptions(this.policy);
     this.#serverOptions = {
-      ...policyOptions(this.policy),
+      ...policy,
+      secureOptions: (policy.secureOptions ?? 0) | (this.config.sessionResumption ? 0 : constants.SSL_OP_NO_TICKET),
       cert: m.server.map((s) => s.cert),
       key: m.server.map((s) => (s.passphrase ? { pem: s.key, passphrase: s.passphrase } : s.key)),
       ca: m.trust.caPems,

@@ -188,3 +188,17 @@ t.test("admin endpoints", async (t) => {
   t.equal((await fetch(`${edge.adminUrl}/nope`)).status, 404);
   t.equal((await fetch(`${edge.adminUrl}/metrics`, { method: "POST" })).status, 405);
 });
+
+t.test("no TLS session resumption unless tls.sessionResumption (trunks keep connections; tickets cost CPU)", async (t) => {
+  const first = await nodeConnect({ cert: pki.client.cert, key: pki.client.key, servername: "localhost" });
+  let session: Buffer | undefined;
+  first.on("session", (s: Buffer) => (session = s));
+  // A CRLF keepalive ping answered by a pong: by then any ticket has arrived (sent right after the handshake).
+  const pong = new Promise<void>((resolve) => first.once("data", () => resolve()));
+  first.write("\r\n\r\n");
+  await pong;
+  first.destroy();
+  const second = await nodeConnect({ cert: pki.client.cert, key: pki.client.key, servername: "localhost", ...(session ? { session } : {}) });
+  t.equal(second.isSessionReused(), false);
+  second.destroy();
+});
