@@ -1,6 +1,6 @@
 // `trunkgate keys …`: manage the store's keyring file (see src/store/README.md, "Key rotation").
 import { createKeyFile, loadKeyring, STORE_KEY_ENV, writeKeyFile } from "../store/crypto/key-file.js";
-import { absolute, loadCliConfig, openCliStore, parseFlags, runCommand, UsageError, type CliIo } from "../store/cli-support.js";
+import { absolute, loadCliConfig, openCliStore, parseFlags, runSubcommand, UsageError, type CliIo } from "./store-command.js";
 import { openStore } from "../store/store.js";
 
 const HELP = `usage:
@@ -13,26 +13,7 @@ const HELP = `usage:
   trunkgate keys status [--config FILE]        key ids, the active one, and how many stored values use each`;
 
 export async function keysCommand(argv: string[], io: CliIo): Promise<number> {
-  return runCommand(io, HELP, async () => {
-    const [sub, ...rest] = argv;
-    switch (sub) {
-      case "init":
-        return init(rest, io);
-      case "rotate":
-        return rotate(rest, io);
-      case "prune":
-        return prune(rest, io);
-      case "status":
-        return status(rest, io);
-      case "help":
-      case "--help":
-      case "-h":
-        io.out(HELP);
-        return 0;
-      default:
-        throw new UsageError(sub === undefined ? "missing subcommand" : `unknown subcommand "${sub}"`);
-    }
-  });
+  return runSubcommand(argv, io, HELP, { init, rotate, prune, status });
 }
 
 function init(argv: string[], io: CliIo): number {

@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { CsvError, csvField, parseCsv, type CsvRecord } from "../store/csv.js";
 import { validateNumberInput, type NumberEntry } from "../store/numbers.js";
-import { loadCliConfig, openCliStore, parseFlags, runCommand, UsageError, type CliIo } from "../store/cli-support.js";
+import { loadCliConfig, openCliStore, parseFlags, runSubcommand, UsageError, type CliIo } from "./store-command.js";
 
 const HELP = `usage:
   trunkgate numbers import FILE.csv [--config FILE]
@@ -15,22 +15,7 @@ const HELP = `usage:
       in clear, by design (it is the operator's export): protect the output accordingly.`;
 
 export async function numbersCommand(argv: string[], io: CliIo): Promise<number> {
-  return runCommand(io, HELP, async () => {
-    const [sub, ...rest] = argv;
-    switch (sub) {
-      case "import":
-        return importNumbers(rest, io);
-      case "export":
-        return exportNumbers(rest, io);
-      case "help":
-      case "--help":
-      case "-h":
-        io.out(HELP);
-        return 0;
-      default:
-        throw new UsageError(sub === undefined ? "missing subcommand" : `unknown subcommand "${sub}"`);
-    }
-  });
+  return runSubcommand(argv, io, HELP, { import: importNumbers, export: exportNumbers });
 }
 
 const COLUMNS = ["number", "service", "customheader"];

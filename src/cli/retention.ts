@@ -1,6 +1,6 @@
 // `trunkgate retention run|stats`: purge call records past store.callRecordRetentionDays now
 // (the server also does this on a timer), and read the anonymised daily statistics.
-import { loadCliConfig, openCliStore, parseFlags, runCommand, UsageError, type CliIo } from "../store/cli-support.js";
+import { loadCliConfig, openCliStore, parseFlags, runCommand, UsageError, type CliIo } from "./store-command.js";
 import { purgeExpiredCallRecords } from "../store/retention.js";
 
 const HELP = `usage:

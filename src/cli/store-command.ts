@@ -1,15 +1,14 @@
-// Shared plumbing for the store's CLI commands (keys, numbers, retention): flag parsing with clear
-// usage errors, and opening the configured store. Exit codes: 0 ok, 1 failed, 2 usage.
+// Shared plumbing for the store's CLI commands (keys, numbers, retention): subcommand dispatch,
+// flag parsing with clear usage errors, and opening the configured store. Exit codes: 0 ok,
+// 1 failed, 2 usage.
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { isAbsolute, resolve } from "node:path";
 import { loadConfigFile, resolveConfigPath } from "../config/load.js";
 import type { Config } from "../config/schema/index.js";
-import { openStoreFromConfig, type Store } from "./store.js";
+import { openStoreFromConfig, type Store } from "../store/store.js";
+import type { CliIo } from "./io.js";
 
-export interface CliIo {
-  out(s: string): void;
-  err(s: string): void;
-}
+export type { CliIo } from "./io.js";
 
 export class UsageError extends Error {
   override name = "UsageError";
@@ -47,4 +46,23 @@ export async function runCommand(io: CliIo, help: string, body: () => Promise<nu
     io.err(`error: ${(err as Error).message}`);
     return 1;
   }
+}
+
+/** `trunkgate <command> <sub> …`: runs the named subcommand; help prints HELP; else a usage error. */
+export function runSubcommand(
+  argv: string[],
+  io: CliIo,
+  help: string,
+  subcommands: Record<string, (rest: string[], io: CliIo) => number | Promise<number>>,
+): Promise<number> {
+  return runCommand(io, help, async () => {
+    const [sub, ...rest] = argv;
+    if (sub === "help" || sub === "--help" || sub === "-h") {
+      io.out(help);
+      return 0;
+    }
+    const run = sub === undefined ? undefined : subcommands[sub];
+    if (run === undefined) throw new UsageError(sub === undefined ? "missing subcommand" : `unknown subcommand "${sub}"`);
+    return run(rest, io);
+  });
 }
