@@ -1,4 +1,4 @@
-// The primary's own metrics: its process metrics (labelled worker="0" in the aggregate) and the
+// The primary's own metrics: its process metrics (labelled worker="primary" in the aggregate) and the
 // state of the pool.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
 

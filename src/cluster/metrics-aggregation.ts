@@ -7,7 +7,7 @@
 // * trunkgate_* gauges that describe state every worker holds a copy of: SHARED_STATE_GAUGES below
 //   (summing two workers' certificate expiry would be nonsense);
 // * process_* and nodejs_* (prom-client's default metrics): not merged but kept per process, with a
-//   `worker` label ("0" = the primary), since one process's heap or event-loop lag is what matters.
+//   `worker` label ("1".."N", "primary"), since one process's heap or event-loop lag is what matters.
 //
 // Counters must not go backwards when a worker is replaced (Prometheus would read a reset): the
 // last trunkgate_* counters and histograms seen from a worker that exited are kept as "retired"
@@ -40,10 +40,10 @@ export function isPerProcess(name: string): boolean {
   return PER_PROCESS.test(name);
 }
 
-/** A metric from process `worker` (0 = primary), with the aggregator this cluster uses for it. */
-export function prepare(metric: Metric, worker: number): Metric {
+/** A metric from process `worker` ("1".."N", "primary"), with the aggregator the cluster uses for it. */
+export function prepare(metric: Metric, worker: string): Metric {
   if (isPerProcess(metric.name)) {
-    const label = String(worker);
+    const label = worker;
     return {
       ...metric,
       aggregator: "sum",
@@ -60,7 +60,8 @@ export function monotonicPart(metrics: MetricsJson): MetricsJson {
 }
 
 export interface ProcessMetrics {
-  worker: number;
+  /** The `worker` label value: the slot number, or "primary". */
+  worker: string;
   metrics: MetricsJson;
 }
 

@@ -57,7 +57,7 @@ export async function runPrimary(config: Config, configPath: string, size: numbe
     metrics: async () => {
       metrics.workers.labels("running").set(pool.running);
       const [{ processes, retired }, own] = await Promise.all([pool.collectMetrics(), metrics.registry.getMetricsAsJSON()]);
-      return aggregateCluster([{ worker: 0, metrics: own }, ...processes], retired).metrics();
+      return aggregateCluster([{ worker: "primary", metrics: own }, ...processes], retired).metrics();
     },
     notReady: async () => (pool.stopping ? ["draining"] : pool.notReady()),
   });

@@ -179,7 +179,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       if (slot.worker !== worker) return undefined; // exited meanwhile: now in the retired totals
       if (metrics !== undefined && metrics.length > 0) slot.lastMetrics = metrics;
       else this.o.logger.warn({ worker: slot.index }, "worker did not answer the metrics request in time; using its previous answer");
-      return slot.lastMetrics === undefined ? undefined : { worker: slot.index, metrics: slot.lastMetrics };
+      return slot.lastMetrics === undefined ? undefined : { worker: String(slot.index), metrics: slot.lastMetrics };
     });
     const processes = (await Promise.all(asked)).filter((p): p is ProcessMetrics => p !== undefined);
     await this.#retiring;

@@ -10,6 +10,8 @@ export const loggingSchema = z
   .prefault({});
 export type LoggingConfig = z.infer<typeof loggingSchema>;
 
+const WORKERS = 'an integer from 1 to 256, or "auto"';
+
 export const lifecycleSchema = z
   .strictObject({
     /** On SIGTERM: stop accepting, wait this long for work in flight, then close what is left. */
@@ -20,7 +22,7 @@ export const lifecycleSchema = z
      * CPU (os.availableParallelism()). See docs/operations.md.
      */
     workers: z
-      .union([z.literal("auto"), z.number().int().min(1).max(256)], { error: 'an integer from 1 to 256, or "auto"' })
+      .union([z.literal("auto"), z.number(WORKERS).int(WORKERS).min(1, WORKERS).max(256, WORKERS)], { error: WORKERS })
       .default(1),
   })
   .prefault({});
