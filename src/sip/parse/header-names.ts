@@ -109,3 +109,41 @@ export function canonicalHeaderName(name: string): string {
 export function wireName(canonical: string): string {
   return DISPLAY_NAME[canonical] ?? canonical;
 }
+
+// Byte-level lookup of the names nearly every message carries, straight from the received bytes:
+// no string is made for the name and nothing is hashed (splitHeaders runs this for each header
+// line of each message). Same result as canonicalHeaderName(latin1 text) for these names in any
+// letter case; anything else returns undefined and takes the general path.
+const HOT_NAMES = [
+  "via", "to", "from", "call-id", "cseq", "contact", "max-forwards", "content-length", "content-type",
+  "route", "record-route", "user-agent", "subject", "allow", "supported", "server", "expires",
+  "p-asserted-identity", "require", "accept", "date", "organization",
+];
+/** Candidates by name length: the spelling to match (lower-case letters) and the canonical name. */
+const HOT_BY_LENGTH: { match: string; name: string }[][] = [];
+function addHot(match: string, name: string): void {
+  (HOT_BY_LENGTH[match.length] ??= []).push({ match, name });
+}
+for (const n of HOT_NAMES) addHot(n, n);
+for (const [c, full] of Object.entries(COMPACT)) addHot(c, full);
+
+function sameName(buf: Uint8Array, pos: number, lit: string): boolean {
+  for (let k = 0; k < lit.length; k++) {
+    const l = lit.charCodeAt(k);
+    const b = buf[pos + k]!;
+    // letters compare case-insensitively; '-' exactly (CR | 32 would equal '-')
+    if (l >= 97 ? (b | 32) !== l : b !== l) return false;
+  }
+  return true;
+}
+
+/** Canonical name of buf[pos, end) when it is one of the common names, else undefined. */
+export function hotHeaderName(buf: Uint8Array, pos: number, end: number): string | undefined {
+  const cands = HOT_BY_LENGTH[end - pos];
+  if (cands === undefined) return undefined;
+  for (let i = 0; i < cands.length; i++) {
+    const c = cands[i]!;
+    if (sameName(buf, pos, c.match)) return c.name;
+  }
+  return undefined;
+}

@@ -1,7 +1,7 @@
 // Header-section splitting: one HeaderField (byte offsets) per header line, continuation lines
 // (LWS folding, RFC 3261 §7.3.1) merged into the previous header, names canonicalised through the
 // lookup table. Values stay as bytes until asked for.
-import { canonicalHeaderName } from "./header-names.js";
+import { canonicalHeaderName, hotHeaderName } from "./header-names.js";
 import type { HeaderField } from "./types.js";
 
 export interface MutableHeaderField {
@@ -74,7 +74,7 @@ export function splitHeaders(buf: Buffer, pos: number, out: SplitResult): void {
       out.error = "Bad Request - Malformed Header Line";
       return;
     }
-    const name = canonicalHeaderName(buf.toString("latin1", pos, ne));
+    const name = hotHeaderName(buf, pos, ne) ?? canonicalHeaderName(buf.toString("latin1", pos, ne));
     if (name === "") {
       out.bodyStart = -1;
       out.error = "Bad Request - Malformed Header Name";

@@ -186,6 +186,20 @@ function parseSmallInt(s: string, maxDigits: number): number {
   return n;
 }
 
+/** parseSmallInt on a header's bytes (no string made); folded values go through the string. */
+function headerSmallInt(buf: Buffer, h: HeaderField, maxDigits: number): number {
+  if (h.folded) return parseSmallInt(headerValue(buf, h), maxDigits);
+  const len = h.valueEnd - h.valueStart;
+  if (len === 0 || len > maxDigits) return -1;
+  let n = 0;
+  for (let i = h.valueStart; i < h.valueEnd; i++) {
+    const c = buf[i]!;
+    if (c < 48 || c > 57) return -1;
+    n = n * 10 + c - 48;
+  }
+  return n;
+}
+
 function isMediaType(s: string): boolean {
   // m-type SLASH m-subtype *(SEMI m-parameter): checked down to the subtype; params loosely.
   const slash = s.indexOf("/");
@@ -287,14 +301,14 @@ function parseUnchecked(buf: Buffer): ParseResult {
       }
       case "max-forwards": {
         if (maxForwards !== undefined) return dup("max-forwards");
-        const n = parseSmallInt(headerValue(buf, h), 3);
+        const n = headerSmallInt(buf, h, 3);
         if (n < 0 || n > 255) return bad("max-forwards");
         maxForwards = n;
         break;
       }
       case "content-length": {
         if (contentLength !== -1) return dup("content-length");
-        const n = parseSmallInt(headerValue(buf, h), 10);
+        const n = headerSmallInt(buf, h, 10);
         if (n < 0 || n > MAX_CONTENT_LENGTH) return bad("content-length");
         contentLength = n;
         break;
