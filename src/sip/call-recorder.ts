@@ -12,10 +12,12 @@ export interface CallRecordSinkSync {
   record(r: CallRecordInput): boolean;
 }
 
+// Times are kept as epoch ms, not Dates: a live call stays in memory for the call's whole length,
+// and two Date objects per call were a good part of what every young-generation GC had to copy.
 interface LiveCall {
   status: number;
-  startedAt: Date;
-  answeredAt: Date;
+  startedAt: number;
+  answeredAt: number;
   direction: Direction;
   input: Omit<CallRecordInput, "startedAt" | "answeredAt" | "endedAt" | "hangupSide" | "finalStatus">;
 }
@@ -34,7 +36,7 @@ export class CallRecorder implements CallObserver {
 
   inviteCompleted(c: InviteCompletion): void {
     const now = this.opts.now();
-    const startedAt = new Date(now.getTime() - c.elapsedMs);
+    const startedAt = now.getTime() - c.elapsedMs;
     const base = {
       callId: c.req.callId,
       service: c.service,
@@ -43,10 +45,10 @@ export class CallRecorder implements CallObserver {
       calledNumber: calledNumber(c.req, this.opts.assumeInternational) ?? null,
     };
     if (c.status >= 200 && c.status < 300) {
-      this.#live.set(c.req.callId, { status: c.status, startedAt, answeredAt: now, direction: c.direction, input: base });
+      this.#live.set(c.req.callId, { status: c.status, startedAt, answeredAt: now.getTime(), direction: c.direction, input: base });
       return;
     }
-    this.sink.record({ ...base, startedAt, answeredAt: null, endedAt: now, finalStatus: c.status, hangupSide: "none" });
+    this.sink.record({ ...base, startedAt: new Date(startedAt), answeredAt: null, endedAt: now, finalStatus: c.status, hangupSide: "none" });
   }
 
   byeCompleted(callId: string, direction: Direction): void {
@@ -63,7 +65,7 @@ export class CallRecorder implements CallObserver {
     const now = this.opts.now();
     let n = 0;
     for (const [id, call] of this.#live) {
-      if (now.getTime() - call.answeredAt.getTime() > this.opts.maxCallMs) {
+      if (now.getTime() - call.answeredAt > this.opts.maxCallMs) {
         this.#live.delete(id);
         this.#finish(call, null, "none");
         n++;
@@ -79,7 +81,7 @@ export class CallRecorder implements CallObserver {
   }
 
   #finish(call: LiveCall, endedAt: Date | null, hangupSide: HangupSide): void {
-    this.sink.record({ ...call.input, startedAt: call.startedAt, answeredAt: call.answeredAt, endedAt, finalStatus: call.status, hangupSide });
+    this.sink.record({ ...call.input, startedAt: new Date(call.startedAt), answeredAt: new Date(call.answeredAt), endedAt, finalStatus: call.status, hangupSide });
   }
 }
 

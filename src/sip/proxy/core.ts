@@ -26,13 +26,15 @@ import {
 } from "../parse/index.js";
 import type { DialogTable } from "../dialog/dialogs.js";
 import { isReject, type PeerRouteDecision, type PeerRouteFn, type RouteDecision, type RouteFn } from "../route/decision.js";
-import type { Timers } from "../timer/timers.js";
+import type { KeyExpiryTarget, Timers } from "../timer/timers.js";
 import { InviteClientTransaction } from "../transaction/invite-client.js";
 import { InviteServerTransaction } from "../transaction/invite-server.js";
 import { NonInviteClientTransaction } from "../transaction/non-invite-client.js";
 import { NonInviteServerTransaction } from "../transaction/non-invite-server.js";
-import type { ClientFailure, ClientTxOwner, ServerTxOwner, TxTiming } from "../transaction/types.js";
+import { ClientState, type ClientFailure, type ClientTxOwner, type ServerTxOwner, type TxTiming } from "../transaction/types.js";
 import type { Flow, FlowProvider } from "../transport/flow.js";
+import type { Dialog } from "../dialog/dialogs.js";
+import { AcceptedInviteClient } from "./accepted.js";
 import { isFailoverStatus, type UpstreamCluster, type UpstreamTarget } from "../upstream/cluster.js";
 import { isBetterFinal, statusToForward } from "./best-response.js";
 import { BranchFactory, isOurBranch, MAGIC_COOKIE } from "./branch.js";
@@ -86,11 +88,12 @@ export class ProxyCore
   readonly #timers: Timers;
   readonly #branches: BranchFactory;
   // Server transactions by incoming branch (INVITE/ACK in one table, other methods in another:
-  // a CANCEL shares its INVITE's branch but is a transaction of its own).
-  readonly #sInvite = new Map<string, InviteServerTransaction<ProxyTx>>();
+  // a CANCEL shares its INVITE's branch but is a transaction of its own). Over TLS/TCP an answered
+  // INVITE's entry becomes the Direction it came from for its Accepted state (see accepted.ts).
+  readonly #sInvite = new Map<string, InviteServerTransaction<ProxyTx> | Direction>();
   readonly #sOther = new Map<string, NonInviteServerTransaction<ProxyTx>>();
-  // Client transactions by the branch we generated.
-  readonly #cInvite = new Map<string, InviteClientTransaction<ProxyTx>>();
+  // Client transactions by the branch we generated; answered INVITEs over TLS/TCP: AcceptedInviteClient.
+  readonly #cInvite = new Map<string, InviteClientTransaction<ProxyTx> | AcceptedInviteClient>();
   readonly #cOther = new Map<string, NonInviteClientTransaction<ProxyTx>>();
   readonly #viaTls: string;
   readonly #viaTcp: string;
@@ -101,6 +104,19 @@ export class ProxyCore
   /** Requests received and not yet answered with a final response. */
   #pending = 0;
   readonly #logInfo: boolean;
+  /** Ends the compact Accepted-state records (64·T1 after the 2xx: Timer L / Timer M). */
+  readonly #serverAcceptedExpiry: KeyExpiryTarget = {
+    onKeyExpired: (key) => {
+      if (typeof this.#sInvite.get(key) !== "number") return;
+      this.#sInvite.delete(key);
+      this.#checkDrained();
+    },
+  };
+  readonly #clientAcceptedExpiry: KeyExpiryTarget = {
+    onKeyExpired: (branch) => {
+      if (this.#cInvite.get(branch) instanceof AcceptedInviteClient) this.#cInvite.delete(branch);
+    },
+  };
 
   constructor(opts: ProxyCoreOptions) {
     this.#o = opts;
@@ -139,7 +155,8 @@ export class ProxyCore
     const isInvite = method === "INVITE";
     const existing = isInvite ? this.#sInvite.get(key) : this.#sOther.get(key);
     if (existing !== undefined) {
-      existing.receiveRequestRetransmission();
+      // A number: an answered INVITE in Accepted over TLS/TCP, where retransmissions are absorbed.
+      if (typeof existing !== "number") existing.receiveRequestRetransmission();
       return;
     }
 
@@ -193,8 +210,16 @@ export class ProxyCore
     if (branch === undefined || !isOurBranch(branch)) return this.#o.metrics.drop("stray_response");
     const method = res.cseq.method;
     let tx: AnyClient | undefined;
-    if (method === "INVITE") tx = this.#cInvite.get(branch);
-    else if (method === "CANCEL") {
+    if (method === "INVITE") {
+      const c = this.#cInvite.get(branch);
+      if (c instanceof AcceptedInviteClient) {
+        if (res.viaList.length < 2) return this.#o.metrics.drop("malformed_response");
+        // RFC 6026 §7.2: in Accepted only 2xx (retransmissions) reach the TU; others are dropped.
+        if (res.status >= 200 && res.status < 300) this.#acceptedInvite2xx(c, res, res.status);
+        return;
+      }
+      tx = c;
+    } else if (method === "CANCEL") {
       // The answer to a CANCEL we sent (hop by hop): absorbed.
       if (!this.#cInvite.has(branch)) this.#o.metrics.drop("stray_response");
       return;
@@ -233,8 +258,14 @@ export class ProxyCore
 
   /** A flow closed: every client transaction still waiting on it failed (§8.1.3.1, §17.1.4). */
   onFlowClosed(flow: Flow): void {
+    // The scan below walks every client transaction (RFC 6026 keeps INVITE ones 64·T1, so tens of
+    // thousands at a few thousand calls/s): skip it for flows no request was ever forwarded on,
+    // e.g. a trunk's connection closing after each call (one TLS connection per call).
+    if (flow.carriedClientTransactions !== true) return;
     const failed: AnyClient[] = [];
-    for (const tx of this.#cInvite.values()) if (tx.running && tx.ctx.clientFlow === flow) failed.push(tx);
+    for (const tx of this.#cInvite.values()) {
+      if (!(tx instanceof AcceptedInviteClient) && tx.running && tx.ctx.clientFlow === flow) failed.push(tx);
+    }
     for (const tx of this.#cOther.values()) if (tx.running && tx.ctx.clientFlow === flow) failed.push(tx);
     for (const tx of failed) tx.transportError();
   }
@@ -440,6 +471,9 @@ export class ProxyCore
     ptx.sent = bytes;
     ptx.sentParsed = undefined;
     ptx.clientFlow = flow;
+    // A flag on the flow, not a WeakSet of flows: the WeakSet.add on every forwarded request cost
+    // ~50 CPU-µs per call at 1000 calls/s (measured, bench/sip-load.mjs).
+    if (flow.carriedClientTransactions !== true) flow.carriedClientTransactions = true;
     let tx: AnyClient;
     if (ptx.isInvite) {
       const itx = new InviteClientTransaction<ProxyTx>(branch, ptx, this, this.#timers, this.#o.timing);
@@ -482,31 +516,33 @@ export class ProxyCore
     const stx = this.#sInvite.get(serverKey(req));
     if (stx !== undefined) {
       // ACK for a non-2xx final: absorbed here (our client transaction sent its own ACK upstream);
-      // in Accepted (RFC 6026) it is passed on to be forwarded end to end.
+      // in Accepted (RFC 6026) it is passed on to be forwarded end to end. A number: the compact
+      // Accepted record (the INVITE's side).
+      if (typeof stx === "number") return this.#forwardAckStateless(stx, req);
       stx.receiveAck(req);
       return;
     }
-    this.#forwardAckStateless(flow, req);
+    this.#forwardAckStateless(flow.side, req);
   }
 
   /** ACK for a 2xx: a transaction of its own that gets no response; forwarded statelessly (§16.11). */
-  #forwardAckStateless(flow: Flow, req: SipRequest): void {
+  #forwardAckStateless(side: Direction, req: SipRequest): void {
     if (req.maxForwards === 0) return this.#o.metrics.drop("loop");
     if (this.#o.srtpEnforce && req.contentLength > 0) {
       const verdict = checkBody(req.contentType, req.body);
       // An answer in an ACK cannot be refused: not forwarding it makes the UAS end the call
       // (no ACK for its 2xx → BYE after 64·T1, RFC 3261 §13.3.1.4).
       if (!verdict.ok) return this.#o.metrics.drop("srtp_policy");
-      if (verdict.body !== undefined) return this.#forwardAckWith(flow, req, verdict.body);
+      if (verdict.body !== undefined) return this.#forwardAckWith(side, req, verdict.body);
     }
-    this.#forwardAckWith(flow, req, undefined);
+    this.#forwardAckWith(side, req, undefined);
   }
 
-  #forwardAckWith(flow: Flow, req: SipRequest, body: Buffer | undefined): void {
+  #forwardAckWith(side: Direction, req: SipRequest, body: Buffer | undefined): void {
     const hints = consumeOwnRoutes(req, this.#me);
     if (hints === "malformed") return this.#o.metrics.drop("malformed_response");
     let out: Flow | undefined;
-    if (flow.side === INBOUND) {
+    if (side === INBOUND) {
       const target = this.#inDialogTarget(req, hints);
       if (target !== undefined) out = this.#o.flows.toTarget(target);
     } else {
@@ -546,6 +582,7 @@ export class ProxyCore
       return this.#replyStateless(flow, req, 481, "Call/Transaction Does Not Exist");
     }
     this.#replyStateless(flow, req, 200, "OK");
+    if (typeof stx === "number") return; // answered already (compact Accepted record)
     const ptx = stx.ctx;
     if (ptx.finalSent || ptx.cancelled) return;
     ptx.cancelled = true;
@@ -611,8 +648,13 @@ export class ProxyCore
     const method = ptx.method;
     if (status < 300) {
       if (!this.#forwardProvisionalOr2xx(ptx, res, status)) return;
-      if (method === "INVITE" && ptx.outOfDialog) this.#confirmDialog(ptx);
-      else if (method === "BYE") this.#endDialog(ptx.callId);
+      if (method === "INVITE" && ptx.outOfDialog) {
+        const d = this.#confirmDialog(ptx);
+        // When the Accepted state was taken over (takeOverAccepted), its record re-confirms the
+        // dialog on 2xx retransmissions as the transaction did.
+        const rec = this.#cInvite.get((tx as InviteClientTransaction<ProxyTx>).branch);
+        if (rec instanceof AcceptedInviteClient) rec.dialog = d;
+      } else if (method === "BYE") this.#endDialog(ptx.callId);
       return;
     }
     if (method === "BYE") this.#endDialog(ptx.callId);
@@ -710,11 +752,11 @@ export class ProxyCore
     if (this.#drained !== undefined) this.#checkDrained();
   }
 
-  #confirmDialog(ptx: ProxyTx): void {
+  #confirmDialog(ptx: ProxyTx): Dialog {
     const inFlow = ptx.inFlow;
     const fromTrunk = inFlow.side === INBOUND;
     const target = fromTrunk ? ptx.target : inFlow.target;
-    this.#o.dialogs.confirm({
+    const d: Dialog = {
       callId: ptx.callId,
       service: target?.service ?? "",
       targetIndex: target?.index ?? -1,
@@ -722,7 +764,30 @@ export class ProxyCore
       connectionId: fromTrunk ? inFlow.id : ptx.peerConnectionId,
       initiator: fromTrunk ? INBOUND : OUTBOUND,
       lastUsed: this.#timers.now(),
-    });
+    };
+    this.#o.dialogs.confirm(d);
+    return d;
+  }
+
+  /**
+   * A 2xx retransmission for an answered INVITE whose Accepted state is a compact record: what the
+   * transactions did with it (forward to the caller, media policy first; refresh the dialog).
+   */
+  #acceptedInvite2xx(rec: AcceptedInviteClient, res: SipResponse, status: number): void {
+    let body: Buffer | undefined;
+    if (this.#o.srtpEnforce && res.contentLength > 0) {
+      const verdict = checkBody(res.contentType, res.body);
+      // Refused in a retransmitted 2xx after we already answered: dropped (as #forwardProvisionalOr2xx).
+      if (!verdict.ok) return this.#o.metrics.drop("srtp_policy");
+      body = verdict.body;
+    }
+    this.#writeTo(rec.inFlow, forwardResponse(res, body !== undefined ? { body: { bytes: body } } : undefined));
+    this.#o.metrics.response(status, "INVITE", rec.dir);
+    const d = rec.dialog;
+    if (d !== undefined) {
+      d.lastUsed = this.#timers.now();
+      this.#o.dialogs.confirm(d);
+    }
   }
 
   /** A final non-2xx (or no response): fail over when allowed, else send the best response. */
@@ -757,7 +822,27 @@ export class ProxyCore
   }
 
   ackInAccepted(tx: ServerTx, ack: unknown): void {
-    this.#forwardAckStateless(tx.ctx.inFlow, ack as SipRequest);
+    this.#forwardAckStateless(tx.ctx.inFlow.side, ack as SipRequest);
+  }
+
+  /**
+   * Over TLS/TCP, a 2xx to an INVITE just went out (we are inside #respond, inside the client
+   * transaction's clientResponse for that 2xx): replace both transactions by compact records
+   * (accepted.ts) for the 64·T1 of RFC 6026's Accepted state. Only in the plain case, where both
+   * sides reached Accepted with this attempt; anything unusual keeps the full transactions.
+   */
+  takeOverAccepted(tx: ServerTx): boolean {
+    const ptx = tx.ctx;
+    const c = ptx.client;
+    if (!(tx instanceof InviteServerTransaction) || !(c instanceof InviteClientTransaction)) return false;
+    if (c.state !== ClientState.Accepted || this.#sInvite.get(tx.key) !== tx || this.#cInvite.get(c.branch) !== c) return false;
+    const lifetime = 64 * this.#o.timing.t1;
+    c.handOffAccepted();
+    this.#cInvite.set(c.branch, new AcceptedInviteClient(ptx.inFlow, ptx.dir));
+    this.#timers.expireLater(this.#clientAcceptedExpiry, c.branch, lifetime);
+    this.#sInvite.set(tx.key, ptx.dir);
+    this.#timers.expireLater(this.#serverAcceptedExpiry, tx.key, lifetime);
+    return true;
   }
 
   ackTimeout(): void {
@@ -826,7 +911,11 @@ export class ProxyCore
   }
 
   #write(ptx: ProxyTx, bytes: Buffer): void {
-    let flow: Flow | undefined = ptx.inFlow;
+    this.#writeTo(ptx.inFlow, bytes);
+  }
+
+  #writeTo(inFlow: Flow, bytes: Buffer): void {
+    let flow: Flow | undefined = inFlow;
     // §18.2.2: responses go back on the connection the request came in on; when it is gone, on
     // another open connection of the same peer (never to the Via address: SIPp and NATed trunks
     // put unreachable addresses there).

@@ -13,6 +13,14 @@ export interface TimerTarget {
   onTimer(kind: number): void;
 }
 
+/**
+ * Receives keys whose expiry (Timers.expireLater) fell due. For records that only ever expire
+ * (never cancelled, never restarted): RFC 6026's Accepted-state leftovers, kept 64·T1 per call.
+ */
+export interface KeyExpiryTarget {
+  onKeyExpired(key: string): void;
+}
+
 /** A started timer. Cancel it through Timers.cancel (or check `active`). */
 export interface TimerEntry {
   readonly due: number;
@@ -24,6 +32,11 @@ export interface Timers {
   now(): number;
   start(target: TimerTarget, kind: number, delayMs: number): TimerEntry;
   cancel(entry: TimerEntry | undefined): void;
+  /**
+   * `target.onKeyExpired(key)` in delayMs, with no object per call (no handle, no cancel): the
+   * key goes into a ring of keys per duration. For the many long-lived records that only expire.
+   */
+  expireLater(target: KeyExpiryTarget, key: string, delayMs: number): void;
   /** Number of timers started and not yet fired or cancelled (cancelled ones are dropped lazily). */
   readonly pending: number;
   close(): void;
@@ -81,8 +94,54 @@ class DurationQueue {
   }
 }
 
+/**
+ * Keys expiring after one fixed duration, in the order they were added: three parallel rings
+ * (key, target, due time) instead of an Entry object per key, so a record kept for 32 s costs the
+ * young-generation GC a few array slots, not an object graph. Grows by doubling; never shrinks.
+ */
+class KeyQueue {
+  keys: (string | undefined)[] = new Array<string | undefined>(64).fill(undefined);
+  targets: (KeyExpiryTarget | undefined)[] = new Array<KeyExpiryTarget | undefined>(64).fill(undefined);
+  dues = new Float64Array(64);
+  head = 0;
+  size = 0;
+  handle: unknown = undefined;
+  readonly fire: () => void;
+
+  constructor(owner: FifoTimers) {
+    this.fire = () => owner.runKeyQueue(this);
+  }
+
+  push(key: string, target: KeyExpiryTarget, due: number): void {
+    if (this.size === this.keys.length) this.#grow();
+    const i = (this.head + this.size) & (this.keys.length - 1);
+    this.keys[i] = key;
+    this.targets[i] = target;
+    this.dues[i] = due;
+    this.size++;
+  }
+
+  #grow(): void {
+    const n = this.keys.length;
+    const keys = new Array<string | undefined>(2 * n).fill(undefined);
+    const targets = new Array<KeyExpiryTarget | undefined>(2 * n).fill(undefined);
+    const dues = new Float64Array(2 * n);
+    for (let k = 0; k < n; k++) {
+      const i = (this.head + k) & (n - 1);
+      keys[k] = this.keys[i];
+      targets[k] = this.targets[i];
+      dues[k] = this.dues[i]!;
+    }
+    this.keys = keys;
+    this.targets = targets;
+    this.dues = dues;
+    this.head = 0;
+  }
+}
+
 export class FifoTimers implements Timers {
   #queues = new Map<number, DurationQueue>();
+  #keyQueues = new Map<number, KeyQueue>();
   #pending = 0;
   #closed = false;
 
@@ -113,6 +172,43 @@ export class FifoTimers implements Timers {
     this.#pending++;
     if (q.handle === undefined) this.#arm(q, d);
     return e;
+  }
+
+  expireLater(target: KeyExpiryTarget, key: string, delayMs: number): void {
+    if (this.#closed) return;
+    const d = delayMs < 0 ? 0 : Math.ceil(delayMs);
+    let q = this.#keyQueues.get(d);
+    if (q === undefined) {
+      q = new KeyQueue(this);
+      this.#keyQueues.set(d, q);
+    }
+    q.push(key, target, this.platform.now() + d);
+    if (q.handle === undefined) q.handle = this.platform.setTimeout(q.fire, d);
+  }
+
+  /** Called by a key queue's platform timer: expire every key due, then re-arm for the next. */
+  runKeyQueue(q: KeyQueue): void {
+    q.handle = undefined;
+    const now = this.platform.now();
+    while (q.size > 0) {
+      const i = q.head;
+      if (q.dues[i]! > now) break;
+      const key = q.keys[i]!;
+      const target = q.targets[i]!;
+      q.keys[i] = undefined;
+      q.targets[i] = undefined;
+      q.head = (i + 1) & (q.keys.length - 1);
+      q.size--;
+      try {
+        target.onKeyExpired(key);
+      } catch (err) {
+        this.onError(err);
+      }
+    }
+    if (q.size > 0 && !this.#closed) {
+      const ms = q.dues[q.head]! - now;
+      q.handle = this.platform.setTimeout(q.fire, ms < 0 ? 0 : ms);
+    }
   }
 
   cancel(entry: TimerEntry | undefined): void {
@@ -189,6 +285,11 @@ export class FifoTimers implements Timers {
       q.items = [];
       q.head = 0;
     }
+    for (const q of this.#keyQueues.values()) {
+      if (q.handle !== undefined) this.platform.clearTimeout(q.handle);
+      q.handle = undefined;
+    }
+    this.#keyQueues.clear();
     this.#pending = 0;
   }
 }

@@ -52,8 +52,10 @@ export class InviteClientTransaction<C = unknown> implements TimerTarget {
           this.finalStatus = status;
           this.#stopRunning();
           this.state = ClientState.Accepted;
-          this.#tEnd = this.timers.start(this, TimerKind.M, 64 * this.timing.t1);
           this.owner.clientResponse(this, response, status);
+          // Timer M only when the owner did not take the Accepted state over (handOffAccepted)
+          // while handling this 2xx.
+          if (this.state === ClientState.Accepted) this.#tEnd = this.timers.start(this, TimerKind.M, 64 * this.timing.t1);
         } else {
           this.finalStatus = status;
           this.#stopRunning();
@@ -82,6 +84,18 @@ export class InviteClientTransaction<C = unknown> implements TimerTarget {
     this.#stopRunning();
     this.owner.clientFailed(this, "transport");
     this.#terminate();
+  }
+
+  /**
+   * Accepted only: the owner keeps its own compact record for Timer M (over TLS/TCP the 2xx
+   * retransmissions it must still pass on need no transaction state). Ends this object without
+   * the clientTerminated callback and without ever starting Timer M.
+   */
+  handOffAccepted(): void {
+    if (this.state !== ClientState.Accepted) return;
+    this.timers.cancel(this.#tEnd);
+    this.#tEnd = undefined;
+    this.state = ClientState.Terminated;
   }
 
   /** Give up without telling the TU (the proxy core already answered the server side). */

@@ -50,6 +50,10 @@ export class InviteServerTransaction<C = unknown> implements TimerTarget {
       // Nothing is ever resent from Accepted (the UAS retransmits its 2xx itself): keep no bytes.
       this.lastResponse = undefined;
       this.state = ServerState.Accepted;
+      if (this.timing.reliable && this.owner.takeOverAccepted?.(this) === true) {
+        this.state = ServerState.Terminated;
+        return true;
+      }
       this.#tEnd = this.timers.start(this, TimerKind.L, 64 * this.timing.t1);
       return true;
     }

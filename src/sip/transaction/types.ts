@@ -72,6 +72,13 @@ export interface ServerTxOwner<T> {
   retransmitResponse(tx: T): void;
   /** INVITE only, Accepted: an ACK matched this transaction (RFC 6026): forward it end to end. */
   ackInAccepted(tx: T, ack: unknown): void;
+  /**
+   * INVITE only, reliable transports: a 2xx was just sent. Return true when the owner keeps its
+   * own compact record of the Accepted state (over TLS/TCP nothing is retransmitted from it, so
+   * it only has to recognise the INVITE, its ACK and its CANCEL for Timer L): the transaction then
+   * ends at once, starts no Timer L and is not reported terminated (the owner replaced it).
+   */
+  takeOverAccepted?(tx: T): boolean;
   /** INVITE only: Timer H fired (no ACK for a non-2xx final). */
   ackTimeout(tx: T): void;
   serverTerminated(tx: T): void;

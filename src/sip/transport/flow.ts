@@ -16,6 +16,11 @@ export interface Flow {
   /** Via transport token for messages sent on this flow. */
   readonly transport: "TLS" | "TCP";
   readonly open: boolean;
+  /**
+   * Set by the proxy core once it started a client transaction on this flow: only such flows make
+   * it scan its client transactions when they close.
+   */
+  carriedClientTransactions?: boolean;
   /** Queue bytes for sending; false when the flow is closed (nothing was queued). */
   send(data: Buffer): boolean;
 }

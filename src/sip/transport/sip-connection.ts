@@ -59,6 +59,7 @@ export class SipConnection implements Flow, TimerTarget {
   /** Upstream connections: false until the TCP/TLS handshake completes. */
   connected: boolean;
   #gotMessage = false;
+  carriedClientTransactions = false;
   #corked = false;
   #lastActivity: number;
   #timer: TimerEntry | undefined;

@@ -113,3 +113,36 @@ t.test("a throwing callback is reported; later timers still fire", async (t) => 
   t.equal(errors.length, 1);
   t.same(r.fired, [[2, 10]]);
 });
+
+t.test("expireLater: keys expire at their due time, in order, across durations; ring growth keeps order; close stops them", async (t) => {
+  const p = new ManualPlatform();
+  const timers = new FifoTimers(p);
+  const got: [string, number][] = [];
+  const target = { onKeyExpired: (k: string) => got.push([k, p.now()]) };
+  timers.expireLater(target, "a", 1000);
+  p.advance(10);
+  timers.expireLater(target, "b", 1000); // due 1010
+  timers.expireLater(target, "c", 200); // due 210: another duration, its own ring
+  p.advance(989);
+  t.same(got, [["c", 210]], "nothing before its due time");
+  p.advance(1);
+  t.same(got.map((g) => g[0]), ["c", "a"]);
+  p.advance(10);
+  t.same(got, [["c", 210], ["a", 1000], ["b", 1010]]);
+  // More keys than the initial ring (64) while the head has moved: order and times survive growth.
+  got.length = 0;
+  for (let i = 0; i < 50; i++) timers.expireLater(target, `x${i}`, 100);
+  p.advance(100);
+  for (let i = 0; i < 300; i++) {
+    timers.expireLater(target, `y${i}`, 100);
+    if (i % 100 === 99) p.advance(1);
+  }
+  p.advance(100);
+  t.equal(got.length, 350);
+  t.same(got.slice(50).map((g) => g[0]), Array.from({ length: 300 }, (_, i) => `y${i}`), "FIFO order kept");
+  t.ok(got.slice(50).every(([k, at]) => at === 1210 + Math.floor(Number(k.slice(1)) / 100)), "each at its own due time");
+  timers.expireLater(target, "late", 100);
+  timers.close();
+  p.advance(1000);
+  t.equal(got.length, 350, "closed: nothing fires");
+});
