@@ -6,9 +6,28 @@ import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { CallRecordError, type CallRecordInput } from "./call-records.js";
 import { storeMetrics, type StoreMetrics } from "./metrics.js";
+import { errorSummary } from "./call-record-wire.js";
+
+export { errorSummary };
 
 export interface CallRecordSink {
   insertMany(records: readonly CallRecordInput[]): Promise<number>;
+}
+
+/**
+ * What the proxy's call recorder and the composition root use: CallRecordWriter (in this thread)
+ * and CallRecordWorkerWriter (a worker thread) both implement it.
+ */
+export interface CallRecordQueue {
+  /** O(1), never throws, never waits. Returns false when the record was dropped. */
+  record(r: CallRecordInput): boolean;
+  /** Writes what is queued; resolves when done or when the store failed (records stay queued). */
+  flush(): Promise<void>;
+  /** Stops accepting, writes everything queued; what cannot be written is counted as dropped. */
+  close(): Promise<void>;
+  readonly queued: number;
+  readonly written: number;
+  readonly dropped: number;
 }
 
 export interface CallRecordWriterOptions {
@@ -24,7 +43,7 @@ export interface CallRecordWriterOptions {
 
 const DROP_LOG_INTERVAL_MS = 10_000;
 
-export class CallRecordWriter {
+export class CallRecordWriter implements CallRecordQueue {
   private queue: CallRecordInput[] = [];
   private flushing: Promise<void> | null = null;
   private scheduled = false;
@@ -151,10 +170,4 @@ export class CallRecordWriter {
       this.droppedSinceLog = 0;
     }
   }
-}
-
-function errorSummary(err: unknown): string {
-  // Driver errors may quote statement parameters; keep only the message head and code.
-  const e = err as { message?: string; code?: string };
-  return `${e.code ? `${e.code}: ` : ""}${String(e.message ?? err).split("\n")[0]!.slice(0, 200)}`;
 }

@@ -1,10 +1,13 @@
 // Everything the running proxy needs from the store, built once by the composition root: the store
 // itself, the in-memory number routing table, the batched call-record writer and the retention
-// scheduler. close() flushes queued call records before closing the store.
+// scheduler. close() flushes queued call records before closing the store. Call records are written
+// by a worker thread (store.callRecordWriter.mode: worker, the default) or in this thread (inline).
 import type { Config } from "../config/schema/index.js";
 import type { Logger } from "../observability/logger.js";
 import type { Registry } from "prom-client";
-import { CallRecordWriter } from "./call-record-writer.js";
+import { CallRecordWriter, type CallRecordQueue } from "./call-record-writer.js";
+import { CallRecordWorkerWriter } from "./call-record-worker-writer.js";
+import { sqlitePathOf } from "./db/open.js";
 import { NumberCache } from "./number-cache.js";
 import { startRetentionScheduler, type RetentionScheduler } from "./retention.js";
 import { openStoreFromConfig, type Store } from "./store.js";
@@ -12,7 +15,7 @@ import { openStoreFromConfig, type Store } from "./store.js";
 export interface CustomerData {
   store: Store;
   numbers: NumberCache;
-  callRecords: CallRecordWriter;
+  callRecords: CallRecordQueue;
   retention: RetentionScheduler;
   close(): Promise<void>;
 }
@@ -30,7 +33,12 @@ export async function openCustomerData(
     await store.close();
     throw err;
   }
-  const callRecords = new CallRecordWriter(store.callRecords, { ...config.store.callRecordWriter, logger, registry });
+  const { mode, ...writerOptions } = config.store.callRecordWriter;
+  const callRecords: CallRecordQueue =
+    // An in-memory SQLite database exists only on this thread's connection: a worker could not see it.
+    mode === "inline" || sqlitePathOf(config.store.url) === ":memory:"
+      ? new CallRecordWriter(store.callRecords, { ...writerOptions, logger, registry })
+      : new CallRecordWorkerWriter({ ...writerOptions, url: config.store.url, keyring: store.keyring, logger, registry });
   const retention = startRetentionScheduler(store, {
     retentionDays: config.store.callRecordRetentionDays,
     intervalMs: config.store.retentionIntervalMinutes * 60_000,

@@ -105,10 +105,16 @@ export class StatisticsRepository {
   /** Adds records to their day's rows (inside the caller's transaction). */
   async rollup(tx: SqlTx, records: readonly RollupInput[]): Promise<void> {
     const groups = new Map<string, Aggregate>();
+    // A batch comes from a handful of peers: one HMAC per distinct peer, not one per record.
+    const peerIndexes = new Map<string, string>();
     for (const r of records) {
       const day = utcDay(r.startedAt);
       const service = r.service ?? "";
-      const peerIndex = r.peer === null ? "" : this.ctx.keys.blindIndex(PEER_DOMAIN, r.peer);
+      let peerIndex = "";
+      if (r.peer !== null) {
+        peerIndex = peerIndexes.get(r.peer) ?? this.ctx.keys.blindIndex(PEER_DOMAIN, r.peer);
+        peerIndexes.set(r.peer, peerIndex);
+      }
       const id = `${day}|${peerIndex}|${service}`;
       let g = groups.get(id);
       if (!g) {

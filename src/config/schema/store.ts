@@ -14,6 +14,11 @@ export const storeSchema = z
     numberCacheRefreshMs: z.number().int().min(100).max(600_000).default(2000),
     callRecordWriter: z
       .strictObject({
+        /**
+         * worker: batches are encrypted and written by a worker thread with its own store
+         * connection, off the SIP event loop. inline: written in the main thread (tests, debugging).
+         */
+        mode: z.enum(["worker", "inline"]).default("worker"),
         batchSize: z.number().int().min(1).max(5000).default(200),
         flushIntervalMs: z.number().int().min(10).max(60_000).default(1000),
         maxQueued: z.number().int().min(1).max(10_000_000).default(50_000),

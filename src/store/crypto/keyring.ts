@@ -2,7 +2,8 @@
 // until no row uses them) and a separate HMAC key for blind indexes. The index key never rotates
 // with the data keys, so lookups by number keep working across a rotation without rebuilding
 // indexes. Ciphertexts carry their key id so rows encrypted under different keys can coexist.
-import { createCipheriv, createDecipheriv, createHmac, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHmac, createSecretKey, randomBytes, type KeyObject } from "node:crypto";
+import { pooledRandomBytes } from "./random-pool.js";
 
 const FORMAT = "v1";
 const IV_BYTES = 12;
@@ -31,6 +32,8 @@ export class DecryptError extends Error {
 export class Keyring {
   readonly active: string;
   private readonly keys: ReadonlyMap<string, Buffer>;
+  /** The active key as a KeyObject: createCipheriv with a KeyObject skips a key copy per value. */
+  private readonly activeKey: KeyObject;
   private readonly indexKey: Buffer;
   /** `v1.<active>.` — rows whose ciphertext starts otherwise need re-encryption. */
   readonly activePrefix: string;
@@ -40,6 +43,7 @@ export class Keyring {
     if (problems.length > 0) throw new KeyringError(`invalid keyring: ${problems.join("; ")}`);
     this.active = data.active;
     this.keys = new Map(Object.entries(data.keys));
+    this.activeKey = createSecretKey(data.keys[data.active]!);
     this.indexKey = data.indexKey;
     this.activePrefix = `${FORMAT}.${this.active}.`;
   }
@@ -58,11 +62,13 @@ export class Keyring {
    * or column fails to decrypt instead of silently moving data between customers.
    */
   encrypt(plaintext: string, purpose: string): string {
-    const key = this.keys.get(this.active)!;
-    const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv("aes-256-gcm", key, iv);
+    const iv = pooledRandomBytes(IV_BYTES);
+    const cipher = createCipheriv("aes-256-gcm", this.activeKey, iv);
     cipher.setAAD(aad(this.active, purpose));
-    const ct = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final(), cipher.getAuthTag()]);
+    // GCM is a stream mode: final() returns nothing, so update + tag is the whole ciphertext.
+    const body = cipher.update(plaintext, "utf8");
+    cipher.final();
+    const ct = Buffer.concat([body, cipher.getAuthTag()]);
     return `${FORMAT}.${this.active}.${iv.toString("base64url")}.${ct.toString("base64url")}`;
   }
 

@@ -1,0 +1,88 @@
+// What crosses the thread boundary between the main-thread CallRecordWorkerWriter and its worker
+// (call-record-worker.ts). A batch of records travels as one flat array of primitives, 10 slots per
+// record, with times as epoch ms: record() then allocates nothing, and structured-cloning a flat
+// array of strings and numbers is much cheaper than cloning objects (their keys) or Dates.
+import type { CallRecordInput, HangupSide } from "./call-records.js";
+
+export type WireValue = string | number | null;
+export const WIRE_FIELDS = 10;
+
+/** The keyring's key material (fresh copies: a pooled Buffer would clone its whole pool). */
+export interface WireKeyring {
+  active: string;
+  keys: Record<string, Uint8Array>;
+  indexKey: Uint8Array;
+}
+
+export interface WorkerInit {
+  url: string;
+  baseDir: string;
+  keyring: WireKeyring;
+  /** Test hook: exit right after committing this many batches, before acknowledging the last. */
+  exitAfterBatches?: number;
+}
+
+export type ToWorker = { type: "write"; id: string; data: WireValue[] } | { type: "close" };
+
+export type FromWorker =
+  | { type: "done"; id: string; written: number; invalid: string[] }
+  | { type: "failed"; id: string; error: string }
+  | { type: "closed" };
+
+/**
+ * Appends one record. Values of the wrong type become values insertMany rejects (NaN time or
+ * status, empty callId or hangup side), so an invalid record is dropped as "invalid" in the worker
+ * exactly as the inline writer would drop it.
+ */
+export function appendWire(out: WireValue[], r: CallRecordInput): void {
+  out.push(
+    typeof r.callId === "string" ? r.callId : "",
+    time(r.startedAt),
+    time(r.answeredAt),
+    time(r.endedAt),
+    r.finalStatus === null || r.finalStatus === undefined ? null : typeof r.finalStatus === "number" ? r.finalStatus : NaN,
+    typeof r.hangupSide === "string" ? r.hangupSide : "",
+    text(r.service),
+    text(r.peer),
+    text(r.callingNumber),
+    text(r.calledNumber),
+  );
+}
+
+export function decodeWire(data: readonly WireValue[]): CallRecordInput[] {
+  const out: CallRecordInput[] = [];
+  for (let i = 0; i + WIRE_FIELDS <= data.length; i += WIRE_FIELDS) {
+    out.push({
+      callId: data[i] as string,
+      startedAt: date(data[i + 1]) as Date,
+      answeredAt: date(data[i + 2]),
+      endedAt: date(data[i + 3]),
+      finalStatus: data[i + 4] as number | null,
+      hangupSide: data[i + 5] as HangupSide,
+      service: data[i + 6] as string | null,
+      peer: data[i + 7] as string | null,
+      callingNumber: data[i + 8] as string | null,
+      calledNumber: data[i + 9] as string | null,
+    });
+  }
+  return out;
+}
+
+function time(d: Date | null | undefined): number | null {
+  if (d === null || d === undefined) return null;
+  return d instanceof Date ? d.getTime() : NaN;
+}
+
+function date(v: WireValue | undefined): Date | null {
+  return typeof v === "number" ? new Date(v) : null;
+}
+
+function text(v: string | null | undefined): string | null {
+  return typeof v === "string" ? v : null;
+}
+
+/** Driver errors may quote statement parameters: only the message head and code cross threads or reach logs. */
+export function errorSummary(err: unknown): string {
+  const e = err as { message?: string; code?: string };
+  return `${e.code ? `${e.code}: ` : ""}${String(e.message ?? err).split("\n")[0]!.slice(0, 200)}`;
+}
