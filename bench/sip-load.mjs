@@ -9,6 +9,7 @@
 //   node bench/sip-load.mjs --dist /tmp/tg-dist --rate 1000 --seconds 10 --reps 3
 //   node bench/sip-load.mjs --mode ln --rate 100 --seconds 10
 //   node bench/sip-load.mjs --node-flags="--max-semi-space-size=16" --cpu-prof /tmp/prof
+//   node bench/sip-load.mjs --gc      # + young/old GC counts and pauses per trial (node --trace-gc)
 //
 // Options: --dist DIR (compiled tree holding src/main.js; default dist), --rate N calls/s,
 // --seconds N per trial, --warmup N seconds of unmeasured load first (default 3), --reps N trials
@@ -39,6 +40,7 @@ const { values: o } = parseArgs({
     "cpu-prof": { type: "string" },
     "log-level": { type: "string", default: "warn" },
     "log-transactions": { type: "boolean", default: false },
+    gc: { type: "boolean", default: false },
     pki: { type: "string", default: "/tmp/trunkgate-bench/pki" },
   },
 });
@@ -160,7 +162,9 @@ TIMEOUTclose = 1
 `);
 
 const nodeArgs = o["node-flags"].split(" ").filter(Boolean);
+if (o.gc) nodeArgs.push("--trace-gc");
 if (o["cpu-prof"]) nodeArgs.push("--cpu-prof", `--cpu-prof-dir=${resolve(o["cpu-prof"])}`);
+const tgSpawnedAt = performance.now();
 const tg = start("trunkgate", process.execPath, [...nodeArgs, join(resolve(o.dist), "src/main.js"), "start", "--config", cfgFile], { cwd: work });
 const logFile = join(work, "trunkgate.log");
 const uas = start("uas", "sipp", ["-sn", "uas", "-t", "t1", "-i", "127.0.0.1", "-p", String(uasPort), "-cp", String(await freePort()), "-mp", String(await freePort()), "-nostdin", "-recv_timeout", "30000", "-timeout", "3600s", "-max_socket", "10000"], { cwd: work });
@@ -191,6 +195,28 @@ async function uac(calls, trace) {
   return { ok: num("SuccessfulCall(C)"), failed: num("FailedCall(C)"), rtt };
 }
 
+/**
+ * --trace-gc lines ("[pid:0x…]   12345 ms: Scavenge 40.1 (45.2) -> 38.0 (46.1) MB, 3.2 / 0.0 ms …")
+ * stamped with ms since the isolate started (≈ when the process was spawned; a few ms early is fine
+ * for windows of seconds): young (Scavenge / Minor) and full (Mark-Compact) collections inside
+ * [fromMs, toMs] of our clock, their count per second and pause figures.
+ */
+function gcStats(output, fromMs, toMs) {
+  const young = [];
+  let full = 0, fullMs = 0;
+  for (const m of output.matchAll(/\]\s+(\d+) ms: (Scavenge|Minor Mark-Sweep|Mark-Compact|Mark-sweep)[^,]*, ([\d.]+) \/ [\d.]+ ms/g)) {
+    const at = Number(m[1]) + tgSpawnedAt;
+    if (at < fromMs || at > toMs) continue;
+    if (m[2] === "Scavenge" || m[2].startsWith("Minor")) young.push(Number(m[3]));
+    else { full++; fullMs += Number(m[3]); }
+  }
+  young.sort((a, b) => a - b);
+  const s = (toMs - fromMs) / 1000;
+  const sum = young.reduce((a, b) => a + b, 0);
+  return { youngPerS: +(young.length / s).toFixed(2), youngMeanMs: young.length ? +(sum / young.length).toFixed(2) : 0,
+    youngMaxMs: young.length ? young[young.length - 1] : 0, youngMsPerS: +(sum / s).toFixed(1), full, fullMsPerS: +(fullMs / s).toFixed(1) };
+}
+
 function pct(sorted, q) {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(sorted.length * q) - 1))];
@@ -203,6 +229,7 @@ try {
     const c0 = cpuTicks(tg.child.pid);
     const s0 = sysTicks();
     const t0 = process.hrtime.bigint();
+    const g0 = performance.now();
     const r = await uac(Math.round(rate * seconds), true);
     const wall = Number(process.hrtime.bigint() - t0) / 1e9;
     const cpu = (cpuTicks(tg.child.pid) - c0) / CLK_TCK;
@@ -215,6 +242,7 @@ try {
       cpuPct: +(100 * cpu / wall).toFixed(1), usPerCall: r.ok ? Math.round(cpu * 1e6 / r.ok) : null,
       p50: pct(all, 0.5), p99: pct(all, 0.99), max: all[all.length - 1], p99After1s: pct(late, 0.99), traced: all.length,
       machineBusyPct: Math.round(100 * (s1[0] - s0[0]) / (s1[1] - s0[1])),
+      ...(o.gc ? { gc: gcStats(tg.output(), g0, performance.now()) } : {}),
     }));
   }
 } finally {
