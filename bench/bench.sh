@@ -6,7 +6,8 @@
 #   PARTS="speed sip https mem"   parts to run
 #   PROXIES="kamailio trunkgate"  SIP systems;  HTTP_PROXIES="nginx trunkgate"  HTTPS systems
 #   TRUNKGATE_CMD      how to run trunkgate (the harness appends `--config FILE`), e.g.
-#                      "node dist/src/main.js start" or, once it exists, "... start --workers 2"
+#                      "node dist/src/main.js start"
+#   TG_WORKERS         lifecycle.workers in the generated configs: auto (default, one per core) or N
 #   TRUNKGATE_CLI      the CLI without a command (for `config check`): "node dist/src/main.js"
 #   ANCHORS            the shared harness (../shared/bench): setup, PKI, SIP chain, helpers
 # Root is needed (apt-get, ulimit -n). Everything runs on 127.0.0.1; every process is started in
@@ -67,7 +68,7 @@ record env tool sipp "$(/usr/bin/sipp -v 2>&1 | grep -o 'SIPp v[^ ]*' || true)" 
 record env tool stunnel "$(/usr/bin/stunnel4 -version 2>&1 | grep -o 'stunnel [0-9.]*' | head -1)" "" ""
 record env tool wrk "$(v wrk -v)" "" "client cert via LD_PRELOAD shim"
 record env tool node "$(node -v)" "" "OpenSSL $(node -p process.versions.openssl)"
-record env tool trunkgate "$(node -p "require('$ROOT/package.json').version" 2>/dev/null) $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || true)$(git -C "$ROOT" diff --quiet -- src 2>/dev/null || echo '+uncommitted src')" "" "$TRUNKGATE_CMD"
+record env tool trunkgate "$(node -p "require('$ROOT/package.json').version" 2>/dev/null) $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || true)$(git -C "$ROOT" diff --quiet -- src 2>/dev/null || echo '+uncommitted src')" "" "$TRUNKGATE_CMD; lifecycle.workers ${TG_WORKERS:-auto}"
 record env run mode "$([ "$QUICK" = 1 ] && echo quick || echo full)" "" "SIP ${SIP_DURATION}s trials; HTTPS ${HTTPS_DURATION}s x ${HTTPS_REPS}; ${MEM_CONNS} idle conns"
 
 # trunkgate must at least load its generated config; whether it proxies is each part's smoke check

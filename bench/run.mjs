@@ -10,12 +10,13 @@ import { parseArgs } from "node:util";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const usage = `usage: npm run bench -- [--quick] [--parts speed,sip,https,mem] [--peers-only] [--no-build]
-                          [--trunkgate-cmd "node dist/src/main.js start --workers 2"]
+                          [--workers auto|N] [--trunkgate-cmd "node dist/src/main.js start"]
   --quick          fixed rates, short trials, 1 repetition, 1000 idle connections (< 3 min)
   (default)        full run: rate search (30 s trials), 3 HTTPS repetitions, 10k idle connections (~40 min)
   --parts          which parts (default all): speed sip https mem
   --peers-only     Kamailio and nginx only (e.g. while trunkgate does not proxy yet)
   --no-build       use dist/ as it is (default: npm run build first)
+  --workers        trunkgate's lifecycle.workers (default auto: one process per core)
   --trunkgate-cmd  how to start trunkgate; the harness appends --config FILE (env TRUNKGATE_CMD)
 Needs root (apt-get install of kamailio, nginx, sip-tester, stunnel4, wrk; ulimit -n).`;
 
@@ -28,6 +29,7 @@ try {
       "peers-only": { type: "boolean", default: false },
       "no-build": { type: "boolean", default: false },
       "trunkgate-cmd": { type: "string" },
+      workers: { type: "string", default: process.env.TG_WORKERS ?? "auto" },
       help: { type: "boolean", short: "h", default: false },
     },
   }));
@@ -69,6 +71,11 @@ const env = {
   PROXIES: withTrunkgate ? "kamailio trunkgate" : "kamailio",
   HTTP_PROXIES: withTrunkgate ? "nginx trunkgate" : "nginx",
 };
+if (!/^(auto|[1-9][0-9]{0,2})$/.test(opts.workers)) {
+  console.error(`bench: --workers takes auto or a number from 1 to 256, not ${JSON.stringify(opts.workers)}\n${usage}`);
+  process.exit(2);
+}
+env.TG_WORKERS = opts.workers;
 if (opts["trunkgate-cmd"]) env.TRUNKGATE_CMD = opts["trunkgate-cmd"];
 // bench.sh stops what it started on SIGINT/SIGTERM (by PID); pass the signal on and wait for it.
 const child = spawn("bash", [join(root, "bench/bench.sh")], { cwd: root, env, stdio: "inherit" });

@@ -3,7 +3,7 @@
 #   tg_write_config <file> <part: sip|https|mem>
 # Only the section under test listens (the other is disabled), so ports never clash between
 # parts and an idle listener costs nothing. Needs: PKI_DIR RUN_DIR TG_SIP_PORT TG_HTTPS_PORT
-# UAS_PORT UPSTREAM_PORT TG_ADMIN_PORT (all exported by bench.sh).
+# UAS_PORT UPSTREAM_PORT TG_ADMIN_PORT (all exported by bench.sh); TG_WORKERS (default auto).
 tg_write_config() {
   local f=$1 part=$2 sip_on=false http_on=false
   case $part in sip) sip_on=true ;; https | mem) http_on=true ;; *) die "tg_write_config: part $part" ;; esac
@@ -46,6 +46,8 @@ store:
   url: "sqlite:$RUN_DIR/trunkgate-store.db"
   encryptionKeyFile: $RUN_DIR/trunkgate-store.key
 logging: { level: warn }
-lifecycle: { drainGraceSeconds: 1 }
+# processes: TG_WORKERS (npm run bench -- --workers N|auto; default auto = one per core, as deployed
+# on a 2-core box). The harness accounts the CPU of the whole process tree (primary + workers).
+lifecycle: { drainGraceSeconds: 1, workers: ${TG_WORKERS:-auto} }
 EOF
 }
