@@ -96,8 +96,12 @@ t.test("the primary forks two workers, each logging with its worker field; /heal
   t.equal(started.workers, 2);
   t.equal(started.scheduling, "round-robin");
   t.same([...workerPids().keys()].sort(), [1, 2]);
-  t.ok(cli.lines.some((l) => l.worker === 1 && l.role === undefined && l.msg === "trunkgate started"), "worker 1 started its app");
-  t.ok(cli.lines.some((l) => l.worker === 2 && l.role === undefined && l.msg === "trunkgate started"), "worker 2 started its app");
+  // A worker's own log line travels on its stdout (an asynchronous destination) while its "ready"
+  // reaches the primary over IPC: the primary's "trunkgate started" may come first. Wait (bounded).
+  for (const w of [1, 2]) {
+    const line = await cli.waitFor((l) => l.worker === w && l.role === undefined && l.msg === "trunkgate started", `worker ${w} started`, 10_000);
+    t.ok(line, `worker ${w} started its app`);
+  }
   t.same(await adminGet(ports.admin, "/healthz"), { status: 200, body: "ok\n" });
   t.same(await adminGet(ports.admin, "/readyz"), { status: 200, body: "ready\n" });
 });
