@@ -47,13 +47,18 @@ if (o.server) {
     process.stdout.write(`${JSON.stringify({ gc: true, heapUsedKiB: m.heapUsed >> 10, externalKiB: m.external >> 10 })}\n`);
   });
 } else {
+  const count = Number(o.count);
+  const kinds = o.kinds.split(",");
+  const unknown = kinds.filter((k) => !["tls", "https", "h2"].includes(k));
+  if (unknown.length > 0 || !Number.isInteger(count) || count < 1) {
+    console.error(`idle-floor: ${unknown.length > 0 ? `unknown kind(s) ${unknown.join(", ")} (tls, https, h2)` : `--count takes a positive whole number, not ${o.count}`}`);
+    process.exit(2);
+  }
   if (!existsSync(join(o.pki, "client.crt"))) {
     const r = spawnSync("bash", [join(here, "../../shared/bench/pki.sh"), o.pki], { stdio: "inherit" });
     if (r.status !== 0) throw new Error(`no PKI in ${o.pki}`);
   }
-  const count = Number(o.count);
-  for (const kind of o.kinds.split(",")) {
-    if (!["tls", "https", "h2"].includes(kind)) throw new Error(`unknown kind ${kind}`);
+  for (const kind of kinds) {
     console.log(JSON.stringify({ kind, count, ...(await measure(kind, count)) }));
   }
 }

@@ -47,6 +47,10 @@ if (bad.length) {
   console.error(`bench: unknown part(s) ${bad.join(", ")}\n${usage}`);
   process.exit(2);
 }
+if (!/^(auto|[1-9][0-9]{0,2})$/.test(opts.workers)) {
+  console.error(`bench: --workers takes auto or a number from 1 to 256, not ${JSON.stringify(opts.workers)}\n${usage}`);
+  process.exit(2);
+}
 if (process.getuid?.() !== 0) {
   console.error("bench: run as root (it apt-installs kamailio/nginx/sipp/stunnel/wrk and raises ulimit -n)");
   process.exit(2);
@@ -71,10 +75,6 @@ const env = {
   PROXIES: withTrunkgate ? "kamailio trunkgate" : "kamailio",
   HTTP_PROXIES: withTrunkgate ? "nginx trunkgate" : "nginx",
 };
-if (!/^(auto|[1-9][0-9]{0,2})$/.test(opts.workers)) {
-  console.error(`bench: --workers takes auto or a number from 1 to 256, not ${JSON.stringify(opts.workers)}\n${usage}`);
-  process.exit(2);
-}
 env.TG_WORKERS = opts.workers;
 if (opts["trunkgate-cmd"]) env.TRUNKGATE_CMD = opts["trunkgate-cmd"];
 // bench.sh stops what it started on SIGINT/SIGTERM (by PID); pass the signal on and wait for it.

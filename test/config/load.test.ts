@@ -54,6 +54,11 @@ t.test("cipher lists may narrow the policy but never widen it", async (t) => {
   t.match(problems("tls:\n  minVersion: TLSv1.1\n")[0], /^tls\.minVersion: /);
 });
 
+t.test("call-record writer mode: worker (default) or inline, anything else names the key", async (t) => {
+  t.same(problems("store:\n  callRecordWriter: {mode: inline}\n"), []);
+  t.match(problems("store:\n  callRecordWriter: {mode: thread}\n")[0], /^store\.callRecordWriter\.mode: /);
+});
+
 t.test("retention above 30 days is refused", async (t) => {
   t.match(problems("store:\n  callRecordRetentionDays: 31\n")[0], /^store\.callRecordRetentionDays: .*30/);
 });
