@@ -17,6 +17,7 @@ import type { CallRecordInput } from "./call-records.js";
 import type { CallRecordQueue, CallRecordWriterOptions } from "./call-record-writer.js";
 import { appendWire, errorSummary, WIRE_FIELDS, type FromWorker, type ToWorker, type WireValue, type WorkerInit } from "./call-record-wire.js";
 import type { Keyring } from "./crypto/keyring.js";
+import { CallRecordDrops, type DropReason } from "./call-record-drops.js";
 import { storeMetrics, type StoreMetrics } from "./metrics.js";
 
 export interface CallRecordWorkerWriterOptions extends CallRecordWriterOptions {
@@ -41,7 +42,6 @@ interface Batch {
   answered?: { promise: Promise<void>; resolve: () => void };
 }
 
-const DROP_LOG_INTERVAL_MS = 10_000;
 const CLOSE_TIMEOUT_MS = 10_000;
 /** A worker that dies within this long of starting is restarted after a pause, not at once. */
 const QUICK_DEATH_MS = 1_000;
@@ -61,8 +61,6 @@ export class CallRecordWorkerWriter implements CallRecordQueue {
   #failing = false;
   #closed = false;
   #stopping = false;
-  #lastDropLog = 0;
-  #droppedSinceLog = 0;
   #closedAnswer: (() => void) | null = null;
   readonly #timer: NodeJS.Timeout;
   readonly #batchSize: number;
@@ -76,8 +74,8 @@ export class CallRecordWorkerWriter implements CallRecordQueue {
     this.#scheduled = false;
     if (!this.#failing) this.#postPending(true);
   };
+  readonly #drops: CallRecordDrops;
   written = 0;
-  dropped = 0;
 
   constructor(opts: CallRecordWorkerWriterOptions) {
     this.#batchSize = Math.max(1, opts.batchSize ?? 200);
@@ -85,6 +83,7 @@ export class CallRecordWorkerWriter implements CallRecordQueue {
     this.#flushIntervalMs = Math.max(10, opts.flushIntervalMs ?? 1000);
     this.#metrics = opts.registry ? storeMetrics(opts.registry) : undefined;
     this.#logger = opts.logger;
+    this.#drops = new CallRecordDrops(this.#metrics, opts.logger, this.#maxQueued);
     this.#workerUrl = opts.workerUrl ?? DEFAULT_WORKER_URL;
     const k = opts.keyring.toData();
     this.#init = {
@@ -101,6 +100,10 @@ export class CallRecordWorkerWriter implements CallRecordQueue {
     }, this.#flushIntervalMs);
     this.#timer.unref();
     this.#start(opts.exitAfterBatches);
+  }
+
+  get dropped(): number {
+    return this.#drops.total;
   }
 
   get queued(): number {
@@ -290,16 +293,8 @@ export class CallRecordWorkerWriter implements CallRecordQueue {
     this.#worker = null;
   }
 
-  #drop(n: number, reason: "queue_full" | "closed" | "close" | "invalid"): void {
-    this.dropped += n;
-    this.#metrics?.callRecordsDropped.labels(reason).inc(n);
-    if (reason !== "queue_full") return;
-    this.#droppedSinceLog += n;
-    const now = Date.now();
-    if (now - this.#lastDropLog >= DROP_LOG_INTERVAL_MS) {
-      this.#logger?.warn({ dropped: this.#droppedSinceLog, maxQueued: this.#maxQueued }, "call record queue full; records dropped");
-      this.#lastDropLog = now;
-      this.#droppedSinceLog = 0;
-    }
+  #drop(n: number, reason: DropReason): void {
+    this.#drops.add(n, reason);
   }
+
 }

@@ -5,6 +5,7 @@
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { CallRecordError, type CallRecordInput } from "./call-records.js";
+import { CallRecordDrops, type DropReason } from "./call-record-drops.js";
 import { storeMetrics, type StoreMetrics } from "./metrics.js";
 import { errorSummary } from "./call-record-wire.js";
 
@@ -41,22 +42,18 @@ export interface CallRecordWriterOptions {
   registry?: Registry;
 }
 
-const DROP_LOG_INTERVAL_MS = 10_000;
-
 export class CallRecordWriter implements CallRecordQueue {
   private queue: CallRecordInput[] = [];
   private flushing: Promise<void> | null = null;
   private scheduled = false;
   private failing = false;
   private closed = false;
-  private lastDropLog = 0;
-  private droppedSinceLog = 0;
   private readonly timer: NodeJS.Timeout;
   private readonly batchSize: number;
   private readonly maxQueued: number;
   private readonly metrics: StoreMetrics | undefined;
+  private readonly drops: CallRecordDrops;
   written = 0;
-  dropped = 0;
 
   constructor(
     private readonly sink: CallRecordSink,
@@ -65,10 +62,15 @@ export class CallRecordWriter implements CallRecordQueue {
     this.batchSize = Math.max(1, opts.batchSize ?? 200);
     this.maxQueued = Math.max(this.batchSize, opts.maxQueued ?? 50_000);
     this.metrics = opts.registry ? storeMetrics(opts.registry) : undefined;
+    this.drops = new CallRecordDrops(this.metrics, opts.logger, this.maxQueued);
     this.timer = setInterval(() => {
       if (this.queue.length > 0) void this.flush();
     }, Math.max(10, opts.flushIntervalMs ?? 1000));
     this.timer.unref();
+  }
+
+  get dropped(): number {
+    return this.drops.total;
   }
 
   get queued(): number {
@@ -158,16 +160,7 @@ export class CallRecordWriter implements CallRecordQueue {
     this.metrics?.callRecordsWritten.inc(n);
   }
 
-  private drop(n: number, reason: "queue_full" | "closed" | "close" | "invalid"): void {
-    this.dropped += n;
-    this.metrics?.callRecordsDropped.labels(reason).inc(n);
-    if (reason !== "queue_full") return;
-    this.droppedSinceLog += n;
-    const now = Date.now();
-    if (now - this.lastDropLog >= DROP_LOG_INTERVAL_MS) {
-      this.opts.logger?.warn({ dropped: this.droppedSinceLog, maxQueued: this.maxQueued }, "call record queue full; records dropped");
-      this.lastDropLog = now;
-      this.droppedSinceLog = 0;
-    }
+  private drop(n: number, reason: DropReason): void {
+    this.drops.add(n, reason);
   }
 }
