@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // The `trunkgate` command: dispatches to one module per subcommand in src/cli/.
+import { auditCommand } from "./cli/audit.js";
 import { certsCommand } from "./cli/certs.js";
 import { configCheckCommand } from "./cli/config-check.js";
 import { EXIT_USAGE, processIo, type CliIo } from "./cli/io.js";
@@ -15,7 +16,8 @@ const USAGE = `usage: trunkgate <command>
   certs inspect FILE... [--passphrase-file F]    describe certificates (PEM, DER, PKCS#12)
   keys init --out FILE | keys rotate             data-encryption keys for the store
   numbers import FILE.csv | numbers export       provisioned numbers
-  retention run                                  purge call records past retention now`;
+  retention run                                  purge call records past retention now
+  audit HOST[:PORT] [--peer NAME] [--json]       check a carrier endpoint against trunkgate's TLS policy and config`;
 
 type Command = (argv: string[], io: CliIo) => Promise<number>;
 
@@ -26,6 +28,7 @@ const commands: Record<string, Command> = {
   keys: keysCommand,
   numbers: numbersCommand,
   retention: retentionCommand,
+  audit: auditCommand,
 };
 
 async function usage(io: CliIo): Promise<number> {
