@@ -32,6 +32,7 @@ export const DROP_REASONS = [
   "loop", // stateless ACK that would loop
   "draining", // a new request while draining (answered 503 as well)
   "write_failed",
+  "unanswerable_request", // a request without Via: the connection is closed instead
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 

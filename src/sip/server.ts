@@ -13,7 +13,7 @@ import { BranchFactory } from "./proxy/branch.js";
 import { ProxyCore } from "./proxy/core.js";
 import type { CallObserver } from "./proxy/call-observer.js";
 import { ProxyIdentity } from "./proxy/identity.js";
-import { buildRawErrorResponse } from "./proxy/raw-response.js";
+import { buildRawErrorResponse, isResponseStart } from "./proxy/raw-response.js";
 import { defaultPeerRoute, defaultRoute, type PeerRouteFn, type RouteFn } from "./route/decision.js";
 import { FifoTimers, type TimerTarget, type Timers } from "./timer/timers.js";
 import type { TxTiming } from "./transaction/types.js";
@@ -74,6 +74,17 @@ export interface SipProxy {
 
 const SWEEP_MS = 60_000;
 
+/** Reason phrases of the answers to messages the framer could not take. */
+const FRAMING_REASONS: Record<FramingError["code"], string> = {
+  "message-too-large": "Message Too Large",
+  "too-many-headers": "Bad Request - Too Many Headers",
+  "line-too-long": "Bad Request - Line Too Long",
+  "header-section-too-large": "Bad Request - Header Section Too Large",
+  "missing-content-length": "Bad Request - Missing Content-Length Header",
+  "invalid-content-length": "Bad Request - Malformed Content-Length Header",
+  "malformed-keepalive": "Bad Request",
+};
+
 /** An error's message for logs (never message content: our errors carry none). */
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -108,7 +119,8 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
     this.#conns = new ConnectionManager({
       handler: this,
       timers: this.#timers,
-      timeouts: { firstMessageMs: cfg.timeouts.firstMessageMs, idleMs: cfg.timeouts.idleMs },
+      // Linger: as long as a client transaction may wait for its final response (Timer B/F).
+      timeouts: { firstMessageMs: cfg.timeouts.firstMessageMs, idleMs: cfg.timeouts.idleMs, lingerMs: 64 * cfg.timeouts.t1Ms },
       limits: { maxMessageBytes: cfg.limits.maxMessageBytes, maxHeaders: cfg.limits.maxHeaders, maxLineBytes: cfg.limits.maxLineBytes },
       connectMs: cfg.timeouts.connectMs,
       maxConnectionsTotal: cfg.limits.maxConnectionsTotal,
@@ -208,9 +220,17 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
     }
     this.metrics.parseError(r.kind);
     // Malformed responses are dropped (nobody to answer); malformed requests get 400/416/505.
+    if (isResponseStart(buf)) {
+      this.metrics.drop("malformed_response");
+      return;
+    }
     const reply = buildRawErrorResponse(buf, r.status, r.reason);
     if (reply === undefined) {
-      this.metrics.drop("malformed_response");
+      // A request without a Via: no answer could be matched by its sender, and leaving it
+      // unanswered would leave the sender waiting. Close (after answers already in flight).
+      this.metrics.drop("unanswerable_request");
+      this.#deps.logger.info({ peer: conn.peer?.name, upstream: conn.target?.label }, "SIP request without Via: closing the connection");
+      conn.closeUnanswerable();
       return;
     }
     conn.send(reply);
@@ -222,8 +242,7 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
     this.#deps.logger.info({ peer: conn.peer?.name, upstream: conn.target?.label, code: err.code, detail: err.detail, fatal: err.fatal }, "SIP framing error");
     if (err.headerSection === undefined) return;
     const status = err.code === "message-too-large" ? 513 : 400;
-    const reason = status === 513 ? "Message Too Large" : err.code === "too-many-headers" ? "Bad Request - Too Many Headers" : "Bad Request - Line Too Long";
-    const reply = buildRawErrorResponse(err.headerSection, status, reason);
+    const reply = buildRawErrorResponse(err.headerSection, status, FRAMING_REASONS[err.code]);
     if (reply !== undefined) {
       conn.send(reply);
       this.metrics.response(status, "other", conn.side);

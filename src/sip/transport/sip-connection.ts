@@ -20,6 +20,11 @@ export interface ConnectionTimeouts {
   firstMessageMs: number;
   /** Closed after this long without receiving anything. */
   idleMs: number;
+  /**
+   * After the stream could no longer be framed: how long the connection stays open (reading
+   * nothing more) so that answers to the requests it already carried can still go out on it.
+   */
+  lingerMs: number;
 }
 
 const PONG = Buffer.from("\r\n", "latin1");
@@ -30,6 +35,22 @@ const enum ConnTimer {
   FirstMessage = 1,
   Idle,
   Connect,
+  Linger,
+}
+
+/** "SIP/" at the start: a response (status line), not a request. */
+function isResponseBytes(b: Buffer): boolean {
+  return b.length > 12 && b[0] === 83 && b[1] === 73 && b[2] === 80 && b[3] === 47;
+}
+
+/** "ACK ": a request that gets no response. */
+function isAckBytes(b: Buffer): boolean {
+  return b[0] === 65 && b[1] === 67 && b[2] === 75 && b[3] === 32;
+}
+
+/** A final (>= 200) status in a response we send ("SIP/2.0 NNN"). */
+function isFinalResponseBytes(b: Buffer): boolean {
+  return isResponseBytes(b) && b[8]! >= 50;
 }
 
 let nextId = 1;
@@ -64,6 +85,12 @@ export class SipConnection implements Flow, TimerTarget {
   #lastActivity: number;
   #timer: TimerEntry | undefined;
   #connectTimer: TimerEntry | undefined;
+  /**
+   * Requests received (ACK aside) minus final responses sent on this connection: what a
+   * connection that can no longer be framed waits for before it closes (linger).
+   */
+  #unanswered = 0;
+  #lingering = false;
   readonly openedAt: number;
 
   constructor(
@@ -126,7 +153,26 @@ export class SipConnection implements Flow, TimerTarget {
       }
     }
     this.socket.write(data);
+    if (this.#unanswered > 0 && isFinalResponseBytes(data) && --this.#unanswered === 0 && this.#lingering) this.end();
     return true;
+  }
+
+  /**
+   * The request just handed over cannot be answered (no Via): stop reading, and close once every
+   * other request this connection carried has its final response, at most after lingerMs.
+   */
+  closeUnanswerable(): void {
+    this.#framer.close();
+    if (this.#unanswered > 0) this.#unanswered--; // the unanswerable request itself
+    this.#linger();
+  }
+
+  #linger(): void {
+    if (this.#lingering) return;
+    this.#lingering = true;
+    if (this.#unanswered === 0) return this.end();
+    this.timers.cancel(this.#connectTimer);
+    this.#connectTimer = this.timers.start(this, ConnTimer.Linger, this.timeouts.lingerMs);
   }
 
   /** Called by the tick-end flush. */
@@ -154,6 +200,7 @@ export class SipConnection implements Flow, TimerTarget {
       if (!this.connected) this.destroy();
       return;
     }
+    if (kind === ConnTimer.Linger) return this.destroy();
     if (kind === ConnTimer.FirstMessage) {
       this.#timer = undefined;
       if (!this.#gotMessage) return this.destroy();
@@ -175,7 +222,7 @@ export class SipConnection implements Flow, TimerTarget {
     this.#lastActivity = this.timers.now();
     const events = this.#framer.push(chunk);
     for (let i = 0; i < events.length; i++) {
-      if (!this.#open) return;
+      if (!this.#open || this.#lingering) return;
       const ev = events[i]!;
       if (ev.type === "message") {
         if (!this.#gotMessage) {
@@ -185,6 +232,7 @@ export class SipConnection implements Flow, TimerTarget {
             this.#armIdle(this.timeouts.idleMs);
           }
         }
+        if (!isResponseBytes(ev.message) && !isAckBytes(ev.message)) this.#unanswered++;
         this.handler.onMessage(this, ev.message);
       } else if (ev.type === "ping") {
         // RFC 5626 §4.4.1: CRLFCRLF ping → CRLF pong.
@@ -192,7 +240,7 @@ export class SipConnection implements Flow, TimerTarget {
         this.send(PONG);
       } else {
         this.handler.onFramingError(this, ev.error);
-        if (ev.error.fatal) return this.end();
+        if (ev.error.fatal) return this.#linger();
       }
     }
   }
