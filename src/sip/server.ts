@@ -6,7 +6,9 @@ import type { SecureContext, TLSSocket } from "node:tls";
 import type { Registry } from "prom-client";
 import type { PeerConfig, SipConfig } from "../config/schema/index.js";
 import type { Logger } from "../observability/logger.js";
+import { internalErrors } from "../observability/internal-errors.js";
 import { DialogTable } from "./dialog/dialogs.js";
+import { SipErrorBoundary, errorText } from "./error-boundary.js";
 import { SipMetrics } from "./metrics.js";
 import { parseMessage, type FramingError } from "./parse/index.js";
 import { BranchFactory } from "./proxy/branch.js";
@@ -85,11 +87,6 @@ const FRAMING_REASONS: Record<FramingError["code"], string> = {
   "malformed-keepalive": "Bad Request",
 };
 
-/** An error's message for logs (never message content: our errors carry none). */
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 export function createSipProxy(deps: SipProxyDeps): SipProxy {
   return new SipProxyServer(deps);
 }
@@ -102,6 +99,7 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
   readonly #conns: ConnectionManager;
   readonly #dialogs: DialogTable;
   readonly #peers = new Map<string, PeerConfig>();
+  readonly #boundary: SipErrorBoundary;
   #core: ProxyCore | undefined;
   #health: HealthChecker | undefined;
   #started = false;
@@ -112,7 +110,11 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
     this.#deps = deps;
     const cfg = deps.config;
     this.metrics = new SipMetrics(deps.registry);
-    this.#timers = deps.timers ?? new FifoTimers(undefined, (err) => deps.logger.error({ error: errorText(err) }, "SIP timer handler failed"));
+    const boundary = (this.#boundary = new SipErrorBoundary(internalErrors(deps.registry), deps.logger));
+    this.#timers = deps.timers ?? new FifoTimers(undefined, (err) => {
+      boundary.count();
+      deps.logger.error({ error: errorText(err) }, "SIP timer handler failed");
+    });
     for (const u of cfg.upstreams) this.clusters.set(u.name, new UpstreamCluster(u));
     for (const p of deps.peers) this.#peers.set(p.name, p);
     this.#dialogs = new DialogTable(cfg.timeouts.dialogIdleMs, (n) => this.metrics.activeCalls.set(n));
@@ -162,8 +164,10 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
       flows: this.#conns,
       clusters: this.clusters,
       peers: this.#peers,
-      route: this.#deps.route ?? defaultRoute(cfg.defaultUpstream ?? cfg.upstreams[0]?.name),
-      routeToPeer: this.#deps.routeToPeer ?? defaultPeerRoute(this.#deps.peers),
+      // Route functions are the operator's or the data layer's code: their exceptions are counted
+      // as internal errors (the core answers those requests 500).
+      route: this.#boundary.routeFn(this.#deps.route ?? defaultRoute(cfg.defaultUpstream ?? cfg.upstreams[0]?.name)),
+      routeToPeer: this.#boundary.routeFn(this.#deps.routeToPeer ?? defaultPeerRoute(this.#deps.peers)),
       dialogs: this.#dialogs,
       metrics: this.metrics,
       logger: this.#deps.logger,
@@ -200,22 +204,22 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
   // ---------------------------------------------------------------- ConnectionHandler
 
   onMessage(conn: SipConnection, buf: Buffer): void {
+    // The error boundary: a bug must cost one message, never the process.
+    try {
+      this.#handleMessage(conn, buf);
+    } catch (err) {
+      this.#boundary.messageFailed(conn, buf, err);
+    }
+  }
+
+  #handleMessage(conn: SipConnection, buf: Buffer): void {
     const core = this.#core;
     if (core === undefined) return;
     const r = parseMessage(buf);
     if (r.ok) {
       const msg = r.message;
-      try {
-        if (msg.kind === "request") core.onRequest(conn, msg);
-        else core.onResponse(conn, msg);
-      } catch (err) {
-        // A bug must cost one message, never the process: answer a request with 500.
-        this.#deps.logger.error({ error: errorText(err), method: msg.kind === "request" ? msg.method : undefined, peer: conn.peer?.name }, "SIP message handling failed");
-        if (msg.kind === "request" && msg.method !== "ACK") {
-          const reply = buildRawErrorResponse(buf, 500, "Server Internal Error");
-          if (reply !== undefined) conn.send(reply);
-        }
-      }
+      if (msg.kind === "request") core.onRequest(conn, msg);
+      else core.onResponse(conn, msg);
       return;
     }
     this.metrics.parseError(r.kind);
@@ -238,6 +242,14 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
   }
 
   onFramingError(conn: SipConnection, err: FramingError): void {
+    try {
+      this.#answerFramingError(conn, err);
+    } catch (e) {
+      this.#boundary.messageFailed(conn, err.headerSection ?? Buffer.alloc(0), e);
+    }
+  }
+
+  #answerFramingError(conn: SipConnection, err: FramingError): void {
     this.metrics.parseError(err.code === "message-too-large" ? "too_large" : "framing");
     this.#deps.logger.info({ peer: conn.peer?.name, upstream: conn.target?.label, code: err.code, detail: err.detail, fatal: err.fatal }, "SIP framing error");
     if (err.headerSection === undefined) return;
