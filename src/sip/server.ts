@@ -20,7 +20,7 @@ import { defaultPeerRoute, defaultRoute, type PeerRouteFn, type RouteFn } from "
 import { FifoTimers, type TimerTarget, type Timers } from "./timer/timers.js";
 import type { TxTiming } from "./transaction/types.js";
 import { ConnectionManager } from "./transport/connections.js";
-import type { ConnectionHandler, SipConnection } from "./transport/sip-connection.js";
+import type { ConnectionHandler, ConnectionTimeout, SipConnection } from "./transport/sip-connection.js";
 import { UpstreamCluster } from "./upstream/cluster.js";
 import { HealthChecker } from "./upstream/health-checker.js";
 
@@ -122,7 +122,12 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
       handler: this,
       timers: this.#timers,
       // Linger: as long as a client transaction may wait for its final response (Timer B/F).
-      timeouts: { firstMessageMs: cfg.timeouts.firstMessageMs, idleMs: cfg.timeouts.idleMs, lingerMs: 64 * cfg.timeouts.t1Ms },
+      timeouts: {
+        firstMessageMs: cfg.timeouts.firstMessageMs,
+        idleMs: cfg.timeouts.idleMs,
+        messageCompleteMs: cfg.timeouts.messageCompleteMs,
+        lingerMs: 64 * cfg.timeouts.t1Ms,
+      },
       limits: { maxMessageBytes: cfg.limits.maxMessageBytes, maxHeaders: cfg.limits.maxHeaders, maxLineBytes: cfg.limits.maxLineBytes },
       connectMs: cfg.timeouts.connectMs,
       maxConnectionsTotal: cfg.limits.maxConnectionsTotal,
@@ -259,6 +264,11 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
       conn.send(reply);
       this.metrics.response(status, "other", conn.side);
     }
+  }
+
+  onTimeout(conn: SipConnection, reason: ConnectionTimeout): void {
+    this.metrics.connectionTimeouts.labels(reason).inc();
+    this.#deps.logger.info({ peer: conn.peer?.name, upstream: conn.target?.label, reason }, "SIP connection closed: no progress");
   }
 
   onClose(conn: SipConnection): void {

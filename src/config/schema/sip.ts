@@ -45,8 +45,12 @@ export const sipSchema = z
       .prefault({}),
     timeouts: z
       .strictObject({
+        /** A trunk's connection must deliver a complete SIP message this soon (keep-alives do not count). */
         firstMessageMs: z.number().int().positive().default(10_000),
+        /** Closed after this long without a complete SIP message (keep-alives do not count). */
         idleMs: z.number().int().positive().default(600_000),
+        /** A message whose first bytes arrived must be complete within this time. */
+        messageCompleteMs: z.number().int().positive().default(10_000),
         /** Timer C for INVITE transactions (RFC 3261 §16.6: greater than 3 minutes). */
         timerCMs: z.number().int().min(180_001).default(180_001),
         t1Ms: z.number().int().positive().default(500),

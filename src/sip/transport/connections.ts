@@ -48,22 +48,36 @@ export class ConnectionManager implements FlowProvider {
     return this.#byTarget.size;
   }
 
-  /** An authenticated connection from the listener. Returns the connection, or undefined if refused. */
+  /**
+   * An authenticated connection from the listener. Returns the connection, or undefined if refused.
+   * At the total cap it is refused. At its peer's cap (peers[].maxConnections) one of that peer's
+   * connections makes room instead (the cap is the peer's own budget: slow or stale connections of
+   * a peer must never lock out its new ones): see evictionVictim.
+   */
   accept(socket: TLSSocket, peer: PeerConfig): SipConnection | undefined {
-    if (this.#closing || this.#downstream >= this.o.maxConnectionsTotal) {
-      this.o.logger.warn({ peer: peer.name, limit: this.o.maxConnectionsTotal }, "SIP connection limit reached");
+    if (this.#closing) {
       socket.destroy();
       return undefined;
     }
     const list = this.#byPeer.get(peer.name);
     if (list !== undefined && list.length >= peer.maxConnections) {
-      this.o.logger.warn({ peer: peer.name, limit: peer.maxConnections }, "per-peer SIP connection limit reached");
-      socket.destroy();
-      return undefined;
+      const victim = evictionVictim(list);
+      if (victim === undefined) return this.#refuse(socket, peer, "peer_limit", peer.maxConnections);
+      this.o.metrics.connectionsRefused.labels("evicted").inc();
+      this.o.logger.info({ peer: peer.name, limit: peer.maxConnections, carriedMessage: victim.carriedMessage }, "per-peer SIP connection limit: closed an older connection of the peer");
+      victim.destroy(); // forget() runs from its close: the slot is free now
     }
+    if (this.#downstream >= this.o.maxConnectionsTotal) return this.#refuse(socket, peer, "total_limit", this.o.maxConnectionsTotal);
     const conn = new SipConnection(socket, INBOUND, peer, undefined, true, true, this.o.handler, this.o.timers, this.o.timeouts, this.o.limits);
     this.#track(conn);
     return conn;
+  }
+
+  #refuse(socket: TLSSocket, peer: PeerConfig, reason: "total_limit" | "peer_limit", limit: number): undefined {
+    this.o.metrics.connectionsRefused.labels(reason).inc();
+    this.o.logger.warn({ peer: peer.name, limit, reason }, "SIP connection refused at a connection limit");
+    socket.destroy();
+    return undefined;
   }
 
   #track(conn: SipConnection): void {
@@ -184,4 +198,22 @@ export class ConnectionManager implements FlowProvider {
     this.#closing = true;
     for (const c of [...this.#byId.values()]) c.end();
   }
+}
+
+/**
+ * Which of a peer's connections gives way to a new one at its cap: the oldest that never carried a
+ * complete SIP message (a handshake-and-wait or keep-alive-only connection), else the one whose
+ * last complete message is the oldest (idle longest). Connections trunkgate is still opening are
+ * never chosen. Undefined when none qualifies.
+ */
+export function evictionVictim(list: readonly SipConnection[]): SipConnection | undefined {
+  let silent: SipConnection | undefined;
+  let idlest: SipConnection | undefined;
+  for (const c of list) {
+    if (!c.open || !c.connected) continue;
+    if (!c.carriedMessage) {
+      if (silent === undefined || c.openedAt < silent.openedAt) silent = c;
+    } else if (idlest === undefined || c.lastMessageAt < idlest.lastMessageAt) idlest = c;
+  }
+  return silent ?? idlest;
 }

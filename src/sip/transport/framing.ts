@@ -82,6 +82,18 @@ export class SipStreamFramer {
     return this.buffered;
   }
 
+  /**
+   * Whether a message has begun and is not complete yet (bytes buffered that are not a keep-alive
+   * in progress, or bytes of a skipped oversized message still to come).
+   */
+  get midMessage(): boolean {
+    if (this.closed) return false;
+    if (this.skipRemaining > 0 || this.messageLength >= 0) return true;
+    if (this.buffered === 0) return false;
+    const b0 = this.byteAt(0);
+    return b0 !== 13 && b0 !== 10;
+  }
+
   /** True after a fatal error: every later push returns no events. */
   get isClosed(): boolean {
     return this.closed;

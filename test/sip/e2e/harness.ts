@@ -106,7 +106,6 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     logger,
     handshakeTimeoutMs: config.tls.handshakeTimeoutMs,
     requireClientAuthEku: config.tls.requireClientAuthEku,
-    perPeerLimit: (p) => p.maxConnections,
     onConnection: ({ socket, peer }) => proxy.handleConnection(socket, peer),
   });
   const addr = await listener.listen();
