@@ -4,6 +4,7 @@
 // taken — every Via, the first From, To, Call-ID and CSeq — and nothing else: never the request's
 // Content-Length or any other line, so the answer is one well-formed response with exactly one
 // Content-Length whatever the request looked like (bare-LF line ends, lone CRs, duplicates).
+// Names are kept as the request spelt them (compact forms included), values unfolded.
 // Not a hot path: this runs only for bad input.
 import { parseNameAddr } from "../parse/address.js";
 import { newTag } from "../parse/index.js";
@@ -29,13 +30,19 @@ export function isResponseStart(head: Buffer): boolean {
   return head.length >= 4 && (head[0]! | 32) === 115 && (head[1]! | 32) === 105 && (head[2]! | 32) === 112 && head[3] === 47;
 }
 
-/** The header fields a response echoes, as found in a raw request (values unfolded, trimmed). */
+/** A header field as found in a raw request: its name as spelt there, its value unfolded and trimmed. */
+export interface EchoField {
+  name: string;
+  value: string;
+}
+
+/** The header fields a response echoes. */
 export interface EchoFields {
-  vias: string[];
-  from?: string;
-  to?: string;
-  callId?: string;
-  cseq?: string;
+  vias: EchoField[];
+  from?: EchoField;
+  to?: EchoField;
+  callId?: EchoField;
+  cseq?: EchoField;
 }
 
 /**
@@ -47,16 +54,17 @@ export function readEchoFields(head: Buffer): EchoFields {
   const text = head.toString("latin1");
   const out: EchoFields = { vias: [] };
   let kind: Echo | undefined;
+  let name = "";
   let value = "";
   const flush = (): void => {
     if (kind === undefined) return;
-    const v = clean(value);
-    if (v.length > 0) {
-      if (kind === Echo.Via) out.vias.push(v);
-      else if (kind === Echo.From) out.from ??= v;
-      else if (kind === Echo.To) out.to ??= v;
-      else if (kind === Echo.CallId) out.callId ??= v;
-      else out.cseq ??= v;
+    const f: EchoField = { name, value: clean(value) };
+    if (f.value.length > 0) {
+      if (kind === Echo.Via) out.vias.push(f);
+      else if (kind === Echo.From) out.from ??= f;
+      else if (kind === Echo.To) out.to ??= f;
+      else if (kind === Echo.CallId) out.callId ??= f;
+      else out.cseq ??= f;
     }
     kind = undefined;
   };
@@ -77,7 +85,8 @@ export function readEchoFields(head: Buffer): EchoFields {
     flush();
     const colon = line.indexOf(":");
     if (colon <= 0) continue;
-    kind = ECHO.get(line.slice(0, colon).trim().toLowerCase());
+    name = line.slice(0, colon).trim();
+    kind = ECHO.get(name.toLowerCase());
     value = line.slice(colon + 1);
   }
   flush();
@@ -107,11 +116,12 @@ export function buildRawErrorResponse(head: Buffer, status: number, reason: stri
   const f = readEchoFields(head);
   if (f.vias.length === 0) return undefined;
   const lines = [`SIP/2.0 ${status} ${clean(reason)}`];
-  for (const v of f.vias) lines.push(`Via: ${v}`);
-  if (f.from !== undefined) lines.push(`From: ${f.from}`);
-  if (f.to !== undefined) lines.push(`To: ${f.to}${status === 100 || hasTag(f.to) ? "" : ";tag=" + newTag()}`);
-  if (f.callId !== undefined) lines.push(`Call-ID: ${f.callId}`);
-  if (f.cseq !== undefined) lines.push(`CSeq: ${f.cseq}`);
+  const line = (e: EchoField): string => `${e.name}: ${e.value}`;
+  for (const v of f.vias) lines.push(line(v));
+  if (f.from !== undefined) lines.push(line(f.from));
+  if (f.to !== undefined) lines.push(line(f.to) + (status === 100 || hasTag(f.to.value) ? "" : ";tag=" + newTag()));
+  if (f.callId !== undefined) lines.push(line(f.callId));
+  if (f.cseq !== undefined) lines.push(line(f.cseq));
   for (const e of extra) lines.push(clean(e));
   lines.push("Content-Length: 0", "", "");
   return Buffer.from(lines.join("\r\n"), "latin1");
