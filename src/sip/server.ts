@@ -14,7 +14,7 @@ import { parseMessage, type FramingError } from "./parse/index.js";
 import { BranchFactory } from "./proxy/branch.js";
 import { ProxyCore } from "./proxy/core.js";
 import type { CallObserver } from "./proxy/call-observer.js";
-import { ProxyIdentity } from "./proxy/identity.js";
+import { ProxyIdentity, defaultAdvertisedHost } from "./proxy/identity.js";
 import { buildRawErrorResponse, isResponseStart } from "./proxy/raw-response.js";
 import { defaultPeerRoute, defaultRoute, type PeerRouteFn, type RouteFn } from "./route/decision.js";
 import { FifoTimers, type TimerTarget, type Timers } from "./timer/timers.js";
@@ -144,7 +144,11 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
     const listenHost = cfg.listen.host;
     const wildcard = listenHost === "0.0.0.0" || listenHost === "::";
     const port = listeningPort ?? cfg.listen.port;
-    const identity = new ProxyIdentity(cfg.advertisedHost ?? (wildcard ? "127.0.0.1" : listenHost), port, listenHost);
+    const identity = new ProxyIdentity(cfg.advertisedHost ?? (wildcard ? defaultAdvertisedHost() : listenHost), cfg.advertisedPort ?? port, listenHost, {
+      ...(cfg.advertisedHost !== undefined ? { fixedHost: cfg.advertisedHost } : {}),
+      listeningPort: port,
+    });
+    this.#conns.identity = identity;
     const timing: TxTiming = {
       t1: cfg.timeouts.t1Ms,
       t2: cfg.timeouts.t2Ms,

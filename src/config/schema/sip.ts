@@ -30,8 +30,13 @@ export const sipSchema = z
   .strictObject({
     enabled: z.boolean().default(true),
     listen: listen("0.0.0.0", 5061),
-    /** Host name or address put in Via / Record-Route; defaults to the listen host (or 127.0.0.1). */
-    advertisedHost: z.string().optional(),
+    /**
+     * Host name or address put in Via / Record-Route on every connection (e.g. the public name
+     * behind NAT). Unset: the local address of each connection (the one the other side reached).
+     */
+    advertisedHost: host.optional(),
+    /** Port put in Via / Record-Route; default: the port the listener bound. */
+    advertisedPort: port.min(1).optional(),
     upstreams: z.array(upstream).default([]),
     /** Upstream used for new requests when no other route decides. */
     defaultUpstream: z.string().optional(),

@@ -108,6 +108,8 @@ export class SipConnection implements Flow, TimerTarget {
    * connection that can no longer be framed waits for before it closes (linger).
    */
   #unanswered = 0;
+  #sentBy: string | undefined;
+  #viaPrefix: string | undefined;
   #lingering = false;
   readonly openedAt: number;
 
@@ -153,6 +155,21 @@ export class SipConnection implements Flow, TimerTarget {
     this.#connectTimer = undefined;
     this.#lastMessageAt = this.timers.now();
     this.#armIdle(this.timeouts.idleMs);
+  }
+
+  /** host:port advertised on this connection (see Flow.sentBy); set by the connection manager. */
+  get sentBy(): string | undefined {
+    return this.#sentBy;
+  }
+
+  get viaPrefix(): string | undefined {
+    return this.#viaPrefix;
+  }
+
+  advertise(sentBy: string): void {
+    if (sentBy === this.#sentBy) return;
+    this.#sentBy = sentBy;
+    this.#viaPrefix = `SIP/2.0/${this.transport} ${sentBy};branch=`;
   }
 
   /** Whether a complete SIP message ever arrived on this connection (keep-alives aside). */

@@ -176,8 +176,9 @@ export class TrunkClient {
     for (const f of w) f();
   }
 
-  static async connect(port: number, cert: CertFiles, pki: TestPki): Promise<TrunkClient> {
-    const socket = tlsConnect({ host: "127.0.0.1", port, cert: cert.cert, key: cert.key, ca: pki.ca.cert });
+  static async connect(port: number, cert: CertFiles, pki: TestPki, host = "127.0.0.1"): Promise<TrunkClient> {
+    // Another loopback address is not in the server certificate: check it as "localhost" then.
+    const socket = tlsConnect({ host, port, cert: cert.cert, key: cert.key, ca: pki.ca.cert, ...(host !== "127.0.0.1" ? { servername: "localhost" } : {}) });
     await new Promise<void>((resolve, reject) => {
       socket.once("secureConnect", () => resolve());
       socket.once("error", reject);
