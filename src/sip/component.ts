@@ -1,5 +1,5 @@
 // The SIP capability as a Component for the composition root: the mTLS listener (handshake,
-// identity, per-peer and total connection caps) feeding the SIP proxy. In src/components.ts:
+// identity, total connection cap) feeding the SIP proxy (which enforces the per-peer caps). In src/components.ts:
 //   const sip: ComponentBuilder = async (s) => (s.config.sip.enabled ? sipComponent(s).component : undefined);
 // A number-based route (the data layer) plugs in through `opts.route`.
 import type { AddressInfo } from "node:net";
@@ -42,7 +42,8 @@ export function sipComponent(
     handshakeTimeoutMs: s.config.tls.handshakeTimeoutMs,
     requireClientAuthEku: s.config.tls.requireClientAuthEku,
     maxConnections: cfg.limits.maxConnectionsTotal,
-    perPeerLimit: (p) => p.maxConnections,
+    // No per-peer limit here: the SIP proxy enforces peers[].maxConnections itself, making room
+    // for a peer's new connection by closing a silent or idle one of the same peer.
     onConnection: ({ socket, peer }) => proxy.handleConnection(socket, peer),
   });
   let bound: AddressInfo | undefined;

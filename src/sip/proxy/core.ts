@@ -450,7 +450,7 @@ export class ProxyCore
     const req = ptx.req;
     const branch = this.#branches.branch(ptx.txPart, ptx.loopPart, ptx.attempt++);
     const edits: RequestEdits = {
-      prependVia: (flow.transport === "TLS" ? this.#viaTls : this.#viaTcp) + branch,
+      prependVia: this.#viaPrefix(flow) + branch,
       maxForwards: "decrement",
     };
     const hints = ptx.hints;
@@ -489,14 +489,20 @@ export class ProxyCore
     if (!flow.send(bytes)) tx.transportError();
   }
 
+  /** Our Via up to the branch for a request leaving on `flow`: the address that flow advertises. */
+  #viaPrefix(flow: Flow): string {
+    return flow.viaPrefix ?? (flow.transport === "TLS" ? this.#viaTls : this.#viaTcp);
+  }
+
   #recordRoute(ptx: ProxyTx, out: Flow): string {
+    // Double Record-Route (RFC 5658): each entry names the address its side's connection reached.
     const inFlow = ptx.inFlow;
     if (inFlow.side === INBOUND) {
       const t = out.target!;
-      return recordRouteTrunkToUpstream(this.#me, t.config.transport, t.service, t.index, inFlow.peer?.name ?? "", inFlow.id);
+      return recordRouteTrunkToUpstream(this.#me, t.config.transport, t.service, t.index, inFlow.peer?.name ?? "", inFlow.id, out.sentBy, inFlow.sentBy);
     }
     const t = inFlow.target;
-    return recordRouteUpstreamToTrunk(this.#me, t?.config.transport ?? "tls", t?.service ?? "", t?.index ?? -1, ptx.peerName ?? "", out.id);
+    return recordRouteUpstreamToTrunk(this.#me, t?.config.transport ?? "tls", t?.service ?? "", t?.index ?? -1, ptx.peerName ?? "", out.id, inFlow.sentBy, out.sentBy);
   }
 
   #loopPart(req: SipRequest): string {
@@ -552,7 +558,7 @@ export class ProxyCore
     if (out === undefined) return this.#o.metrics.drop("no_connection");
     const via = req.topVia;
     const branch = this.#branches.branch(this.#branches.transactionPart(serverKey(req), via.host, via.port ?? 0), "ack", 0);
-    const edits: RequestEdits = { prependVia: (out.transport === "TLS" ? this.#viaTls : this.#viaTcp) + branch, maxForwards: "decrement" };
+    const edits: RequestEdits = { prependVia: this.#viaPrefix(out) + branch, maxForwards: "decrement" };
     if (hints !== undefined) applyRoutePops(edits, hints);
     if (body !== undefined) edits.body = { bytes: body };
     if (!out.send(forwardRequest(req, edits))) this.#o.metrics.drop("write_failed");
@@ -731,7 +737,7 @@ export class ProxyCore
         to: res.to.raw,
         callId: req.callId,
       };
-      const via = (flow.transport === "TLS" ? this.#viaTls : this.#viaTcp);
+      const via = this.#viaPrefix(flow);
       try {
         if (req.method === "INVITE") {
           flow.send(buildRequest({ ...base, method: "ACK", via: via + newBranch(), cseq: req.cseq.seq, headers }));

@@ -62,20 +62,25 @@ export function consumeOwnRoutes(req: SipRequest, me: ProxyIdentity): RouteHints
   return hints;
 }
 
-/** The Record-Route value for a dialog-creating request from a trunk going upstream (both entries). */
+/**
+ * The Record-Route value for a dialog-creating request from a trunk going upstream (both entries).
+ * `upstreamSentBy` / `trunkSentBy`: the address each leg's connection advertises (default: me).
+ */
 export function recordRouteTrunkToUpstream(
   me: ProxyIdentity, upstreamTransport: string, service: string, targetIndex: number, peer: string, connectionId: number,
+  upstreamSentBy = me.sentBy, trunkSentBy = me.sentBy,
 ): string {
-  return `<sip:${me.sentBy};transport=${upstreamTransport};lr;tgs=${service};tgt=${targetIndex}>, ` +
-    `<sip:${me.sentBy};transport=tls;lr;tgp=${peer};tgc=${connectionId}>`;
+  return `<sip:${upstreamSentBy};transport=${upstreamTransport};lr;tgs=${service};tgt=${targetIndex}>, ` +
+    `<sip:${trunkSentBy};transport=tls;lr;tgp=${peer};tgc=${connectionId}>`;
 }
 
 /** The Record-Route value for a dialog-creating request from upstream going to a trunk. */
 export function recordRouteUpstreamToTrunk(
   me: ProxyIdentity, upstreamTransport: string, service: string, targetIndex: number, peer: string, connectionId: number,
+  upstreamSentBy = me.sentBy, trunkSentBy = me.sentBy,
 ): string {
-  return `<sip:${me.sentBy};transport=tls;lr;tgp=${peer};tgc=${connectionId}>, ` +
-    `<sip:${me.sentBy};transport=${upstreamTransport};lr;tgs=${service};tgt=${targetIndex}>`;
+  return `<sip:${trunkSentBy};transport=tls;lr;tgp=${peer};tgc=${connectionId}>, ` +
+    `<sip:${upstreamSentBy};transport=${upstreamTransport};lr;tgs=${service};tgt=${targetIndex}>`;
 }
 
 /** Methods whose requests (outside a dialog) can create one, so we Record-Route them. */
