@@ -9,9 +9,11 @@ import type { TLSSocket } from "node:tls";
 import type { Config } from "../config/schema/index.js";
 import { MtlsListener } from "../listener/mtls-listener.js";
 import type { Logger } from "../observability/logger.js";
+import { internalErrors } from "../observability/internal-errors.js";
 import type { EdgeMetrics } from "../observability/metrics.js";
 import type { TlsContextProvider } from "../tls/context-provider.js";
 import type { PeerIdentity } from "../tls/peer-identity.js";
+import { reportInternalError } from "./boundary.js";
 import { attachConnectionInfo, connectionInfoOf } from "./connection-info.js";
 import { handleRequest, type ProxyShared } from "./exchange.js";
 import type { HostRewrite } from "./headers.js";
@@ -64,6 +66,7 @@ export function createHttpProxy(deps: HttpProxyDeps): HttpProxy {
     host: hostRewrite(cfg.upstream.host, upstream.url),
     metrics: createHttpMetrics(metrics.registry),
     logger,
+    internalErrors: internalErrors(metrics.registry).labels("http"),
     draining: false,
     active: 0,
     onIdle() {
@@ -119,8 +122,24 @@ export function createHttpProxy(deps: HttpProxyDeps): HttpProxy {
   knobs.maxRequestsPerSocket = 0;
 
   server.on("request", (req, res) => handleRequest(shared, req, res));
-  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => handleUpgrade(shared, tunnels, req, socket, head));
-  server.on("clientError", (err: Error, socket: Duplex) => handleClientError(shared, err, socket));
+  // Error boundaries of the paths that do not go through an Exchange: a throw costs that one
+  // connection (destroyed) and is counted, never the process.
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    try {
+      handleUpgrade(shared, tunnels, req, socket, head);
+    } catch (err) {
+      reportInternalError(shared, err, "upgrade");
+      socket.destroy();
+    }
+  });
+  server.on("clientError", (err: Error, socket: Duplex) => {
+    try {
+      handleClientError(shared, err, socket);
+    } catch (e) {
+      reportInternalError(shared, e, "client error");
+      socket.destroy();
+    }
+  });
   server.on("sessionError", (err: Error) => logger.debug({ error: err.message }, "http/2 session error"));
   server.on("session", (session: ServerHttp2Session) => {
     sessions.add(session);

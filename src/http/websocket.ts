@@ -66,6 +66,7 @@ export function handleUpgrade(s: ProxyShared, tunnels: Set<Duplex>, req: Incomin
 
   if (!conn) return refuse(500, "no connection identity");
   if (s.draining) return refuse(503, "draining");
+  if (req.httpVersionMajor !== 1) return refuse(505, "http version not supported");
   if (req.method !== "GET" || (req.headers.upgrade ?? "").toLowerCase() !== "websocket") return refuse(400, "only websocket upgrades");
   const target = req.url ?? "";
   if (target.charCodeAt(0) !== 47) return refuse(400, "request target not origin-form");

@@ -6,6 +6,8 @@ import type { X509Certificate } from "node:crypto";
 import type { AddressInfo, Socket } from "node:net";
 import { createServer, type Server, type TLSSocket, type TlsOptions } from "node:tls";
 import type { PeerConfig } from "../config/schema/index.js";
+import { errorSummary } from "../observability/error-summary.js";
+import { internalErrors } from "../observability/internal-errors.js";
 import type { Logger } from "../observability/logger.js";
 import { HANDSHAKE_FAILURE_REASONS, type EdgeMetrics, type HandshakeFailureReason } from "../observability/metrics.js";
 import { EKU_CLIENT_AUTH } from "../tls/certificate-names.js";
@@ -58,6 +60,7 @@ export class MtlsListener {
   readonly #handshakes = new Map<string, { inc(): void }>();
   #active!: { inc(): void; dec(): void; set(v: number): void };
   #duration!: { observe(v: number): void };
+  readonly #internalErrors: { inc(): void };
 
   constructor(private opts: MtlsListenerOptions) {
     const options: TlsOptions = {
@@ -82,21 +85,39 @@ export class MtlsListener {
     this.#active = opts.metrics.activeConnections.labels(opts.name);
     this.#active.set(0);
     this.#duration = opts.metrics.handshakeDuration.labels(opts.name);
+    this.#internalErrors = internalErrors(opts.metrics.registry).labels("listener");
 
     this.server.on("connection", (raw: Socket) => {
       (raw as unknown as Record<symbol, number>)[kAcceptedAt] = performance.now();
     });
     // Must run before a protocol server's own secureConnection handler (http2 registers one).
-    this.server.prependListener("secureConnection", (socket: TLSSocket) => this.#onSecure(socket));
-    this.server.on("tlsClientError", (err: Error, socket: TLSSocket) => {
-      const verify = socket?.authorizationError;
-      if (verify) {
-        const code = String(verify);
-        return this.#fail(classifyHandshakeError(Object.assign(new Error(code), { code })), socket, Object.assign(new Error(code), { code }));
-      }
-      this.#fail(classifyHandshakeError(err), socket, err);
-    });
+    this.server.prependListener("secureConnection", (socket: TLSSocket) => this.#guarded(socket, "secure connection", () => this.#onSecure(socket)));
+    this.server.on("tlsClientError", (err: Error, socket: TLSSocket) => this.#guarded(socket, "handshake failure", () => this.#onClientError(err, socket)));
     opts.tls.on("reload", () => this.server.setSecureContext(opts.tls.serverOptions()));
+  }
+
+  /**
+   * The error boundary of one connection's listener events: an exception costs that connection
+   * (destroyed; a registered one is released by its 'close'), is logged and counted, and never
+   * reaches the process, which serves every other connection of every protocol.
+   */
+  #guarded(socket: TLSSocket | undefined, where: string, handle: () => void): void {
+    try {
+      handle();
+    } catch (err) {
+      this.#internalErrors.inc();
+      this.opts.logger.error({ listener: this.opts.name, where, ...errorSummary(err) }, "listener internal error: connection closed");
+      socket?.destroy();
+    }
+  }
+
+  #onClientError(err: Error, socket: TLSSocket | undefined): void {
+    const verify = socket?.authorizationError;
+    if (verify) {
+      const code = String(verify);
+      const e = Object.assign(new Error(code), { code });
+      this.#fail(classifyHandshakeError(e), socket, e);
+    } else this.#fail(classifyHandshakeError(err), socket, err);
   }
 
   #onSecure(socket: TLSSocket): void {
