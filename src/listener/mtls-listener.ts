@@ -111,13 +111,22 @@ export class MtlsListener {
     }
   }
 
+  /**
+   * Every failed handshake ends here, and its socket is destroyed here. Node does not do it for a
+   * handshake timeout (a TCP connection that never starts TLS): without this, such connections
+   * stayed open for ever, held a slot of maxConnections and their native TLS state.
+   */
   #onClientError(err: Error, socket: TLSSocket | undefined): void {
-    const verify = socket?.authorizationError;
-    if (verify) {
-      const code = String(verify);
-      const e = Object.assign(new Error(code), { code });
-      this.#fail(classifyHandshakeError(e), socket, e);
-    } else this.#fail(classifyHandshakeError(err), socket, err);
+    try {
+      const verify = socket?.authorizationError;
+      if (verify) {
+        const code = String(verify);
+        const e = Object.assign(new Error(code), { code });
+        this.#fail(classifyHandshakeError(e), socket, e);
+      } else this.#fail(classifyHandshakeError(err), socket, err);
+    } finally {
+      socket?.destroy();
+    }
   }
 
   #onSecure(socket: TLSSocket): void {
