@@ -10,7 +10,7 @@ import { accessLogWanted, logAccess, pathOnly } from "./access-log.js";
 import { reportInternalError, type BoundaryContext } from "./boundary.js";
 import { BodyMeter, BodyTooLargeError } from "./body-meter.js";
 import { connectionInfoOf, type ConnectionInfo } from "./connection-info.js";
-import { classifyUpstreamError, errorBody } from "./errors.js";
+import { ALLOW_HEADER, classifyUpstreamError, errorBody } from "./errors.js";
 import { downstreamResponseHeaders, upstreamRequestHeaders, type HostRewrite } from "./headers.js";
 import { methodLabel, type HttpMetrics } from "./metrics.js";
 import { requestIdFor } from "./request-id.js";
@@ -137,7 +137,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     // HTTP/2 is only spoken after ALPN "h2"; an HTTP/1.1 connection claiming another version gets 505.
     if (!this.#isH2 && req.httpVersionMajor !== 1) return this.#reply(505, "http version not supported");
     const method = req.method ?? "";
-    if (method === "CONNECT") return this.#reply(405, "connect not supported");
+    if (method === "CONNECT") return this.#reply(405, "connect not supported", ALLOW_HEADER);
     const target = req.url ?? "";
     if (target.charCodeAt(0) !== 47 /* / */) return this.#reply(400, "request target not origin-form");
 
@@ -251,7 +251,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   /** trunkgate's own answer; once the response has started, a reset instead. */
-  #reply(status: number, reason: string): void {
+  #reply(status: number, reason: string, extra?: Readonly<Record<string, string>>): void {
     const { req, res } = this;
     this.#error = reason;
     this.#replied = true;
@@ -267,6 +267,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       "content-length": Buffer.byteLength(bodyText),
       "cache-control": "no-store",
       "x-request-id": this.#requestId,
+      ...extra,
     };
     // HTTP/1.1 cannot skip an unread body: close after the answer (HTTP/2 resets the stream).
     if (!this.#isH2 && (unread || this.s.draining || status === 400 || status === 500 || status === 505)) headers.connection = "close";
@@ -293,6 +294,17 @@ class Exchange implements Dispatcher.DispatchHandler {
     }
   }
 
+  /**
+   * Whether the response went out whole. An HTTP/2 stream the client reset (RST_STREAM with an
+   * error code) also reports writableFinished, so there the response must have been ended by us
+   * and the stream closed without error.
+   */
+  #completed(): boolean {
+    if (!this.#isH2) return this.res.writableFinished;
+    const rst = (this.req as Http2ServerRequest).stream.rstCode;
+    return this.res.writableEnded && (rst === undefined || rst === h2c.NGHTTP2_NO_ERROR);
+  }
+
   #gone(): boolean {
     return this.#isH2 ? (this.res as Http2ServerResponse).stream.destroyed : (this.res as ServerResponse).destroyed;
   }
@@ -301,7 +313,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (this.#done) return;
     this.#done = true;
     const { s, req, res } = this;
-    const completed = res.writableFinished;
+    const completed = this.#completed();
     if (!completed) {
       this.#controller?.abort(CLIENT_CLOSED);
       this.#meter?.destroy();

@@ -3,7 +3,7 @@
 // http.upstream.url. This file wires the pieces and owns the lifecycle (start, drain, close).
 import type { AddressInfo } from "node:net";
 import type { IncomingMessage } from "node:http";
-import { createSecureServer, type Http2SecureServer, type ServerHttp2Session } from "node:http2";
+import { createSecureServer, Http2ServerRequest, type Http2SecureServer, type Http2ServerResponse, type ServerHttp2Session } from "node:http2";
 import type { Duplex } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import type { Config } from "../config/schema/index.js";
@@ -14,6 +14,7 @@ import type { EdgeMetrics } from "../observability/metrics.js";
 import type { TlsContextProvider } from "../tls/context-provider.js";
 import type { PeerIdentity } from "../tls/peer-identity.js";
 import { reportInternalError } from "./boundary.js";
+import { handleConnect } from "./connect.js";
 import { attachConnectionInfo, connectionInfoOf } from "./connection-info.js";
 import { handleRequest, type ProxyShared } from "./exchange.js";
 import type { HostRewrite } from "./headers.js";
@@ -129,6 +130,18 @@ export function createHttpProxy(deps: HttpProxyDeps): HttpProxy {
       handleUpgrade(shared, tunnels, req, socket, head);
     } catch (err) {
       reportInternalError(shared, err, "upgrade");
+      socket.destroy();
+    }
+  });
+  // CONNECT never arrives as a 'request': HTTP/2 emits 'connect' with a request and a response
+  // (the exchange answers it like any other request), HTTP/1.1 with the raw socket.
+  server.on("connect", (req: IncomingMessage | Http2ServerRequest, socketOrRes: Duplex | Http2ServerResponse) => {
+    if (req instanceof Http2ServerRequest) return handleRequest(shared, req, socketOrRes as Http2ServerResponse);
+    const socket = socketOrRes as Duplex;
+    try {
+      handleConnect(shared, req, socket);
+    } catch (err) {
+      reportInternalError(shared, err, "connect");
       socket.destroy();
     }
   });

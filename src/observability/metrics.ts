@@ -23,7 +23,7 @@ export interface EdgeMetrics {
   handshakeFailures: Counter<"listener" | "reason">;
   activeConnections: Gauge<"listener">;
   handshakeDuration: Histogram<"listener">;
-  certificateNotAfter: Gauge<"role" | "subject">;
+  certificateNotAfter: Gauge<"role" | "subject" | "key_type">;
   trustedRootNotAfter: Gauge<"subject">;
   reloads: Counter<"result">;
   buildInfo: Gauge<"version" | "node">;
@@ -60,8 +60,8 @@ export function createMetrics(version: string, registry: Registry = new Registry
     }),
     certificateNotAfter: new Gauge({
       name: "trunkgate_certificate_not_after_timestamp_seconds",
-      help: "Expiry of each certificate trunkgate presents (role: server or client)",
-      labelNames: ["role", "subject"],
+      help: "Expiry of each certificate trunkgate presents (role: server or client; key_type: ecdsa, rsa, ed25519…)",
+      labelNames: ["role", "subject", "key_type"],
       registers: [registry],
     }),
     trustedRootNotAfter: new Gauge({
