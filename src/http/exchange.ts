@@ -129,7 +129,10 @@ class Exchange implements Dispatcher.DispatchHandler {
     const { s, req, res } = this;
     s.active++;
     s.metrics.activeRequests.inc();
-    if (this.#conn) this.#conn.inFlight++;
+    if (this.#conn) {
+      this.#conn.inFlight++;
+      this.#conn.lastProgress = this.#started;
+    }
     (res as unknown as Record<symbol, Exchange>)[kExchange] = this;
     res.once("close", Exchange.#onClose);
 
@@ -233,7 +236,10 @@ class Exchange implements Dispatcher.DispatchHandler {
     const meterErr = this.#meter?.errored;
     if (meterErr) {
       if (meterErr instanceof BodyTooLargeError) return this.#reply(413, "body too large");
-      if ((meterErr as { code?: string }).code === "TRUNKGATE_BODY_IDLE_TIMEOUT") return this.#reply(408, "request body stalled");
+      if ((meterErr as { code?: string }).code === "TRUNKGATE_BODY_IDLE_TIMEOUT") {
+        this.s.metrics.clientTimeouts.labels("body").inc();
+        return this.#reply(408, "request body stalled");
+      }
       return this.#reply(400, "request body aborted");
     }
     const code = (err as { code?: string }).code;
@@ -322,9 +328,13 @@ class Exchange implements Dispatcher.DispatchHandler {
     const status = res.headersSent || completed ? res.statusCode : 499;
     s.active--;
     s.metrics.activeRequests.dec();
-    if (this.#conn) this.#conn.inFlight--;
+    const now = performance.now();
+    if (this.#conn) {
+      this.#conn.inFlight--;
+      this.#conn.lastProgress = now;
+    }
     const method = methodLabel(req.method);
-    const ms = performance.now() - this.#started;
+    const ms = now - this.#started;
     s.metrics.record(method, status, ms / 1e3);
     if (accessLogWanted(s.logger, this.#error !== undefined)) {
       const c = this.#conn;

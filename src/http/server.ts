@@ -17,6 +17,7 @@ import { reportInternalError } from "./boundary.js";
 import { handleConnect } from "./connect.js";
 import { attachConnectionInfo, connectionInfoOf } from "./connection-info.js";
 import { handleRequest, type ProxyShared } from "./exchange.js";
+import { boundIdle } from "./idle-bound.js";
 import type { HostRewrite } from "./headers.js";
 import { createHttpMetrics } from "./metrics.js";
 import { handleClientError } from "./parser-errors.js";
@@ -80,6 +81,10 @@ export function createHttpProxy(deps: HttpProxyDeps): HttpProxy {
   };
 
   const { limits, timeouts } = cfg;
+  const idleCloses = shared.metrics.clientTimeouts.labels("idle");
+  // Never below headersMs: a request whose header section is still (legitimately) arriving is
+  // Node's headers timeout's to end, with a 408.
+  const idleBound = { keepAliveMs: Math.max(timeouts.keepAliveMs, timeouts.headersMs), onIdleClose: () => idleCloses.inc() };
   const listener = new MtlsListener({
     name: "http",
     host: cfg.listen.host,
@@ -107,7 +112,8 @@ export function createHttpProxy(deps: HttpProxyDeps): HttpProxy {
         },
       }),
     onConnection: ({ socket, peer, certificate }) => {
-      attachConnectionInfo(socket, peer, certificate);
+      const info = attachConnectionInfo(socket, peer, certificate);
+      boundIdle(socket, info, idleBound);
     },
   });
   const server = listener.server as Http2SecureServer;
@@ -158,12 +164,9 @@ export function createHttpProxy(deps: HttpProxyDeps): HttpProxy {
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
     if (shared.draining) session.close();
-    // Idle HTTP/2 connection: GOAWAY once nothing is in flight (a stream waiting on a slow
-    // upstream is not idle, and the timer re-arms on the next frame).
-    session.setTimeout(timeouts.keepAliveMs, () => {
-      const info = connectionInfoOf(session.socket as unknown as TLSSocket);
-      if ((info?.inFlight ?? 0) === 0) session.close();
-    });
+    // The connection's idle bound (boundIdle) closes it with a GOAWAY through this session.
+    const info = connectionInfoOf(session.socket as unknown as TLSSocket);
+    if (info) info.session = session;
   });
 
   /** Resolves when no request or tunnel is in flight, or after ms. */

@@ -27,10 +27,16 @@ export function handleUpgrade(s: ProxyShared, tunnels: Set<Duplex>, req: Incomin
   let ended = false;
   s.active++;
   s.metrics.activeRequests.inc();
+  // A tunnel is in flight for its whole life: the connection's idle bound must not close it.
+  if (conn) conn.inFlight++;
 
   const end = () => {
     if (ended) return;
     ended = true;
+    if (conn) {
+      conn.inFlight--;
+      conn.lastProgress = performance.now();
+    }
     s.active--;
     s.metrics.activeRequests.dec();
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;

@@ -9,7 +9,13 @@ import type { PeerConfig } from "../config/schema/index.js";
 import { errorSummary } from "../observability/error-summary.js";
 import { internalErrors } from "../observability/internal-errors.js";
 import type { Logger } from "../observability/logger.js";
-import { HANDSHAKE_FAILURE_REASONS, type EdgeMetrics, type HandshakeFailureReason } from "../observability/metrics.js";
+import {
+  CONNECTION_REFUSAL_REASONS,
+  HANDSHAKE_FAILURE_REASONS,
+  type ConnectionRefusalReason,
+  type EdgeMetrics,
+  type HandshakeFailureReason,
+} from "../observability/metrics.js";
 import { EKU_CLIENT_AUTH } from "../tls/certificate-names.js";
 import type { TlsContextProvider } from "../tls/context-provider.js";
 import type { PeerIdentity } from "../tls/peer-identity.js";
@@ -58,6 +64,7 @@ export class MtlsListener {
   #accepting = true;
   readonly #failures = new Map<HandshakeFailureReason, { inc(): void }>();
   readonly #handshakes = new Map<string, { inc(): void }>();
+  readonly #refusals = new Map<ConnectionRefusalReason, { inc(): void }>();
   #active!: { inc(): void; dec(): void; set(v: number): void };
   #duration!: { observe(v: number): void };
   readonly #internalErrors: { inc(): void };
@@ -82,6 +89,13 @@ export class MtlsListener {
       child.inc(0);
       this.#failures.set(r, child);
     }
+    for (const r of CONNECTION_REFUSAL_REASONS) {
+      const child = opts.metrics.connectionRefusals.labels(opts.name, r);
+      child.inc(0);
+      this.#refusals.set(r, child);
+    }
+    // Node drops a TCP connection beyond server.maxConnections at accept, before any TLS.
+    this.server.on("drop", () => this.#refusals.get("max_connections")!.inc());
     this.#active = opts.metrics.activeConnections.labels(opts.name);
     this.#active.set(0);
     this.#duration = opts.metrics.handshakeDuration.labels(opts.name);
@@ -146,10 +160,17 @@ export class MtlsListener {
     }
     const peer = this.opts.identity.match(cert);
     if (!peer) return this.#refuse(socket, "peer_not_allowed", cert);
-    if (!this.#accepting) return void socket.destroy();
+    if (!this.#accepting) {
+      this.#refusals.get("draining")!.inc();
+      return void socket.destroy();
+    }
     const limit = this.opts.perPeerLimit?.(peer);
     const count = this.#perPeer.get(peer.name) ?? 0;
     if (limit !== undefined && count >= limit) {
+      // The newest connection is refused; the peer's established ones are bounded by the
+      // protocol's progress timers (HTTP: headersMs, keepAliveMs), so a slot held without
+      // progress frees itself.
+      this.#refusals.get("per_peer_limit")!.inc();
       this.opts.logger.warn({ listener: this.opts.name, peer: peer.name, limit }, "per-peer connection limit reached");
       return void socket.destroy();
     }

@@ -17,11 +17,16 @@ export const HANDSHAKE_FAILURE_REASONS = [
 ] as const;
 export type HandshakeFailureReason = (typeof HANDSHAKE_FAILURE_REASONS)[number];
 
+/** Why a listener refused a connection that got through TCP (handshake failures are counted apart). */
+export const CONNECTION_REFUSAL_REASONS = ["max_connections", "per_peer_limit", "draining"] as const;
+export type ConnectionRefusalReason = (typeof CONNECTION_REFUSAL_REASONS)[number];
+
 export interface EdgeMetrics {
   registry: Registry;
   handshakes: Counter<"listener" | "protocol" | "cipher">;
   handshakeFailures: Counter<"listener" | "reason">;
   activeConnections: Gauge<"listener">;
+  connectionRefusals: Counter<"listener" | "reason">;
   handshakeDuration: Histogram<"listener">;
   certificateNotAfter: Gauge<"role" | "subject" | "key_type">;
   trustedRootNotAfter: Gauge<"subject">;
@@ -49,6 +54,12 @@ export function createMetrics(version: string, registry: Registry = new Registry
       name: "trunkgate_active_connections",
       help: "Open downstream connections",
       labelNames: ["listener"],
+      registers: [registry],
+    }),
+    connectionRefusals: new Counter({
+      name: "trunkgate_connections_refused_total",
+      help: "Connections refused by a listener's caps (max_connections: the listener's total; per_peer_limit: the peer's maxConnections) or while draining",
+      labelNames: ["listener", "reason"],
       registers: [registry],
     }),
     handshakeDuration: new Histogram({

@@ -38,7 +38,14 @@ interface Started {
   accepted: DownstreamConnection[];
 }
 
-async function start(opts: { maxConnections?: number; handshakeTimeoutMs?: number; onConnection?: (c: DownstreamConnection) => void } = {}): Promise<Started> {
+interface StartOptions {
+  maxConnections?: number;
+  perPeerLimit?: () => number;
+  handshakeTimeoutMs?: number;
+  onConnection?: (c: DownstreamConnection) => void;
+}
+
+async function start(opts: StartOptions = {}): Promise<Started> {
   const metrics = createMetrics("test", new Registry());
   const logs = new LogCapture();
   const accepted: DownstreamConnection[] = [];
@@ -53,6 +60,7 @@ async function start(opts: { maxConnections?: number; handshakeTimeoutMs?: numbe
     handshakeTimeoutMs: opts.handshakeTimeoutMs ?? 5_000,
     requireClientAuthEku: true,
     maxConnections: opts.maxConnections,
+    perPeerLimit: opts.perPeerLimit,
     onConnection: (c) => {
       accepted.push(c);
       opts.onConnection?.(c);
@@ -165,4 +173,26 @@ t.test("an exception in one connection's listener event costs that connection on
   t.equal(s.accepted.length, 2, "the next connection is accepted");
   t.notOk(second.destroyed, "and kept");
   t.equal(s.listener.connections, 1);
+});
+
+t.test("refusals by the listener's caps are counted by reason", async (t) => {
+  const refused = (s: Started, reason: string) => metricValue(s.metrics, "trunkgate_connections_refused_total", { listener: "sip", reason });
+
+  const perPeer = await start({ perPeerLimit: () => 1 });
+  t.teardown(() => stop(perPeer));
+  const first = await trunk(perPeer);
+  t.teardown(() => first.destroy());
+  const second = await trunk(perPeer);
+  if (!second.destroyed) await within(once(second, "close"), 20_000, "the second connection of the peer to be refused");
+  t.equal(perPeer.accepted.length, 1, "only the first connection of the peer is accepted");
+  t.equal(await refused(perPeer, "per_peer_limit"), 1, "per_peer_limit counted");
+
+  const total = await start({ maxConnections: 2, handshakeTimeoutMs: 20_000 });
+  t.teardown(() => stop(total));
+  const held = [await rawTcp(total.port), await rawTcp(total.port)];
+  t.teardown(() => held.forEach((h) => h.destroy()));
+  t.equal(await serverConnections(total), 2, "the listener is full");
+  const third = await rawTcp(total.port);
+  if (!third.destroyed) await within(once(third, "close"), 20_000, "the connection beyond maxConnections to be dropped");
+  t.equal(await refused(total, "max_connections"), 1, "max_connections counted");
 });
