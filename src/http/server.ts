@@ -129,36 +129,27 @@ export function createHttpProxy(deps: HttpProxyDeps): HttpProxy {
   knobs.maxRequestsPerSocket = 0;
 
   server.on("request", (req, res) => handleRequest(shared, req, res));
-  // Error boundaries of the paths that do not go through an Exchange: a throw costs that one
+  // Error boundary of the paths that do not go through an Exchange: a throw costs that one
   // connection (destroyed) and is counted, never the process.
-  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+  const guarded = (where: string, socket: Duplex, handle: () => void): void => {
     try {
-      handleUpgrade(shared, tunnels, req, socket, head);
+      handle();
     } catch (err) {
-      reportInternalError(shared, err, "upgrade");
+      reportInternalError(shared, err, where);
       socket.destroy();
     }
-  });
+  };
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+    guarded("upgrade", socket, () => handleUpgrade(shared, tunnels, req, socket, head)),
+  );
   // CONNECT never arrives as a 'request': HTTP/2 emits 'connect' with a request and a response
   // (the exchange answers it like any other request), HTTP/1.1 with the raw socket.
   server.on("connect", (req: IncomingMessage | Http2ServerRequest, socketOrRes: Duplex | Http2ServerResponse) => {
     if (req instanceof Http2ServerRequest) return handleRequest(shared, req, socketOrRes as Http2ServerResponse);
     const socket = socketOrRes as Duplex;
-    try {
-      handleConnect(shared, req, socket);
-    } catch (err) {
-      reportInternalError(shared, err, "connect");
-      socket.destroy();
-    }
+    guarded("connect", socket, () => handleConnect(shared, req, socket));
   });
-  server.on("clientError", (err: Error, socket: Duplex) => {
-    try {
-      handleClientError(shared, err, socket);
-    } catch (e) {
-      reportInternalError(shared, e, "client error");
-      socket.destroy();
-    }
-  });
+  server.on("clientError", (err: Error, socket: Duplex) => guarded("client error", socket, () => handleClientError(shared, err, socket)));
   server.on("sessionError", (err: Error) => logger.debug({ error: err.message }, "http/2 session error"));
   server.on("session", (session: ServerHttp2Session) => {
     sessions.add(session);
