@@ -2,6 +2,7 @@
 // request) and attached to the TLS socket: the authenticated peer, the RFC 9440 header values for
 // its certificate, TLS version and cipher for the access log.
 import type { X509Certificate } from "node:crypto";
+import type { ServerHttp2Session } from "node:http2";
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import type { PeerConfig } from "../config/schema/index.js";
@@ -15,8 +16,12 @@ export interface ConnectionInfo {
   clientCert: string;
   /** RFC 9440 Client-Cert-Chain: the intermediates the client sent, or undefined when none. */
   clientCertChain: string | undefined;
-  /** Requests in flight on this connection (HTTP/1.1 drain closes idle ones at once). */
+  /** Requests and tunnels in flight on this connection (HTTP/1.1 drain closes idle ones at once). */
   inFlight: number;
+  /** performance.now() when a request last started or ended here (the idle bound's clock). */
+  lastProgress: number;
+  /** The HTTP/2 session on this connection, once there is one. */
+  session: ServerHttp2Session | undefined;
 }
 
 const kInfo = Symbol("trunkgate.http.connection");
@@ -30,6 +35,8 @@ export function attachConnectionInfo(socket: TLSSocket, peer: PeerConfig, certif
     clientCert: `:${certificate.raw.toString("base64")}:`,
     clientCertChain: chainOf(certificate),
     inFlight: 0,
+    lastProgress: performance.now(),
+    session: undefined,
   };
   (socket as unknown as Record<symbol, ConnectionInfo>)[kInfo] = info;
   return info;

@@ -8,14 +8,23 @@ export function errorBody(status: number, requestId: string): string {
   return `{"status":${status},"error":${JSON.stringify(STATUS_CODES[status] ?? "Error")},"requestId":"${requestId}"}\n`;
 }
 
-/** Raw HTTP/1.1 error for a socket without a ServerResponse (parser errors, failed upgrades). */
-export function rawErrorResponse(status: number, requestId: string): string {
+/**
+ * The 405 answer to CONNECT names what the proxy does forward (every other method; CONNECT
+ * tunnels are not offered, RFC 9110 §9.3.6).
+ */
+export const ALLOW_HEADER: Readonly<Record<string, string>> = { allow: "GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS" };
+
+/** Raw HTTP/1.1 error for a socket without a ServerResponse (parser errors, failed upgrades, CONNECT). */
+export function rawErrorResponse(status: number, requestId: string, extra?: Readonly<Record<string, string>>): string {
   const body = errorBody(status, requestId);
+  let more = "";
+  if (extra) for (const name in extra) more += `${name}: ${extra[name]}\r\n`;
   return (
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Error"}\r\n` +
     "content-type: application/json\r\n" +
     `content-length: ${Buffer.byteLength(body)}\r\n` +
     `x-request-id: ${requestId}\r\n` +
+    more +
     "connection: close\r\n\r\n" +
     body
   );

@@ -2,14 +2,15 @@
 // shape): checks, header rewrite, body streamed upstream through the meter, response streamed back,
 // then exactly one metrics update and one access-log line.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { constants as h2c, type Http2ServerRequest, type Http2ServerResponse } from "node:http2";
+import { constants as h2c, Http2ServerRequest, type Http2ServerResponse } from "node:http2";
 import type { Dispatcher } from "undici";
 import type { HttpConfig } from "../config/schema/index.js";
 import type { Logger } from "../observability/logger.js";
 import { accessLogWanted, logAccess, pathOnly } from "./access-log.js";
+import { reportInternalError, type BoundaryContext } from "./boundary.js";
 import { BodyMeter, BodyTooLargeError } from "./body-meter.js";
 import { connectionInfoOf, type ConnectionInfo } from "./connection-info.js";
-import { classifyUpstreamError, errorBody } from "./errors.js";
+import { ALLOW_HEADER, classifyUpstreamError, errorBody } from "./errors.js";
 import { downstreamResponseHeaders, upstreamRequestHeaders, type HostRewrite } from "./headers.js";
 import { methodLabel, type HttpMetrics } from "./metrics.js";
 import { requestIdFor } from "./request-id.js";
@@ -19,7 +20,7 @@ export type ProxyRequest = IncomingMessage | Http2ServerRequest;
 export type ProxyResponse = ServerResponse | Http2ServerResponse;
 
 /** Shared by every exchange of one proxy. */
-export interface ProxyShared {
+export interface ProxyShared extends BoundaryContext {
   cfg: HttpConfig;
   upstream: UpstreamPool;
   /** Path of http.upstream.url without its trailing slash ("" for "/"). */
@@ -41,8 +42,29 @@ const CLIENT_CLOSED = new Error("client closed");
 
 const kExchange = Symbol("trunkgate.http.exchange");
 
+/**
+ * The error boundary of one request: whatever goes wrong while handling it is answered 500 (or,
+ * once the response has started, that stream or connection alone is reset), logged without
+ * request data, and counted; the process and every other connection carry on.
+ */
 export function handleRequest(s: ProxyShared, req: ProxyRequest, res: ProxyResponse): void {
-  new Exchange(s, req, res).run();
+  let exchange: Exchange | undefined;
+  try {
+    exchange = new Exchange(s, req, res);
+    exchange.run();
+  } catch (err) {
+    if (exchange) exchange.internalError(err, "run");
+    else {
+      // Not even an exchange: nothing was counted in flight, so only answer and count.
+      reportInternalError(s, err, "request setup");
+      try {
+        if (res.headersSent) res.destroy();
+        else res.writeHead(500, { "content-length": 0, connection: "close" }).end();
+      } catch {
+        res.destroy();
+      }
+    }
+  }
 }
 
 /**
@@ -73,27 +95,52 @@ class Exchange implements Dispatcher.DispatchHandler {
     private readonly req: ProxyRequest,
     private readonly res: ProxyResponse,
   ) {
-    this.#isH2 = req.httpVersionMajor === 2;
+    // The connection's protocol (ALPN chose it; the HTTP/2 session made this request object), never
+    // the version the request line claims: an HTTP/1.1 request may say "HTTP/2.0".
+    this.#isH2 = req instanceof Http2ServerRequest;
     this.#conn = connectionInfoOf(req.socket);
     this.#requestId = requestIdFor(req.headers["x-request-id"]);
   }
 
   /** The response's 'close' listener, one function for all requests (no closure per request). */
   static #onClose(this: ProxyResponse): void {
-    (this as unknown as Record<symbol, Exchange>)[kExchange]!.#finish();
+    const x = (this as unknown as Record<symbol, Exchange>)[kExchange]!;
+    try {
+      x.#finish();
+    } catch (err) {
+      // The books of this request could not be closed: count it; the response is over anyway.
+      x.#done = true;
+      reportInternalError(x.s, err, "finish");
+    }
+  }
+
+  /** The boundary's answer to an exception thrown while handling this request. */
+  internalError(err: unknown, where: string): void {
+    reportInternalError(this.s, err, where, this.#requestId);
+    if (this.#done) return;
+    try {
+      this.#reply(500, "internal error");
+    } catch {
+      this.res.destroy();
+    }
   }
 
   run(): void {
     const { s, req, res } = this;
     s.active++;
     s.metrics.activeRequests.inc();
-    if (this.#conn) this.#conn.inFlight++;
+    if (this.#conn) {
+      this.#conn.inFlight++;
+      this.#conn.lastProgress = this.#started;
+    }
     (res as unknown as Record<symbol, Exchange>)[kExchange] = this;
     res.once("close", Exchange.#onClose);
 
     if (!this.#conn) return this.#reply(500, "no connection identity");
+    // HTTP/2 is only spoken after ALPN "h2"; an HTTP/1.1 connection claiming another version gets 505.
+    if (!this.#isH2 && req.httpVersionMajor !== 1) return this.#reply(505, "http version not supported");
     const method = req.method ?? "";
-    if (method === "CONNECT") return this.#reply(405, "connect not supported");
+    if (method === "CONNECT") return this.#reply(405, "connect not supported", ALLOW_HEADER);
     const target = req.url ?? "";
     if (target.charCodeAt(0) !== 47 /* / */) return this.#reply(400, "request target not origin-form");
 
@@ -163,7 +210,16 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.res.end();
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController | undefined, err: Error): void {
+  onResponseError(controller: Dispatcher.DispatchController | undefined, err: Error): void {
+    // undici guards the other callbacks (a throw there aborts the exchange and lands here), not this one.
+    try {
+      this.#onResponseError(controller, err);
+    } catch (e) {
+      this.internalError(e, "upstream error");
+    }
+  }
+
+  #onResponseError(_controller: Dispatcher.DispatchController | undefined, err: Error): void {
     if (this.#done || this.#replied) return; // the client went away first, or trunkgate answered
     if (!this.res.headersSent) return this.#upstreamFailed(err);
     // Headers are out: the only honest signal left is a reset (HTTP/1.1 close, HTTP/2 RST_STREAM).
@@ -180,7 +236,10 @@ class Exchange implements Dispatcher.DispatchHandler {
     const meterErr = this.#meter?.errored;
     if (meterErr) {
       if (meterErr instanceof BodyTooLargeError) return this.#reply(413, "body too large");
-      if ((meterErr as { code?: string }).code === "TRUNKGATE_BODY_IDLE_TIMEOUT") return this.#reply(408, "request body stalled");
+      if ((meterErr as { code?: string }).code === "TRUNKGATE_BODY_IDLE_TIMEOUT") {
+        this.s.metrics.clientTimeouts.labels("body").inc();
+        return this.#reply(408, "request body stalled");
+      }
       return this.#reply(400, "request body aborted");
     }
     const code = (err as { code?: string }).code;
@@ -198,7 +257,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   /** trunkgate's own answer; once the response has started, a reset instead. */
-  #reply(status: number, reason: string): void {
+  #reply(status: number, reason: string, extra?: Readonly<Record<string, string>>): void {
     const { req, res } = this;
     this.#error = reason;
     this.#replied = true;
@@ -214,9 +273,10 @@ class Exchange implements Dispatcher.DispatchHandler {
       "content-length": Buffer.byteLength(bodyText),
       "cache-control": "no-store",
       "x-request-id": this.#requestId,
+      ...extra,
     };
     // HTTP/1.1 cannot skip an unread body: close after the answer (HTTP/2 resets the stream).
-    if (!this.#isH2 && (unread || this.s.draining || status === 400)) headers.connection = "close";
+    if (!this.#isH2 && (unread || this.s.draining || status === 400 || status === 500 || status === 505)) headers.connection = "close";
     res.writeHead(status, headers);
     if (unread && this.#isH2) {
       // RFC 9113 §8.1: a complete answer, then RST_STREAM(NO_ERROR) tells the client to stop sending.
@@ -240,6 +300,17 @@ class Exchange implements Dispatcher.DispatchHandler {
     }
   }
 
+  /**
+   * Whether the response went out whole. An HTTP/2 stream the client reset (RST_STREAM with an
+   * error code) also reports writableFinished, so there the response must have been ended by us
+   * and the stream closed without error.
+   */
+  #completed(): boolean {
+    if (!this.#isH2) return this.res.writableFinished;
+    const rst = (this.req as Http2ServerRequest).stream.rstCode;
+    return this.res.writableEnded && (rst === undefined || rst === h2c.NGHTTP2_NO_ERROR);
+  }
+
   #gone(): boolean {
     return this.#isH2 ? (this.res as Http2ServerResponse).stream.destroyed : (this.res as ServerResponse).destroyed;
   }
@@ -248,7 +319,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (this.#done) return;
     this.#done = true;
     const { s, req, res } = this;
-    const completed = res.writableFinished;
+    const completed = this.#completed();
     if (!completed) {
       this.#controller?.abort(CLIENT_CLOSED);
       this.#meter?.destroy();
@@ -257,9 +328,13 @@ class Exchange implements Dispatcher.DispatchHandler {
     const status = res.headersSent || completed ? res.statusCode : 499;
     s.active--;
     s.metrics.activeRequests.dec();
-    if (this.#conn) this.#conn.inFlight--;
+    const now = performance.now();
+    if (this.#conn) {
+      this.#conn.inFlight--;
+      this.#conn.lastProgress = now;
+    }
     const method = methodLabel(req.method);
-    const ms = performance.now() - this.#started;
+    const ms = now - this.#started;
     s.metrics.record(method, status, ms / 1e3);
     if (accessLogWanted(s.logger, this.#error !== undefined)) {
       const c = this.#conn;

@@ -5,6 +5,8 @@ import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 export const HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT"] as const;
 export const UPSTREAM_ERROR_KINDS = ["connect", "timeout", "reset", "tls", "other"] as const;
 export type UpstreamErrorKind = (typeof UPSTREAM_ERROR_KINDS)[number];
+/** headers: not complete within headersMs (408); body: stalled over bodyIdleMs (408); idle: no request for keepAliveMs. */
+export const CLIENT_TIMEOUT_PHASES = ["headers", "body", "idle"] as const;
 
 const METHOD_SET: ReadonlySet<string> = new Set(HTTP_METHODS);
 const STATUS_CLASSES = ["1xx", "2xx", "3xx", "4xx", "5xx"] as const;
@@ -15,6 +17,8 @@ export interface HttpMetrics {
   requests: Counter<"method" | "status_class">;
   duration: Histogram<"status_class">;
   upstreamErrors: Counter<"kind">;
+  /** Downstream connections or requests ended for lack of progress (slow or idle clients). */
+  clientTimeouts: Counter<"phase">;
   activeRequests: Gauge;
   websocketTunnels: Gauge;
 }
@@ -80,6 +84,14 @@ export function createHttpMetrics(registry: Registry): HttpMetrics {
         registers,
       }),
     ),
+    clientTimeouts: once(registry, "trunkgate_http_client_timeouts_total", () =>
+      new Counter({
+        name: "trunkgate_http_client_timeouts_total",
+        help: "Client connections or requests ended for lack of progress, by phase (headers, body, idle)",
+        labelNames: ["phase"],
+        registers,
+      }),
+    ),
     activeRequests: once(registry, "trunkgate_http_active_requests", () =>
       new Gauge({ name: "trunkgate_http_active_requests", help: "HTTP requests in flight", registers }),
     ),
@@ -88,5 +100,6 @@ export function createHttpMetrics(registry: Registry): HttpMetrics {
     ),
   };
   for (const k of UPSTREAM_ERROR_KINDS) m.upstreamErrors.labels(k).inc(0);
+  for (const p of CLIENT_TIMEOUT_PHASES) m.clientTimeouts.labels(p).inc(0);
   return m;
 }

@@ -33,6 +33,7 @@ export function handleClientError(s: ProxyShared, err: Error & { code?: string }
     return;
   }
   const [status, reason] = STATUS_BY_CODE[code] ?? [400, "malformed request"];
+  if (status === 408) s.metrics.clientTimeouts.labels("headers").inc();
   const requestId = requestIdFor(undefined);
   socket.end(rawErrorResponse(status, requestId));
   const t = setTimeout(() => socket.destroy(), LINGER_MS);

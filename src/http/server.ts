@@ -3,17 +3,21 @@
 // http.upstream.url. This file wires the pieces and owns the lifecycle (start, drain, close).
 import type { AddressInfo } from "node:net";
 import type { IncomingMessage } from "node:http";
-import { createSecureServer, type Http2SecureServer, type ServerHttp2Session } from "node:http2";
+import { createSecureServer, Http2ServerRequest, type Http2SecureServer, type Http2ServerResponse, type ServerHttp2Session } from "node:http2";
 import type { Duplex } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import type { Config } from "../config/schema/index.js";
 import { MtlsListener } from "../listener/mtls-listener.js";
 import type { Logger } from "../observability/logger.js";
+import { internalErrors } from "../observability/internal-errors.js";
 import type { EdgeMetrics } from "../observability/metrics.js";
 import type { TlsContextProvider } from "../tls/context-provider.js";
 import type { PeerIdentity } from "../tls/peer-identity.js";
+import { reportInternalError } from "./boundary.js";
+import { handleConnect } from "./connect.js";
 import { attachConnectionInfo, connectionInfoOf } from "./connection-info.js";
 import { handleRequest, type ProxyShared } from "./exchange.js";
+import { boundIdle } from "./idle-bound.js";
 import type { HostRewrite } from "./headers.js";
 import { createHttpMetrics } from "./metrics.js";
 import { handleClientError } from "./parser-errors.js";
@@ -64,6 +68,7 @@ export function createHttpProxy(deps: HttpProxyDeps): HttpProxy {
     host: hostRewrite(cfg.upstream.host, upstream.url),
     metrics: createHttpMetrics(metrics.registry),
     logger,
+    internalErrors: internalErrors(metrics.registry).labels("http"),
     draining: false,
     active: 0,
     onIdle() {
@@ -76,6 +81,10 @@ export function createHttpProxy(deps: HttpProxyDeps): HttpProxy {
   };
 
   const { limits, timeouts } = cfg;
+  const idleCloses = shared.metrics.clientTimeouts.labels("idle");
+  // Never below headersMs: a request whose header section is still (legitimately) arriving is
+  // Node's headers timeout's to end, with a 408.
+  const idleBound = { keepAliveMs: Math.max(timeouts.keepAliveMs, timeouts.headersMs), onIdleClose: () => idleCloses.inc() };
   const listener = new MtlsListener({
     name: "http",
     host: cfg.listen.host,
@@ -103,7 +112,8 @@ export function createHttpProxy(deps: HttpProxyDeps): HttpProxy {
         },
       }),
     onConnection: ({ socket, peer, certificate }) => {
-      attachConnectionInfo(socket, peer, certificate);
+      const info = attachConnectionInfo(socket, peer, certificate);
+      boundIdle(socket, info, idleBound);
     },
   });
   const server = listener.server as Http2SecureServer;
@@ -119,19 +129,35 @@ export function createHttpProxy(deps: HttpProxyDeps): HttpProxy {
   knobs.maxRequestsPerSocket = 0;
 
   server.on("request", (req, res) => handleRequest(shared, req, res));
-  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => handleUpgrade(shared, tunnels, req, socket, head));
-  server.on("clientError", (err: Error, socket: Duplex) => handleClientError(shared, err, socket));
+  // Error boundary of the paths that do not go through an Exchange: a throw costs that one
+  // connection (destroyed) and is counted, never the process.
+  const guarded = (where: string, socket: Duplex, handle: () => void): void => {
+    try {
+      handle();
+    } catch (err) {
+      reportInternalError(shared, err, where);
+      socket.destroy();
+    }
+  };
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+    guarded("upgrade", socket, () => handleUpgrade(shared, tunnels, req, socket, head)),
+  );
+  // CONNECT never arrives as a 'request': HTTP/2 emits 'connect' with a request and a response
+  // (the exchange answers it like any other request), HTTP/1.1 with the raw socket.
+  server.on("connect", (req: IncomingMessage | Http2ServerRequest, socketOrRes: Duplex | Http2ServerResponse) => {
+    if (req instanceof Http2ServerRequest) return handleRequest(shared, req, socketOrRes as Http2ServerResponse);
+    const socket = socketOrRes as Duplex;
+    guarded("connect", socket, () => handleConnect(shared, req, socket));
+  });
+  server.on("clientError", (err: Error, socket: Duplex) => guarded("client error", socket, () => handleClientError(shared, err, socket)));
   server.on("sessionError", (err: Error) => logger.debug({ error: err.message }, "http/2 session error"));
   server.on("session", (session: ServerHttp2Session) => {
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
     if (shared.draining) session.close();
-    // Idle HTTP/2 connection: GOAWAY once nothing is in flight (a stream waiting on a slow
-    // upstream is not idle, and the timer re-arms on the next frame).
-    session.setTimeout(timeouts.keepAliveMs, () => {
-      const info = connectionInfoOf(session.socket as unknown as TLSSocket);
-      if ((info?.inFlight ?? 0) === 0) session.close();
-    });
+    // The connection's idle bound (boundIdle) closes it with a GOAWAY through this session.
+    const info = connectionInfoOf(session.socket as unknown as TLSSocket);
+    if (info) info.session = session;
   });
 
   /** Resolves when no request or tunnel is in flight, or after ms. */

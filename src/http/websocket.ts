@@ -27,10 +27,16 @@ export function handleUpgrade(s: ProxyShared, tunnels: Set<Duplex>, req: Incomin
   let ended = false;
   s.active++;
   s.metrics.activeRequests.inc();
+  // A tunnel is in flight for its whole life: the connection's idle bound must not close it.
+  if (conn) conn.inFlight++;
 
   const end = () => {
     if (ended) return;
     ended = true;
+    if (conn) {
+      conn.inFlight--;
+      conn.lastProgress = performance.now();
+    }
     s.active--;
     s.metrics.activeRequests.dec();
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -66,6 +72,7 @@ export function handleUpgrade(s: ProxyShared, tunnels: Set<Duplex>, req: Incomin
 
   if (!conn) return refuse(500, "no connection identity");
   if (s.draining) return refuse(503, "draining");
+  if (req.httpVersionMajor !== 1) return refuse(505, "http version not supported");
   if (req.method !== "GET" || (req.headers.upgrade ?? "").toLowerCase() !== "websocket") return refuse(400, "only websocket upgrades");
   const target = req.url ?? "";
   if (target.charCodeAt(0) !== 47) return refuse(400, "request target not origin-form");

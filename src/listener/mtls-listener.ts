@@ -6,8 +6,16 @@ import type { X509Certificate } from "node:crypto";
 import type { AddressInfo, Socket } from "node:net";
 import { createServer, type Server, type TLSSocket, type TlsOptions } from "node:tls";
 import type { PeerConfig } from "../config/schema/index.js";
+import { errorSummary } from "../observability/error-summary.js";
+import { internalErrors } from "../observability/internal-errors.js";
 import type { Logger } from "../observability/logger.js";
-import { HANDSHAKE_FAILURE_REASONS, type EdgeMetrics, type HandshakeFailureReason } from "../observability/metrics.js";
+import {
+  CONNECTION_REFUSAL_REASONS,
+  HANDSHAKE_FAILURE_REASONS,
+  type ConnectionRefusalReason,
+  type EdgeMetrics,
+  type HandshakeFailureReason,
+} from "../observability/metrics.js";
 import { EKU_CLIENT_AUTH } from "../tls/certificate-names.js";
 import type { TlsContextProvider } from "../tls/context-provider.js";
 import type { PeerIdentity } from "../tls/peer-identity.js";
@@ -56,8 +64,10 @@ export class MtlsListener {
   #accepting = true;
   readonly #failures = new Map<HandshakeFailureReason, { inc(): void }>();
   readonly #handshakes = new Map<string, { inc(): void }>();
+  readonly #refusals = new Map<ConnectionRefusalReason, { inc(): void }>();
   #active!: { inc(): void; dec(): void; set(v: number): void };
   #duration!: { observe(v: number): void };
+  readonly #internalErrors: { inc(): void };
 
   constructor(private opts: MtlsListenerOptions) {
     const options: TlsOptions = {
@@ -79,24 +89,58 @@ export class MtlsListener {
       child.inc(0);
       this.#failures.set(r, child);
     }
+    for (const r of CONNECTION_REFUSAL_REASONS) {
+      const child = opts.metrics.connectionRefusals.labels(opts.name, r);
+      child.inc(0);
+      this.#refusals.set(r, child);
+    }
+    // Node drops a TCP connection beyond server.maxConnections at accept, before any TLS.
+    this.server.on("drop", () => this.#refusals.get("max_connections")!.inc());
     this.#active = opts.metrics.activeConnections.labels(opts.name);
     this.#active.set(0);
     this.#duration = opts.metrics.handshakeDuration.labels(opts.name);
+    this.#internalErrors = internalErrors(opts.metrics.registry).labels("listener");
 
     this.server.on("connection", (raw: Socket) => {
       (raw as unknown as Record<symbol, number>)[kAcceptedAt] = performance.now();
     });
     // Must run before a protocol server's own secureConnection handler (http2 registers one).
-    this.server.prependListener("secureConnection", (socket: TLSSocket) => this.#onSecure(socket));
-    this.server.on("tlsClientError", (err: Error, socket: TLSSocket) => {
+    this.server.prependListener("secureConnection", (socket: TLSSocket) => this.#guarded(socket, "secure connection", () => this.#onSecure(socket)));
+    this.server.on("tlsClientError", (err: Error, socket: TLSSocket) => this.#guarded(socket, "handshake failure", () => this.#onClientError(err, socket)));
+    opts.tls.on("reload", () => this.server.setSecureContext(opts.tls.serverOptions()));
+  }
+
+  /**
+   * The error boundary of one connection's listener events: an exception costs that connection
+   * (destroyed; a registered one is released by its 'close'), is logged and counted, and never
+   * reaches the process, which serves every other connection of every protocol.
+   */
+  #guarded(socket: TLSSocket | undefined, where: string, handle: () => void): void {
+    try {
+      handle();
+    } catch (err) {
+      this.#internalErrors.inc();
+      this.opts.logger.error({ listener: this.opts.name, where, ...errorSummary(err) }, "listener internal error: connection closed");
+      socket?.destroy();
+    }
+  }
+
+  /**
+   * Every failed handshake ends here, and its socket is destroyed here. Node does not do it for a
+   * handshake timeout (a TCP connection that never starts TLS): without this, such connections
+   * stayed open for ever, held a slot of maxConnections and their native TLS state.
+   */
+  #onClientError(err: Error, socket: TLSSocket | undefined): void {
+    try {
       const verify = socket?.authorizationError;
       if (verify) {
         const code = String(verify);
-        return this.#fail(classifyHandshakeError(Object.assign(new Error(code), { code })), socket, Object.assign(new Error(code), { code }));
-      }
-      this.#fail(classifyHandshakeError(err), socket, err);
-    });
-    opts.tls.on("reload", () => this.server.setSecureContext(opts.tls.serverOptions()));
+        const e = Object.assign(new Error(code), { code });
+        this.#fail(classifyHandshakeError(e), socket, e);
+      } else this.#fail(classifyHandshakeError(err), socket, err);
+    } finally {
+      socket?.destroy();
+    }
   }
 
   #onSecure(socket: TLSSocket): void {
@@ -116,10 +160,17 @@ export class MtlsListener {
     }
     const peer = this.opts.identity.match(cert);
     if (!peer) return this.#refuse(socket, "peer_not_allowed", cert);
-    if (!this.#accepting) return void socket.destroy();
+    if (!this.#accepting) {
+      this.#refusals.get("draining")!.inc();
+      return void socket.destroy();
+    }
     const limit = this.opts.perPeerLimit?.(peer);
     const count = this.#perPeer.get(peer.name) ?? 0;
     if (limit !== undefined && count >= limit) {
+      // The newest connection is refused; the peer's established ones are bounded by the
+      // protocol's progress timers (HTTP: headersMs, keepAliveMs), so a slot held without
+      // progress frees itself.
+      this.#refusals.get("per_peer_limit")!.inc();
       this.opts.logger.warn({ listener: this.opts.name, peer: peer.name, limit }, "per-peer connection limit reached");
       return void socket.destroy();
     }

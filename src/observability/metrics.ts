@@ -17,13 +17,18 @@ export const HANDSHAKE_FAILURE_REASONS = [
 ] as const;
 export type HandshakeFailureReason = (typeof HANDSHAKE_FAILURE_REASONS)[number];
 
+/** Why a listener refused a connection that got through TCP (handshake failures are counted apart). */
+export const CONNECTION_REFUSAL_REASONS = ["max_connections", "per_peer_limit", "draining"] as const;
+export type ConnectionRefusalReason = (typeof CONNECTION_REFUSAL_REASONS)[number];
+
 export interface EdgeMetrics {
   registry: Registry;
   handshakes: Counter<"listener" | "protocol" | "cipher">;
   handshakeFailures: Counter<"listener" | "reason">;
   activeConnections: Gauge<"listener">;
+  connectionRefusals: Counter<"listener" | "reason">;
   handshakeDuration: Histogram<"listener">;
-  certificateNotAfter: Gauge<"role" | "subject">;
+  certificateNotAfter: Gauge<"role" | "subject" | "key_type">;
   trustedRootNotAfter: Gauge<"subject">;
   reloads: Counter<"result">;
   buildInfo: Gauge<"version" | "node">;
@@ -51,6 +56,12 @@ export function createMetrics(version: string, registry: Registry = new Registry
       labelNames: ["listener"],
       registers: [registry],
     }),
+    connectionRefusals: new Counter({
+      name: "trunkgate_connections_refused_total",
+      help: "Connections refused by a listener's caps (max_connections: the listener's total; per_peer_limit: the peer's maxConnections) or while draining",
+      labelNames: ["listener", "reason"],
+      registers: [registry],
+    }),
     handshakeDuration: new Histogram({
       name: "trunkgate_tls_handshake_duration_seconds",
       help: "Time from TCP accept to completed handshake",
@@ -60,8 +71,8 @@ export function createMetrics(version: string, registry: Registry = new Registry
     }),
     certificateNotAfter: new Gauge({
       name: "trunkgate_certificate_not_after_timestamp_seconds",
-      help: "Expiry of each certificate trunkgate presents (role: server or client)",
-      labelNames: ["role", "subject"],
+      help: "Expiry of each certificate trunkgate presents (role: server or client; key_type: ecdsa, rsa, ed25519…)",
+      labelNames: ["role", "subject", "key_type"],
       registers: [registry],
     }),
     trustedRootNotAfter: new Gauge({

@@ -1,6 +1,7 @@
 // Metrics of the provisioning API, on the shared registry. Labels come from fixed sets: the route
 // template (never a number), the method folded to OTHER outside the API's own, the status class.
 import { Counter, Histogram, type Registry } from "prom-client";
+import { internalErrors } from "../observability/internal-errors.js";
 
 export const AUTH_FAILURE_REASONS = ["missing", "invalid", "expired", "forbidden"] as const;
 export type AuthFailureLabel = (typeof AUTH_FAILURE_REASONS)[number];
@@ -14,6 +15,8 @@ export interface ProvisioningMetrics {
   authFailures: Counter<"reason">;
   rateLimited: Counter;
   jwksReloads: Counter<"result">;
+  /** trunkgate_internal_errors_total{component="provisioning"}: requests answered 500 by the boundary. */
+  internalErrors: { inc(): void };
 }
 
 export function methodLabel(method: string | undefined): string {
@@ -32,6 +35,7 @@ function once<T>(registry: Registry, name: string, make: () => T): T {
 export function createProvisioningMetrics(registry: Registry): ProvisioningMetrics {
   const registers = [registry];
   const m: ProvisioningMetrics = {
+    internalErrors: internalErrors(registry).labels("provisioning"),
     requests: once(registry, "trunkgate_provisioning_requests_total", () =>
       new Counter({
         name: "trunkgate_provisioning_requests_total",

@@ -133,13 +133,21 @@ export class RequestPipeline {
     else {
       // Error names and codes only: a driver message may quote values.
       this.d.logger.error({ requestId, error: (err as Error)?.name, code: (err as { code?: string })?.code }, "provisioning request failed");
+      this.d.metrics.internalErrors.inc();
       e = new HttpError(500, "internal_error", "internal error");
     }
     if (res.headersSent) {
       res.destroy();
       return;
     }
-    sendJson(req, res, requestId, { status: e.status, body: errorBody(e), headers: e.headers });
+    try {
+      sendJson(req, res, requestId, { status: e.status, body: errorBody(e), headers: e.headers });
+    } catch {
+      // A throw here would be an unhandled rejection, which ends the process: this request's
+      // connection goes instead.
+      this.d.metrics.internalErrors.inc();
+      res.destroy();
+    }
   }
 
   #record(l: AccessLine): void {

@@ -3,7 +3,6 @@ import { once } from "node:events";
 import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
-import { connect as tlsConnect } from "node:tls";
 import {
   h1request,
   h2request,
@@ -16,6 +15,7 @@ import {
   within,
   type ProxyHarness,
 } from "../helpers/http-harness.js";
+import { rawTlsExchange } from "../helpers/raw-tls.js";
 
 const pki = await makeTestPki();
 t.teardown(() => pki.cleanup());
@@ -45,29 +45,7 @@ function generated(n: number): Readable & { produced: number } {
   return r;
 }
 
-/** Raw TLS with the test client certificate: write `text`, collect everything until the close. */
-function rawExchange(port: number, text: string, timeoutMs = 10_000): Promise<string> {
-  return within(
-    new Promise<string>((resolve, reject) => {
-      const s = tlsConnect({
-        host: "127.0.0.1",
-        port,
-        servername: "localhost",
-        ca: pki.ca.cert,
-        cert: pki.client.cert,
-        key: pki.client.key,
-        ALPNProtocols: ["http/1.1"],
-      });
-      let got = "";
-      s.on("secureConnect", () => s.write(text));
-      s.on("data", (d: Buffer) => (got += d.toString("latin1")));
-      s.on("close", () => resolve(got));
-      s.on("error", (e) => (got ? resolve(got) : reject(e)));
-    }),
-    timeoutMs,
-    "raw exchange",
-  );
-}
+const rawExchange = (port: number, text: string, timeoutMs?: number) => rawTlsExchange(pki, port, text, timeoutMs);
 
 let defaults: ProxyHarness;
 t.before(async () => {
