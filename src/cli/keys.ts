@@ -31,7 +31,7 @@ function keyFileOf(configFlag: string | undefined) {
   }
   const config = loadCliConfig(configFlag);
   const path = absolute(config.store.encryptionKeyFile);
-  return { config, path, keyring: loadKeyring(path).keyring };
+  return { config, path, keyring: loadKeyring(path, process.env, { allowGroupReadable: config.store.allowGroupReadableKeyFile }).keyring };
 }
 
 async function rotate(argv: string[], io: CliIo): Promise<number> {
