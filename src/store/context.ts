@@ -4,6 +4,8 @@ import type { SqlDriver } from "./db/driver.js";
 import { DecryptError, type Keyring } from "./crypto/keyring.js";
 
 export class StoreContext {
+  readonly #keyringListeners: ((k: Keyring) => void)[] = [];
+
   constructor(
     readonly db: SqlDriver,
     private keyring: Keyring,
@@ -17,7 +19,15 @@ export class StoreContext {
   }
 
   setKeyring(k: Keyring): void {
+    if (k === this.keyring) return;
     this.keyring = k;
+    // Whoever writes with a copy of the keys (the call-record worker) and the instance registry
+    // must follow every change, including the on-demand reload in decrypt().
+    for (const l of this.#keyringListeners) l(k);
+  }
+
+  onKeyringChange(listener: (k: Keyring) => void): void {
+    this.#keyringListeners.push(listener);
   }
 
   encrypt(value: string, table: string, column: string, rowKey: string): string {
@@ -31,7 +41,8 @@ export class StoreContext {
     } catch (err) {
       // Another process may have rotated keys since we loaded the keyring: reload once.
       if (err instanceof DecryptError && err.keyId && !this.keyring.keyIds().includes(err.keyId) && this.reloadKeyring) {
-        this.keyring = this.reloadKeyring();
+        const reloaded = this.reloadKeyring();
+        if (reloaded.fingerprint() === this.keyring.fingerprint()) this.setKeyring(reloaded);
         return this.keyring.decrypt(token, purpose);
       }
       throw err;

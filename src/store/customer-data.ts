@@ -2,6 +2,7 @@
 // itself, the in-memory number routing table, the batched call-record writer and the retention
 // scheduler. close() flushes queued call records before closing the store. Call records are written
 // by a worker thread (store.callRecordWriter.mode: worker, the default) or in this thread (inline).
+import { resolve } from "node:path";
 import type { Config } from "../config/schema/index.js";
 import type { Logger } from "../observability/logger.js";
 import type { Registry } from "prom-client";
@@ -9,6 +10,7 @@ import { CallRecordWriter, type CallRecordQueue } from "./call-record-writer.js"
 import { CallRecordWorkerWriter } from "./call-record-worker-writer.js";
 import { sqlitePathOf } from "./db/open.js";
 import { NumberCache } from "./number-cache.js";
+import { startLiveKeys, type LiveKeys } from "./live-keys.js";
 import { startRetentionScheduler, type RetentionScheduler } from "./retention.js";
 import { openStoreFromConfig, type Store } from "./store.js";
 
@@ -39,6 +41,24 @@ export async function openCustomerData(
     mode === "inline" || sqlitePathOf(config.store.url) === ":memory:"
       ? new CallRecordWriter(store.callRecords, { ...writerOptions, logger, registry })
       : new CallRecordWorkerWriter({ ...writerOptions, url: config.store.url, keyring: store.keyring, logger, registry });
+  let liveKeys: LiveKeys;
+  try {
+    liveKeys = await startLiveKeys({
+      store,
+      keyFile: resolve(config.store.encryptionKeyFile),
+      env: process.env,
+      rules: { allowGroupReadable: config.store.allowGroupReadableKeyFile },
+      keyFileCheckMs: config.store.keyFileCheckMs,
+      heartbeatMs: config.store.instanceHeartbeatMs,
+      ...(callRecords instanceof CallRecordWorkerWriter ? { writer: callRecords } : {}),
+      logger,
+    });
+  } catch (err) {
+    numbers.stop();
+    await callRecords.close();
+    await store.close();
+    throw err;
+  }
   const retention = startRetentionScheduler(store, {
     retentionDays: config.store.callRecordRetentionDays,
     intervalMs: config.store.retentionIntervalMinutes * 60_000,
@@ -55,6 +75,7 @@ export async function openCustomerData(
       retention.stop();
       numbers.stop();
       await callRecords.close();
+      await liveKeys.stop();
       await store.close();
     },
   };

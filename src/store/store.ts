@@ -14,6 +14,7 @@ import { NumberRepository } from "./numbers.js";
 import { CallRecordRepository } from "./call-records.js";
 import { StatisticsRepository } from "./statistics.js";
 import { keyUsage, reencryptAll, type ReencryptResult } from "./rotation.js";
+import { InstanceRegistry, liveInstances, type InstanceInfo } from "./instances.js";
 
 export interface Store {
   readonly dialect: Dialect;
@@ -28,6 +29,12 @@ export interface Store {
   reencrypt(opts?: { batchSize?: number }): Promise<ReencryptResult>;
   /** Stored values per key id. */
   keyUsage(): Promise<Record<string, number>>;
+  /** Called after every keyring change (useKeyring, or a reload for an unknown key id). */
+  onKeyringChange(listener: (k: Keyring) => void): void;
+  /** This process's row in store_instances (a running instance records the keys it writes with). */
+  instanceRegistry(heartbeatMs: number): InstanceRegistry;
+  /** Instances recorded in the store whose heartbeat has not expired. */
+  liveInstances(): Promise<InstanceInfo[]>;
   close(): Promise<void>;
 }
 
@@ -153,6 +160,18 @@ class SqlStore implements Store {
 
   keyUsage(): Promise<Record<string, number>> {
     return keyUsage(this.ctx);
+  }
+
+  onKeyringChange(listener: (k: Keyring) => void): void {
+    this.ctx.onKeyringChange(listener);
+  }
+
+  instanceRegistry(heartbeatMs: number): InstanceRegistry {
+    return new InstanceRegistry(this.ctx.db, heartbeatMs);
+  }
+
+  liveInstances(): Promise<InstanceInfo[]> {
+    return liveInstances(this.ctx.db);
   }
 
   close(): Promise<void> {

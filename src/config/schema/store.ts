@@ -13,6 +13,13 @@ export const storeSchema = z
     /** Accept a key file its group may read (0640/0440, a Secret mounted with fsGroup); otherwise only 0600/0400. */
     allowGroupReadableKeyFile: z.boolean().default(false),
     callRecordRetentionDays: z.number().int().min(1).max(30, "at most 30 days (customer-data policy)").default(30),
+    /** How often a running instance checks its key file for a change (rotation, prune). */
+    keyFileCheckMs: z.number().int().min(100).max(3_600_000).default(5000),
+    /**
+     * How often a running instance records the data keys it writes with in the store; `keys prune`
+     * ignores an instance not seen for 3 heartbeats (it died without closing).
+     */
+    instanceHeartbeatMs: z.number().int().min(100).max(600_000).default(10_000),
     /** How often the retention purge runs. */
     retentionIntervalMinutes: z.number().int().min(1).max(1440).default(60),
     /** How often each replica polls the numbers version to refresh its routing cache. */
