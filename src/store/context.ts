@@ -3,8 +3,18 @@
 import type { SqlDriver } from "./db/driver.js";
 import { DecryptError, type Keyring } from "./crypto/keyring.js";
 
+/** A stored row that could not be decrypted (tampered, or under a key the keyring lacks). */
+export interface UnreadableRow {
+  table: string;
+  /** The row's key: a blind index or a random id, never a value in clear. */
+  rowKey: string;
+  keyId: string | undefined;
+  reason: string;
+}
+
 export class StoreContext {
   readonly #keyringListeners: ((k: Keyring) => void)[] = [];
+  readonly #unreadableListeners: ((u: UnreadableRow) => void)[] = [];
 
   constructor(
     readonly db: SqlDriver,
@@ -47,6 +57,26 @@ export class StoreContext {
       }
       throw err;
     }
+  }
+
+  /**
+   * Decodes one row of a scan; a row that fails authentication is reported (metric, log, the
+   * export's list) and skipped, so one bad row never stops a start-up or an export. Other errors
+   * propagate.
+   */
+  readable<T>(table: string, rowKey: string, decode: () => T): T | undefined {
+    try {
+      return decode();
+    } catch (err) {
+      if (!(err instanceof DecryptError)) throw err;
+      const u: UnreadableRow = { table, rowKey, keyId: err.keyId, reason: err.message };
+      for (const l of this.#unreadableListeners) l(u);
+      return undefined;
+    }
+  }
+
+  onUnreadable(listener: (u: UnreadableRow) => void): void {
+    this.#unreadableListeners.push(listener);
   }
 
   encryptOpt(value: string | null | undefined, table: string, column: string, rowKey: string): string | null {

@@ -10,6 +10,7 @@ import { CallRecordWriter, type CallRecordQueue } from "./call-record-writer.js"
 import { CallRecordWorkerWriter } from "./call-record-worker-writer.js";
 import { sqlitePathOf } from "./db/open.js";
 import { NumberCache } from "./number-cache.js";
+import { storeMetrics } from "./metrics.js";
 import { startLiveKeys, type LiveKeys } from "./live-keys.js";
 import { startRetentionScheduler, type RetentionScheduler } from "./retention.js";
 import { openStoreFromConfig, type Store } from "./store.js";
@@ -28,6 +29,7 @@ export async function openCustomerData(
 ): Promise<CustomerData> {
   const { logger, registry } = deps;
   const store = await openStoreFromConfig(config.store, { logger, ...(deps.now ? { now: deps.now } : {}) });
+  reportUnreadableRows(store, logger, registry);
   const numbers = new NumberCache(store.numbers, { refreshIntervalMs: config.store.numberCacheRefreshMs, logger, registry });
   try {
     await numbers.start();
@@ -79,4 +81,17 @@ export async function openCustomerData(
       await store.close();
     },
   };
+}
+
+/** Bad rows: counted every time a read skips one, logged once per row (by blind index or id). */
+function reportUnreadableRows(store: Store, logger: Logger, registry: Registry): void {
+  const metric = storeMetrics(registry).unreadableRows;
+  const logged = new Set<string>();
+  store.onUnreadable((u) => {
+    metric.labels(u.table).inc();
+    const id = `${u.table}:${u.rowKey}`;
+    if (logged.has(id) || logged.size >= 10_000) return;
+    logged.add(id);
+    logger.error({ table: u.table, row: u.rowKey, keyId: u.keyId, reason: u.reason }, "stored row cannot be decrypted: skipped (the other rows are served)");
+  });
 }

@@ -38,7 +38,9 @@ export async function reencryptAll(ctx: StoreContext, opts: { batchSize?: number
           const key = row[spec.key]!;
           const stale = spec.columns.filter((c) => row[c] !== null && !row[c]!.startsWith(ctx.keys.activePrefix));
           if (stale.length === 0) continue;
-          const values = stale.map((c) => ctx.encrypt(ctx.decrypt(row[c]!, spec.table, c, key), spec.table, c, key));
+          // An unreadable row is reported and left as it is (its key id then still counts as used).
+          const values = ctx.readable(spec.table, key, () => stale.map((c) => ctx.encrypt(ctx.decrypt(row[c]!, spec.table, c, key), spec.table, c, key)));
+          if (!values) continue;
           await tx.run(`UPDATE ${spec.table} SET ${stale.map((c) => `${c} = ?`).join(", ")} WHERE ${spec.key} = ?`, [...values, key]);
           changed++;
         }

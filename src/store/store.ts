@@ -9,7 +9,7 @@ import { ensureKeyFile, loadKeyring } from "./crypto/key-file.js";
 import type { Dialect, SqlDriver } from "./db/driver.js";
 import { openDriver } from "./db/open.js";
 import { migrate } from "./migrations.js";
-import { StoreContext } from "./context.js";
+import { StoreContext, type UnreadableRow } from "./context.js";
 import { NumberRepository } from "./numbers.js";
 import { CallRecordRepository } from "./call-records.js";
 import { StatisticsRepository } from "./statistics.js";
@@ -29,6 +29,8 @@ export interface Store {
   reencrypt(opts?: { batchSize?: number }): Promise<ReencryptResult>;
   /** Stored values per key id. */
   keyUsage(): Promise<Record<string, number>>;
+  /** Called for every row a scan skipped because it could not be decrypted. */
+  onUnreadable(listener: (u: UnreadableRow) => void): void;
   /** Called after every keyring change (useKeyring, or a reload for an unknown key id). */
   onKeyringChange(listener: (k: Keyring) => void): void;
   /** This process's row in store_instances (a running instance records the keys it writes with). */
@@ -164,6 +166,10 @@ class SqlStore implements Store {
 
   onKeyringChange(listener: (k: Keyring) => void): void {
     this.ctx.onKeyringChange(listener);
+  }
+
+  onUnreadable(listener: (u: UnreadableRow) => void): void {
+    this.ctx.onUnreadable(listener);
   }
 
   instanceRegistry(heartbeatMs: number): InstanceRegistry {
