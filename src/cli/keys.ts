@@ -1,16 +1,23 @@
 // `trunkgate keys …`: manage the store's keyring file (see src/store/README.md, "Key rotation").
 import { createKeyFile, loadKeyring, STORE_KEY_ENV, writeKeyFile } from "../store/crypto/key-file.js";
 import { absolute, loadCliConfig, openCliStore, parseFlags, runSubcommand, UsageError, type CliIo } from "./store-command.js";
-import { openStore } from "../store/store.js";
+import { openStore, type Store } from "../store/store.js";
+import type { Keyring } from "../store/crypto/keyring.js";
+import { planPrune, type PrunePlan } from "../store/rotation.js";
 
 const HELP = `usage:
   trunkgate keys init --out FILE [--force]     create a new keyring file (mode 0600); refuses to overwrite unless --force
   trunkgate keys rotate [--config FILE] [--batch-size N] [--prune]
                                                add a new active data key, re-encrypt every stored value under it;
-                                               --prune then removes old keys no row uses (only if no other replica
-                                               may still write with them: otherwise run "keys prune" after reloading them)
-  trunkgate keys prune [--config FILE]         remove non-active keys that no stored value uses
-  trunkgate keys status [--config FILE]        key ids, the active one, and how many stored values use each`;
+                                               --prune then removes the old keys nothing uses any more (as "keys prune")
+  trunkgate keys prune [--config FILE]         remove non-active keys that no stored value and no running instance uses;
+                                               a key still in use is kept and named with its users (exit 1)
+  trunkgate keys status [--config FILE]        key ids, the active one, how many stored values use each, and the
+                                               running instances with the keys they write with
+
+Running instances re-read the key file within store.keyFileCheckMs (default 5 s) and record the keys
+they write with every store.instanceHeartbeatMs (default 10 s): "keys prune" succeeds once every
+instance has moved to the new key (see src/store/README.md, "Key rotation").`;
 
 export async function keysCommand(argv: string[], io: CliIo): Promise<number> {
   return runSubcommand(argv, io, HELP, { init, rotate, prune, status });
@@ -31,7 +38,7 @@ function keyFileOf(configFlag: string | undefined) {
   }
   const config = loadCliConfig(configFlag);
   const path = absolute(config.store.encryptionKeyFile);
-  return { config, path, keyring: loadKeyring(path).keyring };
+  return { config, path, keyring: loadKeyring(path, process.env, { allowGroupReadable: config.store.allowGroupReadableKeyFile }).keyring };
 }
 
 async function rotate(argv: string[], io: CliIo): Promise<number> {
@@ -47,17 +54,13 @@ async function rotate(argv: string[], io: CliIo): Promise<number> {
   try {
     const result = await store.reencrypt({ batchSize });
     for (const [table, n] of Object.entries(result.rewritten)) io.out(`re-encrypted ${n} row(s) in ${table}`);
-    const usage = await store.keyUsage();
-    const unused = next.keyIds().filter((k) => k !== next.active && !usage[k]);
-    const used = next.keyIds().filter((k) => k !== next.active && usage[k]);
-    if (used.length > 0) io.out(`still in use (a replica wrote with an old key meanwhile?): ${used.join(", ")}; run "keys rotate" again later`);
-    if (values.prune && unused.length > 0) {
-      writeKeyFile(path, next.without(unused));
-      io.out(`removed unused key(s): ${unused.join(", ")}`);
-    } else if (unused.length > 0) {
-      io.out(`no longer used: ${unused.join(", ")}; reload all replicas, then run "keys prune"`);
+    const plan = await prunePlanOf(store, next);
+    if (!values.prune) {
+      if (plan.remove.length > 0) io.out(`no longer used: ${plan.remove.join(", ")}; run "keys prune" to remove them`);
+      for (const k of plan.kept) io.out(`still in use: ${k.keyId}: ${k.reasons.join("; ")}`);
+      return 0;
     }
-    return 0;
+    return applyPrune(path, next, plan, io);
   } finally {
     await store.close();
   }
@@ -68,20 +71,40 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
   const { config, path, keyring } = keyFileOf(values.config as string | undefined);
   const store = await openStore({ url: config.store.url, keyring, baseDir: process.cwd() });
   try {
-    const usage = await store.keyUsage();
-    const unknown = Object.keys(usage).filter((k) => !keyring.keyIds().includes(k));
-    if (unknown.length > 0) io.err(`warning: stored values use key id(s) not in this keyring: ${unknown.join(", ")}`);
-    const unused = keyring.keyIds().filter((k) => k !== keyring.active && !usage[k]);
-    if (unused.length === 0) {
+    const plan = await prunePlanOf(store, keyring, io);
+    if (plan.remove.length === 0 && plan.kept.length === 0) {
       io.out("nothing to prune");
       return 0;
     }
-    writeKeyFile(path, keyring.without(unused));
-    io.out(`removed unused key(s): ${unused.join(", ")}`);
-    return 0;
+    return applyPrune(path, keyring, plan, io);
   } finally {
     await store.close();
   }
+}
+
+/**
+ * Instances first, then stored values (see planPrune). In between, values an instance wrote under
+ * an old key before it picked up the new one are re-encrypted (when `io` is given: keys prune), so
+ * a prune after every instance moved on finishes the rotation instead of asking for another one.
+ */
+async function prunePlanOf(store: Store, keyring: Keyring, io?: CliIo): Promise<PrunePlan> {
+  const instances = await store.liveInstances();
+  if (io) {
+    const result = await store.reencrypt();
+    for (const [table, n] of Object.entries(result.rewritten)) if (n > 0) io.out(`re-encrypted ${n} row(s) in ${table} written under an old key`);
+  }
+  const usage = await store.keyUsage();
+  return planPrune(keyring, usage, instances);
+}
+
+function applyPrune(path: string, keyring: Keyring, plan: PrunePlan, io: CliIo): number {
+  if (plan.remove.length > 0) {
+    writeKeyFile(path, keyring.without(plan.remove));
+    io.out(`removed unused key(s): ${plan.remove.join(", ")}`);
+  }
+  for (const k of plan.kept) io.err(`not removed: ${k.keyId}: in use by ${k.reasons.join("; ")}`);
+  if (plan.kept.length > 0) io.err("run \"keys prune\" again once running instances use the new key (store.keyFileCheckMs) and no stored value uses the old one");
+  return plan.kept.length > 0 ? 1 : 0;
 }
 
 async function status(argv: string[], io: CliIo): Promise<number> {
@@ -95,6 +118,7 @@ async function status(argv: string[], io: CliIo): Promise<number> {
       const tags = [kid === k.active ? "active" : "", k.keyIds().includes(kid) ? "" : "MISSING FROM KEYRING"].filter(Boolean).join(", ");
       io.out(`${kid}\t${usage[kid] ?? 0} value(s)${tags ? `\t(${tags})` : ""}`);
     }
+    for (const i of await store.liveInstances()) io.out(`instance ${i.host} pid ${i.pid} (id ${i.id}) writes with ${i.keyIds.join(", ")}`);
     return 0;
   } finally {
     await store.close();

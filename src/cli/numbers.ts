@@ -88,6 +88,9 @@ async function importNumbers(argv: string[], io: CliIo): Promise<number> {
 async function exportNumbers(argv: string[], io: CliIo): Promise<number> {
   const { values } = parseFlags(argv, { config: { type: "string" } });
   const store = await openCliStore(loadCliConfig(values.config as string | undefined));
+  // Rows that cannot be decrypted are listed on stderr (by blind index) and the rest exported; exit 1.
+  const unreadable: string[] = [];
+  store.onUnreadable((u) => unreadable.push(`${u.table} row ${u.rowKey}: ${u.reason}`));
   try {
     io.out("number,service,customHeader");
     let cursor: string | null = null;
@@ -96,7 +99,8 @@ async function exportNumbers(argv: string[], io: CliIo): Promise<number> {
       for (const e of page.items) io.out(`${csvField(e.number)},${csvField(e.service)},${csvField(e.customHeader)}`);
       cursor = page.nextCursor;
     } while (cursor);
-    return 0;
+    if (unreadable.length > 0) io.err(`could not read ${unreadable.length} row(s); exported the others:\n  ${unreadable.join("\n  ")}`);
+    return unreadable.length > 0 ? 1 : 0;
   } finally {
     await store.close();
   }

@@ -3,6 +3,7 @@
 // record, with times as epoch ms: record() then allocates nothing, and structured-cloning a flat
 // array of strings and numbers is much cheaper than cloning objects (their keys) or Dates.
 import type { CallRecordInput, HangupSide } from "./call-records.js";
+import { Keyring } from "./crypto/keyring.js";
 
 export type WireValue = string | number | null;
 export const WIRE_FIELDS = 10;
@@ -22,12 +23,32 @@ export interface WorkerInit {
   exitAfterBatches?: number;
 }
 
-export type ToWorker = { type: "write"; id: string; data: WireValue[] } | { type: "close" };
+/** A key change (rotation, prune) reaches the worker as a keyring message, in order with the batches. */
+export type ToWorker = { type: "write"; id: string; data: WireValue[] } | { type: "keyring"; keyring: WireKeyring } | { type: "close" };
 
 export type FromWorker =
   | { type: "done"; id: string; written: number; invalid: string[] }
   | { type: "failed"; id: string; error: string }
+  /** The worker writes with this active key from now on (every later batch uses it). */
+  | { type: "keyring"; active: string }
   | { type: "closed" };
+
+export function toWireKeyring(k: Keyring): WireKeyring {
+  const d = k.toData();
+  return {
+    active: d.active,
+    keys: Object.fromEntries(Object.entries(d.keys).map(([kid, key]) => [kid, new Uint8Array(key)])),
+    indexKey: new Uint8Array(d.indexKey),
+  };
+}
+
+export function fromWireKeyring(w: WireKeyring): Keyring {
+  return new Keyring({
+    active: w.active,
+    keys: Object.fromEntries(Object.entries(w.keys).map(([kid, k]) => [kid, Buffer.from(k)])),
+    indexKey: Buffer.from(w.indexKey),
+  });
+}
 
 /**
  * Appends one record. Values of the wrong type become values insertMany rejects (NaN time or

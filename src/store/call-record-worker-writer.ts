@@ -15,7 +15,7 @@ import { Worker } from "node:worker_threads";
 import type { Logger } from "pino";
 import type { CallRecordInput } from "./call-records.js";
 import type { CallRecordQueue, CallRecordWriterOptions } from "./call-record-writer.js";
-import { appendWire, errorSummary, WIRE_FIELDS, type FromWorker, type ToWorker, type WireValue, type WorkerInit } from "./call-record-wire.js";
+import { appendWire, errorSummary, toWireKeyring, WIRE_FIELDS, type FromWorker, type ToWorker, type WireValue, type WorkerInit } from "./call-record-wire.js";
 import type { Keyring } from "./crypto/keyring.js";
 import { CallRecordDrops, type DropReason } from "./call-record-drops.js";
 import { storeMetrics, type StoreMetrics } from "./metrics.js";
@@ -75,6 +75,8 @@ export class CallRecordWorkerWriter implements CallRecordQueue {
     if (!this.#failing) this.#postPending(true);
   };
   readonly #drops: CallRecordDrops;
+  #workerKey: string;
+  #keyListener: ((active: string) => void) | null = null;
   written = 0;
 
   constructor(opts: CallRecordWorkerWriterOptions) {
@@ -85,16 +87,8 @@ export class CallRecordWorkerWriter implements CallRecordQueue {
     this.#logger = opts.logger;
     this.#drops = new CallRecordDrops(this.#metrics, opts.logger, this.#maxQueued);
     this.#workerUrl = opts.workerUrl ?? DEFAULT_WORKER_URL;
-    const k = opts.keyring.toData();
-    this.#init = {
-      url: opts.url,
-      baseDir: opts.baseDir ?? process.cwd(),
-      keyring: {
-        active: k.active,
-        keys: Object.fromEntries(Object.entries(k.keys).map(([kid, key]) => [kid, new Uint8Array(key)])),
-        indexKey: new Uint8Array(k.indexKey),
-      },
-    };
+    this.#init = { url: opts.url, baseDir: opts.baseDir ?? process.cwd(), keyring: toWireKeyring(opts.keyring) };
+    this.#workerKey = opts.keyring.active;
     this.#timer = setInterval(() => {
       if (this.queued > 0) void this.flush();
     }, this.#flushIntervalMs);
@@ -104,6 +98,24 @@ export class CallRecordWorkerWriter implements CallRecordQueue {
 
   get dropped(): number {
     return this.#drops.total;
+  }
+
+  /** The data key the worker has confirmed it writes with (what this instance records in the store). */
+  get writerKeyId(): string {
+    return this.#workerKey;
+  }
+
+  /**
+   * A new keyring (rotation, prune): the worker switches between two batches and confirms; a
+   * restarted worker starts with it. onWorkerKey is told each confirmation.
+   */
+  useKeyring(k: Keyring): void {
+    this.#init.keyring = toWireKeyring(k);
+    this.#worker?.postMessage({ type: "keyring", keyring: this.#init.keyring } satisfies ToWorker);
+  }
+
+  onWorkerKey(listener: (active: string) => void): void {
+    this.#keyListener = listener;
   }
 
   get queued(): number {
@@ -221,6 +233,11 @@ export class CallRecordWorkerWriter implements CallRecordQueue {
       this.#closedAnswer?.();
       return;
     }
+    if (m.type === "keyring") {
+      this.#workerKey = m.active;
+      this.#keyListener?.(m.active);
+      return;
+    }
     const b = this.#batches.get(m.id);
     if (!b || !b.inFlight) return;
     b.inFlight = false;
@@ -256,6 +273,8 @@ export class CallRecordWorkerWriter implements CallRecordQueue {
     });
     this.#worker = worker;
     this.#startedAt = Date.now();
+    // A restarted worker starts with the latest keyring.
+    this.#workerKey = this.#init.keyring.active;
     worker.on("message", (m: FromWorker) => this.#onMessage(m));
     worker.on("error", (err) => this.#logger?.error({ err: errorSummary(err) }, "call record worker failed"));
     worker.on("exit", (code) => this.#onExit(worker, code));

@@ -6,18 +6,13 @@
 // go back to the main thread as one-line summaries, and the keys never leave this memory.
 import { parentPort, workerData } from "node:worker_threads";
 import { CallRecordError } from "./call-records.js";
-import { decodeWire, errorSummary, type FromWorker, type ToWorker, type WorkerInit } from "./call-record-wire.js";
-import { Keyring } from "./crypto/keyring.js";
+import { decodeWire, errorSummary, fromWireKeyring, type FromWorker, type ToWorker, type WorkerInit } from "./call-record-wire.js";
 import { openStore, type Store } from "./store.js";
 
 const port = parentPort;
 if (!port) throw new Error("call-record-worker.ts runs only as a worker thread");
 const init = workerData as WorkerInit;
-const keyring = new Keyring({
-  active: init.keyring.active,
-  keys: Object.fromEntries(Object.entries(init.keyring.keys).map(([kid, k]) => [kid, Buffer.from(k)])),
-  indexKey: Buffer.from(init.keyring.indexKey),
-});
+let keyring = fromWireKeyring(init.keyring);
 
 let store: Store | null = null;
 let committed = 0;
@@ -32,6 +27,13 @@ function post(m: FromWorker): void {
 }
 
 async function handle(m: ToWorker): Promise<void> {
+  if (m.type === "keyring") {
+    // Applied between batches (messages are handled in order): every later batch uses the new key.
+    keyring = fromWireKeyring(m.keyring);
+    store?.useKeyring(keyring);
+    post({ type: "keyring", active: keyring.active });
+    return;
+  }
   if (m.type === "close") {
     const s = store;
     store = null;

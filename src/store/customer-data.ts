@@ -2,6 +2,7 @@
 // itself, the in-memory number routing table, the batched call-record writer and the retention
 // scheduler. close() flushes queued call records before closing the store. Call records are written
 // by a worker thread (store.callRecordWriter.mode: worker, the default) or in this thread (inline).
+import { resolve } from "node:path";
 import type { Config } from "../config/schema/index.js";
 import type { Logger } from "../observability/logger.js";
 import type { Registry } from "prom-client";
@@ -9,6 +10,8 @@ import { CallRecordWriter, type CallRecordQueue } from "./call-record-writer.js"
 import { CallRecordWorkerWriter } from "./call-record-worker-writer.js";
 import { sqlitePathOf } from "./db/open.js";
 import { NumberCache } from "./number-cache.js";
+import { storeMetrics } from "./metrics.js";
+import { startLiveKeys, type LiveKeys } from "./live-keys.js";
 import { startRetentionScheduler, type RetentionScheduler } from "./retention.js";
 import { openStoreFromConfig, type Store } from "./store.js";
 
@@ -26,6 +29,7 @@ export async function openCustomerData(
 ): Promise<CustomerData> {
   const { logger, registry } = deps;
   const store = await openStoreFromConfig(config.store, { logger, ...(deps.now ? { now: deps.now } : {}) });
+  reportUnreadableRows(store, logger, registry);
   const numbers = new NumberCache(store.numbers, { refreshIntervalMs: config.store.numberCacheRefreshMs, logger, registry });
   try {
     await numbers.start();
@@ -39,6 +43,24 @@ export async function openCustomerData(
     mode === "inline" || sqlitePathOf(config.store.url) === ":memory:"
       ? new CallRecordWriter(store.callRecords, { ...writerOptions, logger, registry })
       : new CallRecordWorkerWriter({ ...writerOptions, url: config.store.url, keyring: store.keyring, logger, registry });
+  let liveKeys: LiveKeys;
+  try {
+    liveKeys = await startLiveKeys({
+      store,
+      keyFile: resolve(config.store.encryptionKeyFile),
+      env: process.env,
+      rules: { allowGroupReadable: config.store.allowGroupReadableKeyFile },
+      keyFileCheckMs: config.store.keyFileCheckMs,
+      heartbeatMs: config.store.instanceHeartbeatMs,
+      ...(callRecords instanceof CallRecordWorkerWriter ? { writer: callRecords } : {}),
+      logger,
+    });
+  } catch (err) {
+    numbers.stop();
+    await callRecords.close();
+    await store.close();
+    throw err;
+  }
   const retention = startRetentionScheduler(store, {
     retentionDays: config.store.callRecordRetentionDays,
     intervalMs: config.store.retentionIntervalMinutes * 60_000,
@@ -55,7 +77,21 @@ export async function openCustomerData(
       retention.stop();
       numbers.stop();
       await callRecords.close();
+      await liveKeys.stop();
       await store.close();
     },
   };
+}
+
+/** Bad rows: counted every time a read skips one, logged once per row (by blind index or id). */
+function reportUnreadableRows(store: Store, logger: Logger, registry: Registry): void {
+  const metric = storeMetrics(registry).unreadableRows;
+  const logged = new Set<string>();
+  store.onUnreadable((u) => {
+    metric.labels(u.table).inc();
+    const id = `${u.table}:${u.rowKey}`;
+    if (logged.has(id) || logged.size >= 10_000) return;
+    logged.add(id);
+    logger.error({ table: u.table, row: u.rowKey, keyId: u.keyId, reason: u.reason }, "stored row cannot be decrypted: skipped (the other rows are served)");
+  });
 }

@@ -10,6 +10,7 @@ export interface StoreMetrics {
   callRecordWriteErrors: Counter;
   numbersProvisioned: Gauge;
   purgeRuns: Counter<"result">;
+  unreadableRows: Counter<"table">;
 }
 
 const byRegistry = new WeakMap<Registry, StoreMetrics>();
@@ -34,6 +35,12 @@ export function storeMetrics(registry: Registry): StoreMetrics {
     callRecordQueueDepth: new Gauge({ name: "trunkgate_store_call_record_queue_depth", help: "Call records waiting to be written", registers }),
     callRecordWriteErrors: new Counter({ name: "trunkgate_store_call_record_write_errors_total", help: "Failed call record batch writes (retried)", registers }),
     numbersProvisioned: new Gauge({ name: "trunkgate_store_numbers_provisioned", help: "Provisioned numbers (as last loaded by the routing cache)", registers }),
+    unreadableRows: new Counter({
+      name: "trunkgate_store_unreadable_rows_total",
+      help: "Stored rows skipped because they could not be decrypted (tampered, or under a key not in the keyring), each time a read met one",
+      labelNames: ["table"],
+      registers,
+    }),
     purgeRuns: new Counter({ name: "trunkgate_store_retention_runs_total", help: "Retention purge runs by result (success, error)", labelNames: ["result"], registers }),
   };
   byRegistry.set(registry, m);

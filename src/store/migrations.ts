@@ -63,6 +63,22 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX daily_statistics_day ON daily_statistics (day)`,
     ],
   },
+  {
+    // Version 2 belongs to another change in flight (numbering is settled at merge).
+    version: 3,
+    name: "running instances and the data keys they write with",
+    up: [
+      `CREATE TABLE store_instances (
+         id TEXT PRIMARY KEY,
+         host TEXT NOT NULL,
+         pid INTEGER NOT NULL,
+         key_ids TEXT NOT NULL,
+         started_at BIGINT NOT NULL,
+         last_seen BIGINT NOT NULL,
+         expires_at BIGINT NOT NULL
+       )`,
+    ],
+  },
 ];
 
 const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -146,7 +146,13 @@ export class NumberRepository {
     );
     const more = rows.length > limit;
     const page = more ? rows.slice(0, limit) : rows;
-    return { items: page.map((r) => this.decode(r)), nextCursor: more ? encodeCursor(page[page.length - 1]!.number_index) : null };
+    // One bad row (tampered, unknown key) is reported and skipped, not fatal to the whole scan.
+    const items: NumberEntry[] = [];
+    for (const r of page) {
+      const e = this.ctx.readable(T, r.number_index, () => this.decode(r));
+      if (e) items.push(e);
+    }
+    return { items, nextCursor: more ? encodeCursor(page[page.length - 1]!.number_index) : null };
   }
 
   async count(): Promise<number> {

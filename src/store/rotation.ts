@@ -4,6 +4,8 @@
 // index key and are untouched. keyUsage() tells which key ids rows still use, so old keys are
 // removed from the keyring only when nothing needs them.
 import type { StoreContext } from "./context.js";
+import type { Keyring } from "./crypto/keyring.js";
+import type { InstanceInfo } from "./instances.js";
 
 export const ENCRYPTED_COLUMNS = [
   { table: "numbers", key: "number_index", columns: ["number_enc", "custom_header_enc"] },
@@ -36,7 +38,9 @@ export async function reencryptAll(ctx: StoreContext, opts: { batchSize?: number
           const key = row[spec.key]!;
           const stale = spec.columns.filter((c) => row[c] !== null && !row[c]!.startsWith(ctx.keys.activePrefix));
           if (stale.length === 0) continue;
-          const values = stale.map((c) => ctx.encrypt(ctx.decrypt(row[c]!, spec.table, c, key), spec.table, c, key));
+          // An unreadable row is reported and left as it is (its key id then still counts as used).
+          const values = ctx.readable(spec.table, key, () => stale.map((c) => ctx.encrypt(ctx.decrypt(row[c]!, spec.table, c, key), spec.table, c, key)));
+          if (!values) continue;
           await tx.run(`UPDATE ${spec.table} SET ${stale.map((c) => `${c} = ?`).join(", ")} WHERE ${spec.key} = ?`, [...values, key]);
           changed++;
         }
@@ -65,4 +69,31 @@ export async function keyUsage(ctx: StoreContext): Promise<Record<string, number
     }
   }
   return usage;
+}
+
+export interface PrunePlan {
+  /** Non-active keys nothing uses: safe to remove. */
+  remove: string[];
+  /** Non-active keys kept, with why (stored values, running instances). */
+  kept: { keyId: string; reasons: string[] }[];
+}
+
+/**
+ * Which old keys may go. `instances` must be read BEFORE `usage`: an instance that switched keys
+ * after the instance read has, by then, committed its last old-key writes, which the usage scan
+ * sees; read the other way round, a write committed between the two reads would be missed.
+ */
+export function planPrune(keyring: Keyring, usage: Record<string, number>, instances: readonly InstanceInfo[], now = Date.now()): PrunePlan {
+  const plan: PrunePlan = { remove: [], kept: [] };
+  for (const kid of keyring.keyIds()) {
+    if (kid === keyring.active) continue;
+    const reasons: string[] = [];
+    if (usage[kid]) reasons.push(`${usage[kid]} stored value(s)`);
+    for (const i of instances) {
+      if (i.keyIds.includes(kid)) reasons.push(`running instance ${i.host} pid ${i.pid} (id ${i.id}, seen ${Math.max(0, Math.round((now - i.lastSeen) / 1000))} s ago)`);
+    }
+    if (reasons.length === 0) plan.remove.push(kid);
+    else plan.kept.push({ keyId: kid, reasons });
+  }
+  return plan;
 }

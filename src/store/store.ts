@@ -1,5 +1,6 @@
 // The store: one async interface over SQLite or PostgreSQL (chosen by store.url), with the
 // repositories for numbers, call records and statistics, and the key-rotation operations.
+import { existsSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import type { Logger } from "pino";
 import type { StoreConfig } from "../config/schema/store.js";
@@ -8,11 +9,12 @@ import { ensureKeyFile, loadKeyring } from "./crypto/key-file.js";
 import type { Dialect, SqlDriver } from "./db/driver.js";
 import { openDriver } from "./db/open.js";
 import { migrate } from "./migrations.js";
-import { StoreContext } from "./context.js";
+import { StoreContext, type UnreadableRow } from "./context.js";
 import { NumberRepository } from "./numbers.js";
 import { CallRecordRepository } from "./call-records.js";
 import { StatisticsRepository } from "./statistics.js";
 import { keyUsage, reencryptAll, type ReencryptResult } from "./rotation.js";
+import { InstanceRegistry, liveInstances, type InstanceInfo } from "./instances.js";
 
 export interface Store {
   readonly dialect: Dialect;
@@ -27,6 +29,14 @@ export interface Store {
   reencrypt(opts?: { batchSize?: number }): Promise<ReencryptResult>;
   /** Stored values per key id. */
   keyUsage(): Promise<Record<string, number>>;
+  /** Called for every row a scan skipped because it could not be decrypted. */
+  onUnreadable(listener: (u: UnreadableRow) => void): void;
+  /** Called after every keyring change (useKeyring, or a reload for an unknown key id). */
+  onKeyringChange(listener: (k: Keyring) => void): void;
+  /** This process's row in store_instances (a running instance records the keys it writes with). */
+  instanceRegistry(heartbeatMs: number): InstanceRegistry;
+  /** Instances recorded in the store whose heartbeat has not expired. */
+  liveInstances(): Promise<InstanceInfo[]>;
   close(): Promise<void>;
 }
 
@@ -36,8 +46,10 @@ export interface OpenStoreOptions {
   /** Use this keyring; otherwise load from TRUNKGATE_STORE_KEY or keyFile. */
   keyring?: Keyring;
   keyFile?: string;
-  /** Create keyFile when it does not exist (first run). */
+  /** Create keyFile when it does not exist and the store is empty (first run). */
   createKeyFile?: boolean;
+  /** Accept a group-readable key file (store.allowGroupReadableKeyFile). */
+  allowGroupReadableKeyFile?: boolean;
   env?: NodeJS.ProcessEnv;
   /** Relative sqlite paths and key files resolve against this (default: cwd). */
   baseDir?: string;
@@ -49,23 +61,34 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
   const baseDir = opts.baseDir ?? process.cwd();
   const env = opts.env ?? process.env;
   const keyFile = opts.keyFile === undefined ? undefined : isAbsolute(opts.keyFile) ? opts.keyFile : resolve(baseDir, opts.keyFile);
-  let created = false;
+  if (!opts.keyring && !keyFile) throw new KeyringError("store: no keyring and no store.encryptionKeyFile");
+  const rules = { allowGroupReadable: opts.allowGroupReadableKeyFile === true };
+  const db = openDriver(opts.url, baseDir);
   let keyring = opts.keyring;
   let reload: (() => Keyring) | undefined;
-  if (!keyring) {
-    if (!keyFile) throw new KeyringError("store: no keyring and no store.encryptionKeyFile");
-    if (opts.createKeyFile && !env.TRUNKGATE_STORE_KEY) {
-      created = ensureKeyFile(keyFile).created;
-      if (created) opts.logger?.warn({ file: keyFile }, "created a new store key file: back it up, data is unreadable without it");
-    }
-    const loaded = loadKeyring(keyFile, env);
-    for (const w of loaded.warnings) opts.logger?.warn(w);
-    keyring = loaded.keyring;
-    if (loaded.source === "file") reload = () => loadKeyring(keyFile, env).keyring;
-  }
-  const db = openDriver(opts.url, baseDir);
   try {
     await migrate(db);
+    let created = false;
+    if (!keyring) {
+      const file = keyFile!;
+      if (!env.TRUNKGATE_STORE_KEY && !existsSync(file)) {
+        // A fresh key for a store that already holds data would make every row unreadable and
+        // every lookup miss: only an empty store gets one.
+        const fp = await storedFingerprint(db);
+        if (fp !== undefined) {
+          throw new KeyringError(
+            `store.encryptionKeyFile: ${file} does not exist, but the store already holds data encrypted with another key file (index key fingerprint ${fp}): restore that key file (or set TRUNKGATE_STORE_KEY); a new key is only created for an empty store`,
+          );
+        }
+        if (opts.createKeyFile) {
+          created = ensureKeyFile(file).created;
+          if (created) opts.logger?.warn({ file }, "created a new store key file: back it up, data is unreadable without it");
+        }
+      }
+      const loaded = loadKeyring(file, env, rules);
+      keyring = loaded.keyring;
+      if (loaded.source === "file") reload = () => loadKeyring(file, env, rules).keyring;
+    }
     await checkFingerprint(db, keyring, created);
   } catch (err) {
     await db.close().catch(() => {});
@@ -79,7 +102,18 @@ export function openStoreFromConfig(
   cfg: StoreConfig,
   opts: { baseDir?: string; env?: NodeJS.ProcessEnv; logger?: Logger; now?: () => Date } = {},
 ): Promise<Store> {
-  return openStore({ url: cfg.url, keyFile: cfg.encryptionKeyFile, createKeyFile: cfg.createKeyFileIfMissing, ...opts });
+  return openStore({
+    url: cfg.url,
+    keyFile: cfg.encryptionKeyFile,
+    createKeyFile: cfg.createKeyFileIfMissing,
+    allowGroupReadableKeyFile: cfg.allowGroupReadableKeyFile,
+    ...opts,
+  });
+}
+
+async function storedFingerprint(db: SqlDriver): Promise<string | undefined> {
+  const rows = await db.all<{ value: string }>("SELECT value FROM store_meta WHERE name = 'keyring_fingerprint'");
+  return rows[0]?.value;
 }
 
 /**
@@ -128,6 +162,22 @@ class SqlStore implements Store {
 
   keyUsage(): Promise<Record<string, number>> {
     return keyUsage(this.ctx);
+  }
+
+  onKeyringChange(listener: (k: Keyring) => void): void {
+    this.ctx.onKeyringChange(listener);
+  }
+
+  onUnreadable(listener: (u: UnreadableRow) => void): void {
+    this.ctx.onUnreadable(listener);
+  }
+
+  instanceRegistry(heartbeatMs: number): InstanceRegistry {
+    return new InstanceRegistry(this.ctx.db, heartbeatMs);
+  }
+
+  liveInstances(): Promise<InstanceInfo[]> {
+    return liveInstances(this.ctx.db);
   }
 
   close(): Promise<void> {

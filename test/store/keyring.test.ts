@@ -60,9 +60,17 @@ t.test("key file: init creates 0600 and refuses to overwrite; ensureKeyFile crea
   const first = readFileSync(p2, "utf8");
   t.same(ensureKeyFile(p2), { created: false });
   t.equal(readFileSync(p2, "utf8"), first);
-  t.same(loadKeyring(p2, {}).warnings, []);
+  t.equal(loadKeyring(p2, {}).source, "file");
   chmodSync(p2, 0o644);
-  t.match(loadKeyring(p2, {}).warnings[0], /mode 644/);
+  t.throws(() => loadKeyring(p2, {}), new RegExp(`store\\.encryptionKeyFile: ${p2} has mode 644: other users could read`));
+  t.throws(() => loadKeyring(p2, {}, { allowGroupReadable: true }), /mode 644/, "others: refused even with the override");
+  chmodSync(p2, 0o640);
+  t.throws(() => loadKeyring(p2, {}), /mode 640.*store\.allowGroupReadableKeyFile: true/);
+  t.equal(loadKeyring(p2, {}, { allowGroupReadable: true }).source, "file", "group-readable with the override");
+  chmodSync(p2, 0o660);
+  t.throws(() => loadKeyring(p2, {}, { allowGroupReadable: true }), /mode 660/, "group-writable: refused even with the override");
+  chmodSync(p2, 0o400);
+  t.equal(loadKeyring(p2, {}).source, "file", "0400 is fine");
 });
 
 t.test("key file errors name the key", async (t) => {

@@ -5,9 +5,21 @@ export const storeSchema = z
     url: z.string().regex(/^(sqlite:|postgres(ql)?:\/\/)/, "sqlite:PATH or postgres://…").default("sqlite:data/trunkgate.db"),
     /** Keyring file (JSON, mode 0600); TRUNKGATE_STORE_KEY overrides it. Keys never go in YAML. */
     encryptionKeyFile: z.string().min(1).default("data/trunkgate.key"),
-    /** First run: create encryptionKeyFile when it does not exist. */
+    /**
+     * First run: create encryptionKeyFile when it does not exist and the store is empty (a store
+     * that already holds encrypted data with no key file is an error naming the file).
+     */
     createKeyFileIfMissing: z.boolean().default(true),
+    /** Accept a key file its group may read (0640/0440, a Secret mounted with fsGroup); otherwise only 0600/0400. */
+    allowGroupReadableKeyFile: z.boolean().default(false),
     callRecordRetentionDays: z.number().int().min(1).max(30, "at most 30 days (customer-data policy)").default(30),
+    /** How often a running instance checks its key file for a change (rotation, prune). */
+    keyFileCheckMs: z.number().int().min(100).max(3_600_000).default(5000),
+    /**
+     * How often a running instance records the data keys it writes with in the store; `keys prune`
+     * ignores an instance not seen for 3 heartbeats (it died without closing).
+     */
+    instanceHeartbeatMs: z.number().int().min(100).max(600_000).default(10_000),
     /** How often the retention purge runs. */
     retentionIntervalMinutes: z.number().int().min(1).max(1440).default(60),
     /** How often each replica polls the numbers version to refresh its routing cache. */

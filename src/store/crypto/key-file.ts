@@ -13,8 +13,14 @@ const BASE64 = /^[A-Za-z0-9+/]+={0,2}$|^[A-Za-z0-9_-]+$/;
 export interface LoadedKeyring {
   keyring: Keyring;
   source: "env" | "file";
-  /** Non-fatal findings (e.g. permissive file mode) for the caller to log. */
-  warnings: string[];
+}
+
+export interface KeyFileRules {
+  /**
+   * Accept a key file the owner's group may read (mode 0640/0440: a Kubernetes Secret mounted with
+   * fsGroup). Write access for the group and any access for others are always refused.
+   */
+  allowGroupReadable?: boolean;
 }
 
 export function serializeKeyring(k: Keyring): string {
@@ -76,19 +82,33 @@ export function keyringFromEnv(value: string): Keyring {
 }
 
 /** The keyring in force: the environment variable when set, else the key file. */
-export function loadKeyring(file: string, env: NodeJS.ProcessEnv = process.env): LoadedKeyring {
+export function loadKeyring(file: string, env: NodeJS.ProcessEnv = process.env, rules: KeyFileRules = {}): LoadedKeyring {
   const fromEnv = env[STORE_KEY_ENV];
-  if (fromEnv !== undefined && fromEnv !== "") return { keyring: keyringFromEnv(fromEnv), source: "env", warnings: [] };
+  if (fromEnv !== undefined && fromEnv !== "") return { keyring: keyringFromEnv(fromEnv), source: "env" };
   let text: string;
   try {
+    checkKeyFileMode(file, rules);
     text = readFileSync(file, "utf8");
   } catch (err) {
+    if (err instanceof KeyringError) throw err;
     throw new KeyringError(`store.encryptionKeyFile: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
-  const warnings: string[] = [];
+  return { keyring: parseKeyring(text, file), source: "file" };
+}
+
+/**
+ * Whoever can read the key file can read every number in the store: a file other users may read is
+ * a refusal, not a warning (a warning in a log nobody reads protected nothing). The mode is that of
+ * the file a symlink points to (Kubernetes mounts Secrets as symlinks into ..data/).
+ */
+export function checkKeyFileMode(file: string, rules: KeyFileRules = {}): void {
   const mode = statSync(file).mode & 0o777;
-  if ((mode & 0o077) !== 0) warnings.push(`key file ${file} has mode ${mode.toString(8)}; expected 600`);
-  return { keyring: parseKeyring(text, file), source: "file", warnings };
+  const allowed = rules.allowGroupReadable ? 0o740 : 0o700;
+  if ((mode & ~allowed) === 0) return;
+  const fix = rules.allowGroupReadable
+    ? "chmod 640 (or 600) it"
+    : "chmod 600 it, or for a group-readable Secret mount (0640/0440) set store.allowGroupReadableKeyFile: true";
+  throw new KeyringError(`store.encryptionKeyFile: ${file} has mode ${mode.toString(8).padStart(3, "0")}: other users could read the store's keys; ${fix}`);
 }
 
 /** Atomic replace (temp file + rename) so a crash never leaves a half-written keyring. */

@@ -12,8 +12,7 @@ import type { Dialect, Row, SqlDriver, SqlTx, SqlValue } from "./driver.js";
 export function openSqlite(path: string): SqlDriver {
   if (path !== ":memory:") {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    // Create the file 0600 before SQLite does: its -wal and -shm files inherit the mode.
-    closeSync(openSync(path, "a", 0o600));
+    createPrivately(path);
   }
   const db = new Database(path);
   db.pragma("journal_mode = WAL");
@@ -21,6 +20,26 @@ export function openSqlite(path: string): SqlDriver {
   db.pragma("busy_timeout = 5000");
   db.pragma("foreign_keys = ON");
   return new SqliteDriver(db, lockFor(path));
+}
+
+/**
+ * Creates the file 0600 before SQLite does (its -wal and -shm files inherit the mode), and only
+ * when it does not exist: closing any descriptor of a file releases every POSIX lock this process
+ * holds on it, including the locks of a live SQLite connection (the main thread's, when the
+ * call-record worker opens its own). Without its lock, another process (an operator's sqlite3)
+ * believes it is the last connection and deletes the WAL under us. So a descriptor of an existing
+ * database file is never opened, let alone closed, outside SQLite: `wx` fails with EEXIST instead.
+ */
+function createPrivately(path: string): void {
+  let fd: number;
+  try {
+    fd = openSync(path, "wx", 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") return;
+    throw err;
+  }
+  // Nobody can hold a lock on a file created just now by this call.
+  closeSync(fd);
 }
 
 interface FileLock {
