@@ -5,13 +5,37 @@ import { TlsMaterialError } from "../tls/pem.js";
 import { loadTlsMaterial } from "../tls/material.js";
 import { EXIT_OK, EXIT_USAGE, type CliIo } from "./io.js";
 
+const HELP = `usage: trunkgate config check [--config FILE] [--skip-files]
+  validate a configuration as start would: the schema and the relations between sections, then the
+  files it names (certificates and keys match, roots and CRLs parse, the JWKS holds public keys only,
+  the store key file parses and is private). Exit 0 with a summary (and warnings), or exit 2 listing
+  every problem as "path.to.key: what is wrong". --skip-files checks the configuration alone (e.g.
+  on a machine without the mounted secrets). --config defaults to $TRUNKGATE_CONFIG, else
+  config/default.yaml; TRUNKGATE__… environment overrides apply, as for start.`;
+
+/** `trunkgate config <sub>`: only `check` so far. */
+export async function configCommand(argv: string[], io: CliIo): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === "check") return configCheckCommand(rest, io);
+  if (sub === "--help" || sub === "-h" || sub === "help") {
+    io.out(HELP);
+    return EXIT_OK;
+  }
+  io.err(`${sub === undefined ? "a subcommand is required" : `unknown subcommand "${sub}"`}\n${HELP}`);
+  return EXIT_USAGE;
+}
+
 export async function configCheckCommand(argv: string[], io: CliIo): Promise<number> {
-  let values: { config?: string | undefined; "skip-files"?: boolean | undefined };
+  let values: { config?: string | undefined; "skip-files"?: boolean | undefined; help?: boolean | undefined };
   try {
-    ({ values } = parseArgs({ args: argv, options: { config: { type: "string" }, "skip-files": { type: "boolean" } } }));
+    ({ values } = parseArgs({ args: argv, options: { config: { type: "string" }, "skip-files": { type: "boolean" }, help: { type: "boolean", short: "h" } } }));
   } catch (err) {
-    io.err(`usage: trunkgate config check [--config FILE] [--skip-files]\n${(err as Error).message}`);
+    io.err(`${(err as Error).message}\n${HELP}`);
     return EXIT_USAGE;
+  }
+  if (values.help) {
+    io.out(HELP);
+    return EXIT_OK;
   }
   const path = resolveConfigPath(values.config);
   try {
