@@ -1,8 +1,9 @@
-// `trunkgate config check [--config FILE]`: validate the schema and the TLS material it names.
+// `trunkgate config check [--config FILE]`: the checks `start` makes before opening a socket —
+// the schema and cross-section relations (src/config/load.ts), then the files (config-preflight.ts).
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfigFile, resolveConfigPath } from "../config/load.js";
-import { TlsMaterialError } from "../tls/pem.js";
-import { loadTlsMaterial } from "../tls/material.js";
+import type { Config } from "../config/schema/index.js";
+import { preflight } from "./config-preflight.js";
 import { EXIT_OK, EXIT_USAGE, type CliIo } from "./io.js";
 
 const HELP = `usage: trunkgate config check [--config FILE] [--skip-files]
@@ -38,32 +39,34 @@ export async function configCheckCommand(argv: string[], io: CliIo): Promise<num
     return EXIT_OK;
   }
   const path = resolveConfigPath(values.config);
+  let cfg: Config;
   try {
-    const cfg = loadConfigFile(path);
-    if (!values["skip-files"] && !cfg.tls.devPki.autoGenerate) loadTlsMaterial(cfg.tls);
-    io.out(
-      [
-        `${path}: valid`,
-        `  peers: ${cfg.peers.map((p) => p.name).join(", ") || "(none: every client is refused)"}`,
-        `  sip: ${cfg.sip.enabled ? `${cfg.sip.listen.host}:${cfg.sip.listen.port}, upstreams ${cfg.sip.upstreams.map((u) => u.name).join(", ") || "(none)"}` : "disabled"}`,
-        `  http: ${cfg.http.enabled ? `${cfg.http.listen.host}:${cfg.http.listen.port} → ${cfg.http.upstream.url}` : "disabled"}`,
-        `  provisioning: ${cfg.provisioning.enabled ? `${cfg.provisioning.listen.host}:${cfg.provisioning.listen.port}` : "disabled"}`,
-        `  admin: ${cfg.admin.listen.host}:${cfg.admin.listen.port}`,
-        `  store: ${cfg.store.url.replace(/\/\/[^@/]*@/, "//***@")}`,
-      ].join("\n"),
-    );
-    return EXIT_OK;
+    cfg = loadConfigFile(path);
   } catch (err) {
-    if (err instanceof ConfigError) {
-      io.err(`${path}: invalid`);
-      for (const p of err.problems) io.err(p);
-      return EXIT_USAGE;
-    }
-    if (err instanceof TlsMaterialError) {
-      io.err(`${path}: invalid`);
-      io.err(err.message);
-      return EXIT_USAGE;
-    }
-    throw err;
+    if (!(err instanceof ConfigError)) throw err;
+    // Files are checked once the configuration itself is valid (until then it is unclear which).
+    io.err(`${path}: invalid (${err.problems.length} problem(s))`);
+    for (const p of err.problems) io.err(`  ${p}`);
+    return EXIT_USAGE;
   }
+  const result = values["skip-files"] ? { problems: [], warnings: [], notes: ["files not checked (--skip-files)"] } : preflight(cfg);
+  for (const w of result.warnings) io.err(`warning: ${w}`);
+  if (result.problems.length > 0) {
+    io.err(`${path}: invalid (${result.problems.length} problem(s))`);
+    for (const p of result.problems) io.err(`  ${p}`);
+    return EXIT_USAGE;
+  }
+  io.out(
+    [
+      `${path}: valid`,
+      `  peers: ${cfg.peers.map((p) => p.name).join(", ") || "(none: every client is refused)"}`,
+      `  sip: ${cfg.sip.enabled ? `${cfg.sip.listen.host}:${cfg.sip.listen.port}, upstreams ${cfg.sip.upstreams.map((u) => u.name).join(", ") || "(none)"}` : "disabled"}`,
+      `  http: ${cfg.http.enabled ? `${cfg.http.listen.host}:${cfg.http.listen.port} → ${cfg.http.upstream.url}` : "disabled"}`,
+      `  provisioning: ${cfg.provisioning.enabled ? `${cfg.provisioning.listen.host}:${cfg.provisioning.listen.port}` : "disabled"}`,
+      `  admin: ${cfg.admin.listen.host}:${cfg.admin.listen.port}`,
+      `  store: ${cfg.store.url.replace(/\/\/[^@/]*@/, "//***@")}`,
+      ...result.notes.map((n) => `  note: ${n}`),
+    ].join("\n"),
+  );
+  return EXIT_OK;
 }
