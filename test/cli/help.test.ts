@@ -11,7 +11,7 @@ const cli = (args: string[]) => runIn((io) => main(args, io));
 const COMMANDS = ["start", "config", "health", "certs", "keys", "numbers", "retention", "tokens"];
 
 t.test("--version prints the package version (the built executable)", async (t) => {
-  const r = await runCli(["--version"]);
+  const r = await runCli(["--version"], { timeoutMs: 120_000 });
   t.equal(r.code, 0);
   t.equal(r.stdout.trim(), `trunkgate ${(JSON.parse(readFileSync("package.json", "utf8")) as { version: string }).version}`);
 });
