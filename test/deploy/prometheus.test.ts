@@ -12,6 +12,10 @@ import { exportJWK, generateKeyPair } from "jose";
 import { makeTestPki } from "../helpers/pki.js";
 import { adminGet, clusterConfig, startCli, writeConfig } from "../cluster/harness.js";
 
+// A cluster primary and two workers start here: on a 2-core machine shared with other suites that
+// alone can take minutes, so this file gets more than the default per-file bound.
+t.setTimeout(360_000);
+
 const RULES = "deploy/prometheus/trunkgate-rules.yaml";
 const RULE_TESTS = "deploy/prometheus/trunkgate-rules.test.yaml";
 const DASHBOARD = "deploy/grafana/trunkgate-dashboard.json";
