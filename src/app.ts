@@ -1,8 +1,7 @@
 // The composition root: config → logger, metrics, TLS contexts, peer identity → components
 // (SIP proxy, HTTP proxy, provisioning API) → admin endpoints → signals. Nothing else wires things.
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
-import { resolve } from "node:path";
 import type { Config } from "./config/schema/index.js";
 import { type Component, listenError } from "./component.js";
 import { AdminServer } from "./admin/admin-server.js";
@@ -10,6 +9,8 @@ import { setLogHashKey } from "./observability/hash.js";
 import { createLogger, flushLogger, type Logger } from "./observability/logger.js";
 import { createMetrics, type EdgeMetrics } from "./observability/metrics.js";
 import { generateDevPki } from "./pki/dev-pki.js";
+import { missingDevPkiFile, planDevPki } from "./pki/dev-pki-plan.js";
+import { TlsMaterialError } from "./tls/pem.js";
 import { openCustomerData, type CustomerData } from "./store/customer-data.js";
 import { TlsContextProvider } from "./tls/context-provider.js";
 import { reportExpiry } from "./tls/expiry.js";
@@ -176,19 +177,20 @@ export class App {
 }
 
 /**
- * Generates the development PKI when tls.devPki.autoGenerate is on and a configured file in its
- * directory is missing. Exported for the cluster primary, which runs it once before forking.
+ * Generates the development PKI when tls.devPki.autoGenerate is on and its directory holds none of
+ * it; a configured file missing from a directory that holds one is an error naming the key (see
+ * src/pki/dev-pki-plan.ts). Exported for the cluster primary, which runs it once before forking.
  */
 export async function ensureDevPki(config: Config, logger: Logger): Promise<void> {
-  const { devPki, certificates, clientCertificate } = config.tls;
-  if (!devPki.autoGenerate) return;
-  const dir = resolve(devPki.dir);
-  const files = [...certificates.flatMap((c) => [c.cert, c.key]), clientCertificate.cert, clientCertificate.key];
-  const inDir = files.filter((f) => resolve(f).startsWith(dir));
-  if (inDir.length === 0 || inDir.every((f) => existsSync(f))) return;
-  const { files: written } = await generateDevPki({ outDir: dir, force: true });
+  const plan = planDevPki(config.tls);
+  if (plan.action === "none") return;
+  if (plan.action === "missing") {
+    const first = plan.missing[0]!;
+    throw new TlsMaterialError(first.key, missingDevPkiFile(plan, first.file));
+  }
+  const { files: written } = await generateDevPki({ outDir: plan.dir, force: true });
   logger.warn(
-    { dir, files: written.length },
+    { dir: plan.dir, files: written.length },
     "GENERATED A DEVELOPMENT PKI: these certificates are for local testing only, never for production",
   );
 }

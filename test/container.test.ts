@@ -14,11 +14,17 @@ const UID = 65534; // nobody
 t.test("Dockerfile: multi-stage, non-root, ports, healthcheck, stop signal", async (t) => {
   const df = await readFile("Dockerfile", "utf8");
   t.ok((df.match(/^FROM /gm) ?? []).length >= 2, "multi-stage");
-  t.match(df, /^FROM node:20-bookworm-slim AS runtime$/m);
+  // Node 24 LTS, pinned by digest (the same pinned image for both stages), with how to bump it.
+  t.match(df, /^ARG NODE_IMAGE=node:24-bookworm-slim@sha256:[0-9a-f]{64}$/m);
+  t.match(df, /^FROM \$\{NODE_IMAGE\} AS build$/m);
+  t.match(df, /^FROM \$\{NODE_IMAGE\} AS runtime$/m);
+  t.match(df, /docker buildx imagetools inspect node:24-bookworm-slim/, "says how to bump the digest");
   t.match(df, /^USER 10001:10001$/m);
-  t.match(df, /^EXPOSE 5061 8443 9090$/m);
+  t.match(df, /^EXPOSE 5061 8443 8444 9090$/m, "SIP, HTTPS, provisioning, admin");
   t.match(df, /^STOPSIGNAL SIGTERM$/m);
-  t.match(df, /^HEALTHCHECK .*\n.*\/healthz/m);
+  // The health check reads admin.listen from the configuration, no hard-coded address.
+  t.match(df, /^HEALTHCHECK .*\\\n\s+CMD \["node", "\/app\/dist\/src\/main\.js", "health"/m);
+  t.notMatch(df, /127\.0\.0\.1:9090/);
   t.match(df, /^VOLUME \["\/var\/lib\/trunkgate"\]$/m);
   t.match(df, /^ENTRYPOINT \["node", "\/app\/dist\/src\/main\.js"\]$/m);
 });

@@ -21,6 +21,10 @@ class UsageError extends Error {}
 
 export async function certsCommand(argv: string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = argv;
+  if (rest.includes("--help") || rest.includes("-h")) {
+    io.out(USAGE);
+    return EXIT_OK;
+  }
   try {
     switch (sub) {
       case "init":

@@ -1,6 +1,6 @@
 // `trunkgate retention run|stats`: purge call records past store.callRecordRetentionDays now
 // (the server also does this on a timer), and read the anonymised daily statistics.
-import { loadCliConfig, openCliStore, parseFlags, runCommand, UsageError, type CliIo } from "./store-command.js";
+import { loadCliConfig, openCliStore, parseFlags, runCommand, UsageError, wantsHelp, type CliIo } from "./store-command.js";
 import { purgeExpiredCallRecords } from "../store/retention.js";
 
 const HELP = `usage:
@@ -12,7 +12,7 @@ const HELP = `usage:
 export async function retentionCommand(argv: string[], io: CliIo): Promise<number> {
   return runCommand(io, HELP, async () => {
     const [sub, ...rest] = argv;
-    if (sub === "help" || sub === "--help" || sub === "-h") {
+    if (wantsHelp(sub, rest)) {
       io.out(HELP);
       return 0;
     }

@@ -13,13 +13,22 @@ import type { Config } from "../config/schema/index.js";
 import { loadConfigFile, resolveConfigPath } from "../config/load.js";
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliIo } from "./io.js";
 
+const HELP = `usage: trunkgate start [--config FILE]
+  run the proxy until SIGTERM/SIGINT (graceful drain for lifecycle.drainGraceSeconds, then exit 0);
+  SIGHUP reloads certificates, keys, roots and CRLs. --config defaults to $TRUNKGATE_CONFIG, else
+  config/default.yaml. Exit codes: 2 invalid configuration, 1 cannot start (the message names the key).`;
+
 export async function startCommand(argv: string[], io: CliIo): Promise<number> {
-  let values: { config?: string | undefined };
+  let values: { config?: string | undefined; help?: boolean | undefined };
   try {
-    ({ values } = parseArgs({ args: argv, options: { config: { type: "string" } } }));
+    ({ values } = parseArgs({ args: argv, options: { config: { type: "string" }, help: { type: "boolean", short: "h" } } }));
   } catch (err) {
-    io.err(`usage: trunkgate start [--config FILE]\n${(err as Error).message}`);
+    io.err(`${(err as Error).message}\n${HELP}`);
     return EXIT_USAGE;
+  }
+  if (values.help) {
+    io.out(HELP);
+    return EXIT_OK;
   }
   const path = resolveConfigPath(values.config);
   // A worker gets its configuration from the primary, which read it once for everyone.

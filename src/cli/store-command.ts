@@ -57,7 +57,7 @@ export function runSubcommand(
 ): Promise<number> {
   return runCommand(io, help, async () => {
     const [sub, ...rest] = argv;
-    if (sub === "help" || sub === "--help" || sub === "-h") {
+    if (wantsHelp(sub, rest)) {
       io.out(help);
       return 0;
     }
@@ -65,4 +65,9 @@ export function runSubcommand(
     if (run === undefined) throw new UsageError(sub === undefined ? "missing subcommand" : `unknown subcommand "${sub}"`);
     return run(rest, io);
   });
+}
+
+/** `help`, `--help` or `-h` as the subcommand, or `--help`/`-h` anywhere after it. */
+export function wantsHelp(sub: string | undefined, rest: readonly string[]): boolean {
+  return sub === "help" || sub === "--help" || sub === "-h" || rest.includes("--help") || rest.includes("-h");
 }

@@ -1,6 +1,7 @@
 // The primary's own metrics: its process metrics (labelled worker="primary" in the aggregate) and the
 // state of the pool.
-import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Registry } from "prom-client";
+import { collectProcessMetrics } from "../observability/process-metrics.js";
 
 export interface ClusterMetrics {
   registry: Registry;
@@ -10,7 +11,7 @@ export interface ClusterMetrics {
 
 export function createClusterMetrics(): ClusterMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  collectProcessMetrics(registry);
   return {
     registry,
     workers: new Gauge({

@@ -39,23 +39,33 @@ export function parseConfig(text: string, source = "(inline)", env: NodeJS.Proce
     throw new ConfigError(["(root): expected a mapping of sections (tls, peers, sip, …)"], source);
   }
   const problems: string[] = [];
-  applyEnvOverrides(raw as Record<string, unknown>, env, problems);
+  const overrides = applyEnvOverrides(raw as Record<string, unknown>, env, problems);
   const result = configSchema.safeParse(raw);
   if (!result.success) {
-    for (const issue of result.error.issues) problems.push(formatIssue(issue.path, issue.message, issue));
-    throw new ConfigError(problems, source);
+    for (const issue of result.error.issues) problems.push(...formatIssue(issue.path, issue.message, issue));
+    throw new ConfigError(problems.map((p) => attributeToOverride(p, overrides)), source);
   }
   problems.push(...crossCheck(result.data));
-  if (problems.length > 0) throw new ConfigError(problems, source);
+  if (problems.length > 0) throw new ConfigError(problems.map((p) => attributeToOverride(p, overrides)), source);
   return result.data;
 }
 
-function formatIssue(path: PropertyKey[], message: string, issue: { code: string; keys?: string[] }): string {
+function formatIssue(path: PropertyKey[], message: string, issue: { code: string; keys?: string[] }): string[] {
   const base = path.map(String).join(".");
   if (issue.code === "unrecognized_keys" && issue.keys) {
-    return issue.keys.map((k) => `${base ? `${base}.` : ""}${k}: unknown key`).join("\n  ");
+    return issue.keys.map((k) => `${base ? `${base}.` : ""}${k}: unknown key`);
   }
-  return `${base || "(root)"}: ${message}`;
+  return [`${base || "(root)"}: ${message}`];
+}
+
+/**
+ * A problem at a key an environment variable set (or inside a value it set) names the variable:
+ * the operator looks for the mistake in the container spec, not in the file.
+ */
+function attributeToOverride(problem: string, overrides: readonly EnvOverride[]): string {
+  const key = problem.slice(0, problem.indexOf(": "));
+  const o = overrides.find((x) => key === x.key || key.startsWith(`${x.key}.`));
+  return o ? `${key} (from ${o.variable}): ${problem.slice(key.length + 2)}` : problem;
 }
 
 /** Relations the per-section schemas cannot see. */
@@ -76,7 +86,14 @@ function crossCheck(cfg: Config): string[] {
  * TRUNKGATE__SIP__LISTEN__PORT=5070 sets sip.listen.port. Values are parsed as JSON when they parse
  * (numbers, booleans, arrays), else taken as strings. Meant for containers: secrets stay in files.
  */
-export function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.ProcessEnv, problems: string[]): void {
+export interface EnvOverride {
+  /** The dotted config key it set, e.g. sip.listen.port. */
+  key: string;
+  variable: string;
+}
+
+export function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.ProcessEnv, problems: string[]): EnvOverride[] {
+  const applied: EnvOverride[] = [];
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith(ENV_PREFIX) || value === undefined) continue;
     const path = name.slice(ENV_PREFIX.length).split("__").map(camelCase);
@@ -89,14 +106,16 @@ export function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.Proc
       const next = node[key];
       if (next === undefined || next === null) node[key] = {};
       else if (typeof next !== "object" || Array.isArray(next)) {
-        problems.push(`${path.join(".")}: override ${name} crosses a non-mapping value`);
+        problems.push(`${path.join(".")} (from ${name}): crosses a value that is not a mapping`);
         node = {};
         break;
       }
       node = node[key] as Record<string, unknown>;
     }
     node[path[path.length - 1]!] = parseEnvValue(value);
+    applied.push({ key: path.join("."), variable: name });
   }
+  return applied;
 }
 
 function camelCase(s: string): string {

@@ -1,7 +1,9 @@
 // prom-client registry and the metrics of the TLS edge. Each capability (sip/, http/, store/)
 // registers its own metrics on the same registry in its own metrics.ts. Labels are from small fixed
 // sets: never a peer address, Call-ID or number.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { internalErrors } from "./internal-errors.js";
+import { collectProcessMetrics } from "./process-metrics.js";
 
 export const HANDSHAKE_FAILURE_REASONS = [
   "no_certificate",
@@ -35,7 +37,9 @@ export interface EdgeMetrics {
 }
 
 export function createMetrics(version: string, registry: Registry = new Registry()): EdgeMetrics {
-  collectDefaultMetrics({ register: registry });
+  collectProcessMetrics(registry);
+  // Registered up front so the series exists (at 0) before the first error, for rates and alerts.
+  internalErrors(registry);
   const m: EdgeMetrics = {
     registry,
     handshakes: new Counter({

@@ -80,6 +80,7 @@ export async function buildProvisioningComponent(shared: Shared, store: Store, o
       audience: auth.audience,
       algorithms: auth.algorithms,
       clockToleranceSeconds: auth.clockToleranceSeconds,
+      rolesClaim: auth.rolesClaim,
     }),
     limiter: new RateLimiter({ requestsPerMinute: cfg.rateLimit.requestsPerMinute, burst: cfg.rateLimit.burst, now: opts.now }),
     metrics,

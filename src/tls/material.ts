@@ -21,7 +21,8 @@ export interface TlsMaterial {
   files: string[];
 }
 
-function loadKeyPair(kp: TlsConfig["clientCertificate"], key: string): KeyPairMaterial {
+/** One certificate + key pair; exported for `config check`, which checks each pair on its own. */
+export function loadKeyPair(kp: TlsConfig["clientCertificate"], key: string): KeyPairMaterial {
   const cert = readOrThrow(kp.cert, `${key}.cert`);
   const pems = splitPem(cert, "CERTIFICATE");
   if (pems.length === 0) throw new TlsMaterialError(`${key}.cert`, `${kp.cert} holds no PEM certificate`);

@@ -97,8 +97,30 @@ t.test("environment overrides, for containers", async (t) => {
   t.equal(cfg.admin.listen.host, "0.0.0.0");
   t.equal(cfg.logging.level, "debug");
   t.equal(cfg.tls.trust.bundledRoots, false);
-  t.match(problems("", { TRUNKGATE__SIP__LISTEN__PORT: "x" })[0], /^sip\.listen\.port: /);
-  t.match(problems("", { TRUNKGATE__NOPE: "1" })[0], /^nope: unknown key/);
+});
+
+t.test("a problem an environment override caused names the variable, not the file", async (t) => {
+  t.match(problems("", { TRUNKGATE__SIP__LISTEN__PORT: "x" })[0], /^sip\.listen\.port \(from TRUNKGATE__SIP__LISTEN__PORT\): /);
+  t.match(problems("", { TRUNKGATE__NOPE: "1" })[0], /^nope \(from TRUNKGATE__NOPE\): unknown key/);
+  // A JSON value setting a whole mapping: the problem inside it still names the variable.
+  t.match(problems("", { TRUNKGATE__ADMIN__LISTEN: '{"port": -1}' })[0], /^admin\.listen\.port \(from TRUNKGATE__ADMIN__LISTEN\): /);
+  t.match(problems("sip: {defaultUpstream: a}\n", { TRUNKGATE__SIP__DEFAULT_UPSTREAM: "b" })[0], /^sip\.defaultUpstream \(from TRUNKGATE__SIP__DEFAULT_UPSTREAM\): no upstream named "b"/);
+  t.match(problems("sip: {listen: 5}\n", { TRUNKGATE__SIP__LISTEN__PORT: "1" })[0], /^sip\.listen\.port \(from TRUNKGATE__SIP__LISTEN__PORT\): crosses/);
+  // Problems in the file itself stay unattributed.
+  t.match(problems("sip: {listen: {port: x}}\n", { TRUNKGATE__ADMIN__LISTEN__PORT: "1" })[0], /^sip\.listen\.port: /);
+});
+
+t.test("peer match patterns that could never match are errors", async (t) => {
+  const ps = problems(
+    "peers:\n  - {name: a, match: {dnsNames: [sbc.*.example, '*.*.x', 'sbc*.example', '*.ok.example', ok.example], uris: [carrier-a.example, 'sip:carrier-a.example']}}\n",
+  );
+  t.match(ps, [
+    /^peers\.0\.match\.dnsNames\.0: "sbc\.\*\.example": a wildcard may only be the whole left-most label/,
+    /^peers\.0\.match\.dnsNames\.1: "\*\.\*\.x": a wildcard/,
+    /^peers\.0\.match\.dnsNames\.2: "sbc\*\.example": a wildcard/,
+    /^peers\.0\.match\.uris\.0: not a URI/,
+  ]);
+  t.equal(ps.length, 4, "every bad pattern, and only those");
 });
 
 t.test("the config path: flag, then TRUNKGATE_CONFIG, then the default", async (t) => {

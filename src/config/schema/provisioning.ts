@@ -22,6 +22,15 @@ const auth = z
     /** Required `aud` claim (one of the token's audiences must match). */
     audience: z.string().min(1).optional(),
     algorithms: z.array(z.enum(JWT_ALGORITHMS)).min(1).default([...JWT_ALGORITHMS]),
+    /**
+     * The claim holding the roles: a name ("roles", Entra ID) or a dotted path into an object
+     * ("realm_access.roles", Keycloak). An exact claim name containing dots is found first.
+     */
+    rolesClaim: z
+      .string()
+      .regex(/^[^.\s][^\s]*$/, "a claim name or dotted path such as realm_access.roles")
+      .refine((c) => c.includes("/") || !c.split(".").includes(""), { message: "a dotted path has no empty segment" })
+      .default("roles"),
     /** Leeway for exp / nbf / iat between our clock and the issuer's. */
     clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
     /** jwksFile: its stat (mtime, size, inode) is checked at most this often, lazily on a request. */

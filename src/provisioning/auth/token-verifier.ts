@@ -3,6 +3,7 @@
 // required (no eternal tokens), and `roles` must be an array of strings when present. Failures are
 // classified for metrics and the WWW-Authenticate header; nothing here ever logs the token.
 import { errors, jwtVerify, type JWTVerifyGetKey } from "jose";
+import { claimAt } from "./roles-claim.js";
 
 export type AuthFailureReason = "missing" | "invalid" | "expired";
 
@@ -16,6 +17,8 @@ export interface TokenVerifierOptions {
   audience: string;
   algorithms: string[];
   clockToleranceSeconds: number;
+  /** Claim (or dotted path, e.g. realm_access.roles) holding the roles; default "roles". */
+  rolesClaim?: string;
 }
 
 /** Longer Authorization values are refused before any parsing. */
@@ -41,9 +44,9 @@ export class TokenVerifier {
         clockTolerance: this.opts.clockToleranceSeconds,
         requiredClaims: ["exp"],
       });
-      const roles = payload.roles;
+      const roles = claimAt(payload, this.opts.rolesClaim ?? "roles");
       if (roles !== undefined && !(Array.isArray(roles) && roles.every((r) => typeof r === "string"))) {
-        return { ok: false, reason: "invalid", description: "the roles claim must be an array of strings" };
+        return { ok: false, reason: "invalid", description: `the ${this.opts.rolesClaim ?? "roles"} claim must be an array of strings` };
       }
       return { ok: true, subject: typeof payload.sub === "string" && payload.sub.length > 0 ? payload.sub : undefined, roles: (roles as string[] | undefined) ?? [] };
     } catch (err) {
