@@ -5,6 +5,7 @@
 import t from "tap";
 import { addDays } from "../../src/pki/issue.js";
 import { startGateway, testPki } from "../sip/e2e/harness.js";
+import { waitFor } from "../helpers/openssl.js";
 import { audit, fakeCarrier, get, sServer, silentServer } from "./harness.js";
 
 t.test("trunkgate's own SIP listener is ready", async (t) => {
@@ -89,6 +90,8 @@ t.test("--invite: an SRTP offer, cancelled on the first provisional, then ACKed"
   t.match(get(r, "sip.options"), { level: "pass", detail: ["Server: fake-sbc/1.0", "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS"] });
   t.match(get(r, "sip.invite"), { level: "pass", message: /cancelled \(487\)/ });
   t.equal(get(r, "sip.invite.answer.180").level, "pass", "the 180's SDP answer is SRTP");
+  // The ACK travels on its own; the audit does not wait for the carrier to read it.
+  await waitFor(() => c.methods.includes("ACK"), 30_000, "the ACK at the carrier");
   t.same(c.methods.filter((m) => m !== "OPTIONS"), ["INVITE", "CANCEL", "ACK"]);
   t.equal(r.ready, true);
 });
@@ -98,6 +101,7 @@ t.test("--invite: a carrier refusing the SRTP offer with 488 fails", async (t) =
   const r = await audit(c.port, { invite: "+15551230000" });
   t.match(get(r, "sip.invite"), { level: "fail", message: /488/ });
   // A CANCEL may cross the 488 (the 100 came first): either way the 488 is acknowledged.
+  await waitFor(() => c.methods.includes("ACK"), 30_000, "the ACK at the carrier");
   t.match(c.methods.filter((m) => m !== "OPTIONS").join(","), /^INVITE,(CANCEL,)?ACK$/);
   t.equal(r.ready, false);
 });
