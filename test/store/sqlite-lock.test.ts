@@ -35,7 +35,7 @@ t.test("the call-record worker opening its connection leaves the main connection
 
   const writer = new CallRecordWorkerWriter({ url, baseDir: dir, keyring: store.keyring, flushIntervalMs: 50 });
   t.teardown(() => writer.close());
-  writer.record({ callId: "c1", startedAt: new Date(), hangupSide: "none" as never, peer: "p", callingNumber: "+41446681801", calledNumber: "+41446681800" });
+  writer.record({ callId: "c1", startedAt: new Date(), hangupSide: "none", peer: "p", callingNumber: "+41446681801", calledNumber: "+41446681800" });
   await writer.flush();
   t.equal(writer.written + writer.dropped, 1, "the worker opened its connection and answered for the batch");
   t.same(locksOf(file), before, "the main connection's locks survive the worker's open");
