@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 # trunkgate container: multi-stage build, slim non-root runtime that works on a read-only root
 # filesystem. Config and certificates are mounted under /etc/trunkgate; the only writable path
-# is the data volume (/var/lib/trunkgate: SQLite store and its key, when used).
+# is the data volume (/var/lib/trunkgate: the SQLite store, when used). The store's key file is on a
+# read-only mount of its own (/run/secrets/trunkgate/store.key), never on the data volume.
 #
 # Base image: Node 24 LTS on Debian bookworm (slim), pinned by digest so a rebuild gets the same
 # bytes. How to bump (e.g. for a Node or Debian security release):
