@@ -43,6 +43,7 @@ import { ProxyTx, type ClientTx, type ProxyTxOwner, type ServerTx } from "./prox
 import { reasonPhrase } from "./reasons.js";
 import { consumeOwnRoutes, createsDialog, recordRouteTrunkToUpstream, recordRouteUpstreamToTrunk, type RouteHints } from "./route-set.js";
 import { ALLOW, isOptionsForUs, validateRequest } from "./validate.js";
+import { addHeaders, popOwnRoutes, removeHeaders } from "./request-edits.js";
 import type { CallObserver } from "./call-observer.js";
 
 export interface ProxyCoreOptions {
@@ -454,11 +455,11 @@ export class ProxyCore
       maxForwards: "decrement",
     };
     const hints = ptx.hints;
-    if (hints !== undefined) applyRoutePops(edits, hints);
+    if (hints !== undefined) popOwnRoutes(edits, hints);
     if (ptx.recordRoute) edits.prependRecordRoute = this.#recordRoute(ptx, flow);
     if (ptx.requestUri !== undefined) edits.requestUri = ptx.requestUri;
-    if (ptx.extraHeaders !== undefined) edits.addHeaders = mergeHeaders(edits.addHeaders, ptx.extraHeaders);
-    if (ptx.removeHeaders !== undefined) edits.removeHeaders = ptx.removeHeaders;
+    addHeaders(edits, ptx.extraHeaders);
+    removeHeaders(edits, ptx.removeHeaders);
     if (ptx.body !== undefined) edits.body = { bytes: ptx.body };
     let bytes: Buffer;
     try {
@@ -553,7 +554,7 @@ export class ProxyCore
     const via = req.topVia;
     const branch = this.#branches.branch(this.#branches.transactionPart(serverKey(req), via.host, via.port ?? 0), "ack", 0);
     const edits: RequestEdits = { prependVia: (out.transport === "TLS" ? this.#viaTls : this.#viaTcp) + branch, maxForwards: "decrement" };
-    if (hints !== undefined) applyRoutePops(edits, hints);
+    if (hints !== undefined) popOwnRoutes(edits, hints);
     if (body !== undefined) edits.body = { bytes: body };
     if (!out.send(forwardRequest(req, edits))) this.#o.metrics.drop("write_failed");
   }
@@ -981,22 +982,6 @@ function serverKey(req: SipRequest): string {
   if (b !== undefined && b.startsWith(MAGIC_COOKIE)) return `${b}|${via.host}:${via.port ?? 0}`;
   // RFC 2543 peers: Request-URI, To tag, From tag, Call-ID, CSeq number, top Via.
   return `2543|${req.callId}|${req.cseq.seq}|${req.from.tag ?? ""}|${via.raw}`;
-}
-
-function applyRoutePops(edits: RequestEdits, hints: RouteHints): void {
-  if (hints.popped === 1) edits.removeTopRoute = true;
-  else if (hints.popped > 1) {
-    // Double Record-Route: both of our entries go; the rest (if any) stays in order.
-    edits.removeHeaders = ["route"];
-    if (hints.remaining.length > 0) edits.addHeaders = mergeHeaders(edits.addHeaders, [["Route", hints.remaining.join(", ")]]);
-  }
-}
-
-function mergeHeaders(
-  a: ReadonlyArray<readonly [string, string]> | undefined,
-  b: ReadonlyArray<readonly [string, string]>,
-): ReadonlyArray<readonly [string, string]> {
-  return a === undefined ? b : [...a, ...b];
 }
 
 export { OUTBOUND, INBOUND, type Direction };
