@@ -2,7 +2,9 @@
 // identity, per-peer and total connection caps) feeding the SIP proxy. In src/components.ts:
 //   const sip: ComponentBuilder = async (s) => (s.config.sip.enabled ? sipComponent(s).component : undefined);
 // A number-based route (the data layer) plugs in through `opts.route`.
+import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
+import { ConfigError } from "../config/load.js";
 import type { Shared } from "../app.js";
 import { type Component, listenError } from "../component.js";
 import { MtlsListener } from "../listener/mtls-listener.js";
@@ -21,6 +23,7 @@ export function sipComponent(
   opts: SipComponentOptions = {},
 ): { component: Component; proxy: SipProxy; listener: MtlsListener } {
   const cfg = s.config.sip;
+  const routeKey = cfg.routeKeyFile !== undefined ? readRouteKey(cfg.routeKeyFile) : undefined;
   const proxy = createSipProxy({
     config: cfg,
     peers: s.config.peers,
@@ -30,6 +33,7 @@ export function sipComponent(
     ...(opts.route ? { route: opts.route } : {}),
     ...(opts.routeToPeer ? { routeToPeer: opts.routeToPeer } : {}),
     ...(opts.calls ? { calls: opts.calls } : {}),
+    ...(routeKey !== undefined ? { routeKey } : {}),
   });
   const listener = new MtlsListener({
     name: "sip",
@@ -67,4 +71,16 @@ export function sipComponent(
     },
   };
   return { component, proxy, listener };
+}
+
+/** sip.routeKeyFile's bytes (surrounding whitespace dropped); a config error naming the key otherwise. */
+function readRouteKey(path: string): Buffer {
+  let key: Buffer;
+  try {
+    key = Buffer.from(readFileSync(path, "latin1").trim(), "latin1");
+  } catch (err) {
+    throw new ConfigError([`sip.routeKeyFile: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`], path);
+  }
+  if (key.length < 16) throw new ConfigError([`sip.routeKeyFile: ${path} holds ${key.length} bytes, at least 16 are needed`], path);
+  return key;
 }

@@ -71,6 +71,7 @@ export class SipMetrics {
   readonly drops: Counter<"reason">;
   readonly failovers: Counter<"service">;
   readonly connections: Gauge<"side">;
+  readonly forgedRoutes: Counter;
   readonly #reqCounts = new Float64Array(METHODS.length * DIRECTIONS.length);
   readonly #resCounts = new Float64Array(CLASSES.length * RESPONSE_METHODS.length * DIRECTIONS.length);
   #dur: HistChild[] = [];
@@ -117,6 +118,11 @@ export class SipMetrics {
     this.parseErrors = new Counter({ name: "trunkgate_sip_parse_errors_total", help: "Unparsable or refused SIP messages by reason", labelNames: ["reason"], registers });
     this.drops = new Counter({ name: "trunkgate_sip_dropped_messages_total", help: "SIP messages dropped without forwarding, by reason", labelNames: ["reason"], registers });
     this.failovers = new Counter({ name: "trunkgate_sip_failovers_total", help: "Requests retried on another target of the service", labelNames: ["service"], registers });
+    this.forgedRoutes = new Counter({
+      name: "trunkgate_sip_forged_routes_total",
+      help: "Route entries naming trunkgate whose route hints failed the MAC (ignored: forged, or signed under another route key)",
+      registers,
+    });
     this.connections = new Gauge({ name: "trunkgate_sip_connections", help: "Open SIP connections (downstream = from trunks, upstream = to services)", labelNames: ["side"], registers });
 
     for (const m of METHODS) for (const d of DIRECTIONS) this.#dur.push(this.transactionDuration.labels(m, d));

@@ -13,6 +13,7 @@ import { BranchFactory } from "./proxy/branch.js";
 import { ProxyCore } from "./proxy/core.js";
 import type { CallObserver } from "./proxy/call-observer.js";
 import { ProxyIdentity } from "./proxy/identity.js";
+import { RouteSigner } from "./proxy/route-set.js";
 import { buildRawErrorResponse } from "./proxy/raw-response.js";
 import { defaultPeerRoute, defaultRoute, type PeerRouteFn, type RouteFn } from "./route/decision.js";
 import { FifoTimers, type TimerTarget, type Timers } from "./timer/timers.js";
@@ -41,6 +42,8 @@ export interface SipProxyDeps {
   timers?: Timers;
   /** Secret for branch hashing (8 bytes); random per process by default. */
   branchSecret?: Buffer;
+  /** Key signing our Record-Route hints (sip.routeKeyFile); random per process by default. */
+  routeKey?: Buffer;
 }
 
 export interface SipProxyStats {
@@ -159,6 +162,8 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
       retryAfterSeconds: cfg.retryAfterSeconds,
       logTransactions: cfg.logTransactions,
       branches: new BranchFactory(this.#deps.branchSecret),
+      routeSigner: new RouteSigner(this.#deps.routeKey),
+      ownedHeaders: [cfg.numberRouting.customHeaderName],
       probeResponse: (branch, status) => health.onResponse(branch, status),
       ...(this.#deps.calls ? { calls: this.#deps.calls } : {}),
     });

@@ -33,6 +33,13 @@ export const sipSchema = z
     /** Host name or address put in Via / Record-Route; defaults to the listen host (or 127.0.0.1). */
     advertisedHost: z.string().optional(),
     upstreams: z.array(upstream).default([]),
+    /**
+     * File holding the key (≥ 16 bytes) that signs the route hints in trunkgate's Record-Route
+     * entries. Every worker and replica a trunk's in-dialog requests may reach must share it; when
+     * absent each process makes a random key (after a restart, in-dialog requests then follow the
+     * dialog table or the route decision instead).
+     */
+    routeKeyFile: z.string().min(1).optional(),
     /** Upstream used for new requests when no other route decides. */
     defaultUpstream: z.string().optional(),
     limits: z

@@ -41,7 +41,8 @@ import { BranchFactory, isOurBranch, MAGIC_COOKIE } from "./branch.js";
 import type { ProxyIdentity } from "./identity.js";
 import { ProxyTx, type ClientTx, type ProxyTxOwner, type ServerTx } from "./proxy-tx.js";
 import { reasonPhrase } from "./reasons.js";
-import { consumeOwnRoutes, createsDialog, recordRouteTrunkToUpstream, recordRouteUpstreamToTrunk, type RouteHints } from "./route-set.js";
+import { consumeOwnRoutes, createsDialog, recordRouteTrunkToUpstream, recordRouteUpstreamToTrunk, RouteSigner, type RouteHints } from "./route-set.js";
+import { OwnedHeaders } from "./owned-headers.js";
 import { ALLOW, isOptionsForUs, validateRequest } from "./validate.js";
 import { addHeaders, popOwnRoutes, removeHeaders } from "./request-edits.js";
 import type { CallObserver } from "./call-observer.js";
@@ -66,6 +67,10 @@ export interface ProxyCoreOptions {
   calls?: CallObserver;
   /** Health probes share the response path: OPTIONS responses with a probe branch go here. */
   probeResponse?: (branch: string, status: number) => boolean;
+  /** Signs the hints in our Record-Route entries (sip.routeKeyFile); random key by default. */
+  routeSigner?: RouteSigner;
+  /** Header names trunkgate owns besides X-Trunkgate-* (the number-context header). */
+  ownedHeaders?: readonly string[];
 }
 
 type AnyClient = ClientTx;
@@ -88,6 +93,8 @@ export class ProxyCore
   readonly #me: ProxyIdentity;
   readonly #timers: Timers;
   readonly #branches: BranchFactory;
+  readonly #signer: RouteSigner;
+  readonly #owned: OwnedHeaders;
   // Server transactions by incoming branch (INVITE/ACK in one table, other methods in another:
   // a CANCEL shares its INVITE's branch but is a transaction of its own). Over TLS/TCP an answered
   // INVITE's entry becomes the Direction it came from for its Accepted state (see accepted.ts).
@@ -124,6 +131,8 @@ export class ProxyCore
     this.#me = opts.identity;
     this.#timers = opts.timers;
     this.#branches = opts.branches ?? new BranchFactory();
+    this.#signer = opts.routeSigner ?? new RouteSigner();
+    this.#owned = new OwnedHeaders(opts.ownedHeaders);
     this.#viaTls = `SIP/2.0/TLS ${this.#me.sentBy};branch=`;
     this.#viaTcp = `SIP/2.0/TCP ${this.#me.sentBy};branch=`;
     this.#logInfo = opts.logTransactions && opts.logger.isLevelEnabled("info");
@@ -181,7 +190,7 @@ export class ProxyCore
     if (this.#draining && !inDialog) {
       return this.#replyStateless(flow, req, 503, "Service Unavailable", [["Retry-After", String(this.#o.retryAfterSeconds)]]);
     }
-    const hints = consumeOwnRoutes(req, this.#me);
+    const hints = this.#ownRoutes(req);
     if (hints === "malformed") return this.#replyStateless(flow, req, 400, "Bad Request - Malformed Route Header");
 
     const via = req.topVia;
@@ -309,12 +318,13 @@ export class ProxyCore
   #routeUpstream(ptx: ProxyTx): void {
     const req = ptx.req;
     const hints = ptx.hints;
-    // In-dialog (or pre-loaded Route) requests follow our own Route entry, then the dialog table.
-    if (hints !== undefined && hints.service !== undefined) {
-      const target = this.#o.clusters.get(hints.service)?.targets[hints.targetIndex];
-      if (target !== undefined) return this.#forwardFixed(ptx, target);
-    }
+    // In-dialog requests follow our own (verified) Route entry, then the dialog table. A new
+    // request always gets the route decision, whatever Route it carries.
     if (req.to.tag !== undefined) {
+      if (hints !== undefined && hints.service !== undefined) {
+        const target = this.#o.clusters.get(hints.service)?.targets[hints.targetIndex];
+        if (target !== undefined) return this.#forwardFixed(ptx, target);
+      }
       const d = this.#o.dialogs.get(req.callId, this.#timers.now());
       if (d !== undefined) {
         const target = this.#o.clusters.get(d.service)?.targets[d.targetIndex];
@@ -403,8 +413,8 @@ export class ProxyCore
   #routeToTrunk(ptx: ProxyTx): void {
     const req = ptx.req;
     const hints = ptx.hints;
-    if (hints !== undefined && hints.peer !== undefined) return this.#forwardToPeer(ptx, hints.peer, hints.connectionId);
     if (req.to.tag !== undefined) {
+      if (hints !== undefined && hints.peer !== undefined) return this.#forwardToPeer(ptx, hints.peer, hints.connectionId);
       const d = this.#o.dialogs.get(req.callId, this.#timers.now());
       if (d !== undefined) return this.#forwardToPeer(ptx, d.peer, d.connectionId);
     }
@@ -456,6 +466,7 @@ export class ProxyCore
     };
     const hints = ptx.hints;
     if (hints !== undefined) popOwnRoutes(edits, hints);
+    if (ptx.dir === INBOUND) removeHeaders(edits, this.#owned.presentIn(req));
     if (ptx.recordRoute) edits.prependRecordRoute = this.#recordRoute(ptx, flow);
     if (ptx.requestUri !== undefined) edits.requestUri = ptx.requestUri;
     addHeaders(edits, ptx.extraHeaders);
@@ -494,10 +505,23 @@ export class ProxyCore
     const inFlow = ptx.inFlow;
     if (inFlow.side === INBOUND) {
       const t = out.target!;
-      return recordRouteTrunkToUpstream(this.#me, t.config.transport, t.service, t.index, inFlow.peer?.name ?? "", inFlow.id);
+      return recordRouteTrunkToUpstream(this.#me, this.#signer, {
+        callId: ptx.callId, upstreamTransport: t.config.transport, service: t.service, targetIndex: t.index,
+        peer: inFlow.peer?.name ?? "", connectionId: inFlow.id,
+      });
     }
     const t = inFlow.target;
-    return recordRouteUpstreamToTrunk(this.#me, t?.config.transport ?? "tls", t?.service ?? "", t?.index ?? -1, ptx.peerName ?? "", out.id);
+    return recordRouteUpstreamToTrunk(this.#me, this.#signer, {
+      callId: ptx.callId, upstreamTransport: t?.config.transport ?? "tls", service: t?.service ?? "", targetIndex: t?.index ?? -1,
+      peer: ptx.peerName ?? "", connectionId: out.id,
+    });
+  }
+
+  /** Our Route entries at the top; entries whose hints fail the MAC are counted. */
+  #ownRoutes(req: SipRequest): RouteHints | undefined | "malformed" {
+    const hints = consumeOwnRoutes(req, this.#me, this.#signer);
+    if (hints !== undefined && hints !== "malformed" && hints.forged > 0) this.#o.metrics.forgedRoutes.inc(hints.forged);
+    return hints;
   }
 
   #loopPart(req: SipRequest): string {
@@ -540,7 +564,7 @@ export class ProxyCore
   }
 
   #forwardAckWith(side: Direction, req: SipRequest, body: Buffer | undefined): void {
-    const hints = consumeOwnRoutes(req, this.#me);
+    const hints = this.#ownRoutes(req);
     if (hints === "malformed") return this.#o.metrics.drop("malformed_response");
     let out: Flow | undefined;
     if (side === INBOUND) {
@@ -555,6 +579,7 @@ export class ProxyCore
     const branch = this.#branches.branch(this.#branches.transactionPart(serverKey(req), via.host, via.port ?? 0), "ack", 0);
     const edits: RequestEdits = { prependVia: (out.transport === "TLS" ? this.#viaTls : this.#viaTcp) + branch, maxForwards: "decrement" };
     if (hints !== undefined) popOwnRoutes(edits, hints);
+    if (side === INBOUND) removeHeaders(edits, this.#owned.presentIn(req));
     if (body !== undefined) edits.body = { bytes: body };
     if (!out.send(forwardRequest(req, edits))) this.#o.metrics.drop("write_failed");
   }

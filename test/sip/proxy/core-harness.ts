@@ -66,6 +66,8 @@ export interface CoreHarnessOptions {
   route?: RouteFn;
   routeToPeer?: PeerRouteFn;
   peerTargets?: boolean;
+  /** Header names trunkgate owns besides X-Trunkgate-* (sip.numberRouting.customHeaderName). */
+  ownedHeaders?: string[];
 }
 
 export function makeCore(o: CoreHarnessOptions = {}) {
@@ -129,6 +131,7 @@ export function makeCore(o: CoreHarnessOptions = {}) {
     srtpEnforce: o.srtp ?? true,
     retryAfterSeconds: 30,
     logTransactions: true,
+    ...(o.ownedHeaders ? { ownedHeaders: o.ownedHeaders } : {}),
   });
   const up = (i: number) => flows.toTarget(cluster.targets[i]!) as FakeFlow;
   const fromTrunk = (text: string, flow: FakeFlow = trunk) => {
