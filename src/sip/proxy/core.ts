@@ -368,12 +368,12 @@ export class ProxyCore
     }
     const cluster = this.#o.clusters.get(d.service);
     if (cluster === undefined) {
-      this.#o.logger.error({ service: d.service }, "route decision named an unknown upstream service");
+      this.#o.logger.error({ upstreamService: d.service }, "route decision named an unknown upstream service");
       return this.#reply(ptx, 500, "Server Internal Error");
     }
     if (d.requestUri !== undefined) {
       if (parseUri(d.requestUri) === undefined) {
-        this.#o.logger.error({ service: d.service }, "route decision returned an invalid Request-URI");
+        this.#o.logger.error({ upstreamService: d.service }, "route decision returned an invalid Request-URI");
         return this.#reply(ptx, 500, "Server Internal Error");
       }
       ptx.requestUri = d.requestUri;
@@ -969,7 +969,7 @@ export class ProxyCore
     if (this.#logInfo && status >= 200 && req.method !== "CANCEL") {
       this.#o.logger.info({
         event: "sip_transaction", method: req.method, callId: hashId(req.callId), status, durationMs: 0,
-        direction: flow.side === INBOUND ? "inbound" : "outbound", peer: flow.peer?.name ?? flow.target?.service,
+        direction: flow.side === INBOUND ? "inbound" : "outbound", peer: flow.peer?.name, upstreamService: flow.target?.service,
       }, "sip transaction");
     }
   }
@@ -989,7 +989,7 @@ export class ProxyCore
       firstResponseMs: ptx.firstResponseAt > 0 ? Math.round((ptx.firstResponseAt - ptx.startedAt) * 10) / 10 : undefined,
       direction: inbound ? "inbound" : "outbound",
       peer: inbound ? ptx.inFlow.peer?.name : ptx.peerName,
-      service: inbound ? ptx.target?.service : ptx.inFlow.target?.service,
+      upstreamService: inbound ? ptx.target?.service : ptx.inFlow.target?.service,
       upstream: inbound ? ptx.target?.label : ptx.inFlow.target?.label,
       attempts: ptx.attempt,
     }, "sip transaction");

@@ -118,7 +118,7 @@ export class ConnectionManager implements FlowProvider {
     conn.armConnectTimeout(this.o.connectMs);
     socket.once(tls ? "secureConnect" : "connect", () => conn.markConnected());
     socket.once("error", (err: Error) => {
-      this.o.logger.warn({ service: target.service, upstream: target.label, error: (err as NodeJS.ErrnoException).code ?? err.message }, "upstream connection failed");
+      this.o.logger.warn({ upstreamService: target.service, upstream: target.label, error: (err as NodeJS.ErrnoException).code ?? err.message }, "upstream connection failed");
     });
     this.#byId.set(conn.id, conn);
     this.#byTarget.set(target, conn);

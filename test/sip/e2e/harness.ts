@@ -19,8 +19,14 @@ import { freeTcpPort, startStunnel, type Stunnel } from "../../helpers/sipp.js";
 
 export class LogLines extends Writable {
   readonly lines: Record<string, unknown>[] = [];
+  /** The lines as written (JSON.parse keeps only the last of duplicate keys). */
+  readonly raw: string[] = [];
   override _write(chunk: Buffer, _enc: string, cb: () => void): void {
-    for (const l of chunk.toString().split("\n")) if (l.trim()) this.lines.push(JSON.parse(l) as Record<string, unknown>);
+    for (const l of chunk.toString().split("\n")) {
+      if (!l.trim()) continue;
+      this.raw.push(l);
+      this.lines.push(JSON.parse(l) as Record<string, unknown>);
+    }
     cb();
   }
   get text(): string {
