@@ -27,7 +27,7 @@ export type ParseErrorLabel = (typeof PARSE_ERRORS)[number];
 export const DROP_REASONS = [
   "stray_response", // no client transaction matches
   "malformed_response", // responses are never answered, only dropped
-  "no_connection", // nowhere to send (connection gone, no alias, no target)
+  "no_connection", // nowhere to send (the request's connection gone, no target)
   "srtp_policy", // ACK or provisional with SDP the media policy refuses
   "loop", // stateless ACK that would loop
   "draining", // a new request while draining (answered 503 as well)

@@ -941,12 +941,11 @@ export class ProxyCore
   }
 
   #writeTo(inFlow: Flow, bytes: Buffer): void {
-    let flow: Flow | undefined = inFlow;
-    // §18.2.2: responses go back on the connection the request came in on; when it is gone, on
-    // another open connection of the same peer (never to the Via address: SIPp and NATed trunks
-    // put unreachable addresses there).
-    if (!flow.open) flow = this.#o.flows.aliasOf(flow);
-    if (flow === undefined || !flow.send(bytes)) this.#o.metrics.drop("no_connection");
+    // §18.2.2: responses go back on the connection the request came in on. When it is gone they are
+    // dropped and counted: never sent on another connection of the peer (that one runs other
+    // transactions, issue 9 item 8), nor to the Via address (SIPp and NATed trunks put unreachable
+    // addresses there); the sender's transaction times out or it retries on a new connection.
+    if (!inFlow.send(bytes)) this.#o.metrics.drop("no_connection");
   }
 
   #reply(ptx: ProxyTx, status: number, reason: string, headers?: [string, string][], toTag?: string): void {
@@ -962,9 +961,7 @@ export class ProxyCore
 
   #replyStateless(flow: Flow, req: SipRequest, status: number, reason: string, headers?: [string, string][]): void {
     const bytes = buildResponse(req, status, reason, headers ? { headers } : undefined);
-    let out: Flow | undefined = flow;
-    if (!out.open) out = this.#o.flows.aliasOf(flow);
-    if (out === undefined || !out.send(bytes)) this.#o.metrics.drop("no_connection");
+    this.#writeTo(flow, bytes);
     this.#o.metrics.response(status, req.method, flow.side);
     if (this.#logInfo && status >= 200 && req.method !== "CANCEL") {
       this.#o.logger.info({
