@@ -72,6 +72,7 @@ export class SipMetrics {
   readonly failovers: Counter<"service">;
   readonly connections: Gauge<"side">;
   readonly forgedRoutes: Counter;
+  readonly dialogsEvicted: Counter;
   readonly #reqCounts = new Float64Array(METHODS.length * DIRECTIONS.length);
   readonly #resCounts = new Float64Array(CLASSES.length * RESPONSE_METHODS.length * DIRECTIONS.length);
   #dur: HistChild[] = [];
@@ -121,6 +122,11 @@ export class SipMetrics {
     this.forgedRoutes = new Counter({
       name: "trunkgate_sip_forged_routes_total",
       help: "Route entries naming trunkgate whose route hints failed the MAC (ignored: forged, or signed under another route key)",
+      registers,
+    });
+    this.dialogsEvicted = new Counter({
+      name: "trunkgate_sip_dialogs_evicted_total",
+      help: "Confirmed dialogs forgotten because sip.limits.maxDialogs was reached (oldest first)",
       registers,
     });
     this.connections = new Gauge({ name: "trunkgate_sip_connections", help: "Open SIP connections (downstream = from trunks, upstream = to services)", labelNames: ["side"], registers });

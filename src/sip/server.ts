@@ -107,7 +107,7 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
     this.#timers = deps.timers ?? new FifoTimers(undefined, (err) => deps.logger.error({ error: errorText(err) }, "SIP timer handler failed"));
     for (const u of cfg.upstreams) this.clusters.set(u.name, new UpstreamCluster(u));
     for (const p of deps.peers) this.#peers.set(p.name, p);
-    this.#dialogs = new DialogTable(cfg.timeouts.dialogIdleMs, (n) => this.metrics.activeCalls.set(n));
+    this.#dialogs = new DialogTable(cfg.timeouts.dialogIdleMs, (n) => this.metrics.activeCalls.set(n), cfg.limits.maxDialogs, () => this.metrics.dialogsEvicted.inc());
     this.#conns = new ConnectionManager({
       handler: this,
       timers: this.#timers,

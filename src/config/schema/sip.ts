@@ -48,6 +48,8 @@ export const sipSchema = z
         maxHeaders: z.number().int().positive().default(256),
         maxLineBytes: z.number().int().positive().default(8192),
         maxConnectionsTotal: z.number().int().positive().default(10000),
+        /** Confirmed dialogs kept for in-dialog routing and the active-calls gauge; past it the oldest goes. */
+        maxDialogs: z.number().int().positive().default(100_000),
       })
       .prefault({}),
     timeouts: z

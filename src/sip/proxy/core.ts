@@ -24,7 +24,7 @@ import {
   type SipRequest,
   type SipResponse,
 } from "../parse/index.js";
-import type { DialogTable } from "../dialog/dialogs.js";
+import { dialogKey, type DialogTable } from "../dialog/dialogs.js";
 import { isReject, type PeerRouteDecision, type PeerRouteFn, type RouteDecision, type RouteFn } from "../route/decision.js";
 import type { KeyExpiryTarget, Timers } from "../timer/timers.js";
 import { InviteClientTransaction } from "../transaction/invite-client.js";
@@ -252,7 +252,7 @@ export class ProxyCore
    */
   #forwardStray2xx(flow: Flow, res: SipResponse): boolean {
     if (res.viaList.length < 2) return false;
-    const d = this.#o.dialogs.get(res.callId, this.#timers.now());
+    const d = this.#o.dialogs.get(dialogKey(res.callId, res.from.tag, res.to.tag), this.#timers.now());
     if (d === undefined) return false;
     let out: Flow | undefined;
     if (flow.side === OUTBOUND && d.initiator === INBOUND) out = this.#o.flows.toPeer(d.peer, d.connectionId);
@@ -325,7 +325,7 @@ export class ProxyCore
         const target = this.#o.clusters.get(hints.service)?.targets[hints.targetIndex];
         if (target !== undefined) return this.#forwardFixed(ptx, target);
       }
-      const d = this.#o.dialogs.get(req.callId, this.#timers.now());
+      const d = this.#o.dialogs.get(dialogKey(req.callId, req.from.tag, req.to.tag), this.#timers.now());
       if (d !== undefined) {
         const target = this.#o.clusters.get(d.service)?.targets[d.targetIndex];
         if (target !== undefined) return this.#forwardFixed(ptx, target);
@@ -415,7 +415,7 @@ export class ProxyCore
     const hints = ptx.hints;
     if (req.to.tag !== undefined) {
       if (hints !== undefined && hints.peer !== undefined) return this.#forwardToPeer(ptx, hints.peer, hints.connectionId);
-      const d = this.#o.dialogs.get(req.callId, this.#timers.now());
+      const d = this.#o.dialogs.get(dialogKey(req.callId, req.from.tag, req.to.tag), this.#timers.now());
       if (d !== undefined) return this.#forwardToPeer(ptx, d.peer, d.connectionId);
     }
     let decision: PeerRouteDecision | Promise<PeerRouteDecision>;
@@ -589,14 +589,14 @@ export class ProxyCore
       const t = this.#o.clusters.get(hints.service)?.targets[hints.targetIndex];
       if (t !== undefined) return t;
     }
-    const d = this.#o.dialogs.get(req.callId, this.#timers.now());
+    const d = this.#o.dialogs.get(dialogKey(req.callId, req.from.tag, req.to.tag), this.#timers.now());
     if (d !== undefined) return this.#o.clusters.get(d.service)?.targets[d.targetIndex];
     return undefined;
   }
 
   #inDialogPeer(req: SipRequest, hints: RouteHints | undefined): { peer: string; connectionId: number } | undefined {
     if (hints !== undefined && hints.peer !== undefined) return { peer: hints.peer, connectionId: hints.connectionId };
-    const d = this.#o.dialogs.get(req.callId, this.#timers.now());
+    const d = this.#o.dialogs.get(dialogKey(req.callId, req.from.tag, req.to.tag), this.#timers.now());
     return d === undefined ? undefined : { peer: d.peer, connectionId: d.connectionId };
   }
 
@@ -675,15 +675,15 @@ export class ProxyCore
     if (status < 300) {
       if (!this.#forwardProvisionalOr2xx(ptx, res, status)) return;
       if (method === "INVITE" && ptx.outOfDialog) {
-        const d = this.#confirmDialog(ptx);
+        const d = this.#confirmDialog(ptx, res);
         // When the Accepted state was taken over (takeOverAccepted), its record re-confirms the
         // dialog on 2xx retransmissions as the transaction did.
         const rec = this.#cInvite.get((tx as InviteClientTransaction<ProxyTx>).branch);
         if (rec instanceof AcceptedInviteClient) rec.dialog = d;
-      } else if (method === "BYE") this.#endDialog(ptx.callId);
+      } else if (method === "BYE") this.#endDialog(ptx);
       return;
     }
-    if (method === "BYE") this.#endDialog(ptx.callId);
+    if (method === "BYE") this.#endDialog(ptx);
     this.#finalFailure(ptx, status, res);
   }
 
@@ -773,16 +773,17 @@ export class ProxyCore
     this.#reply(ptx, 488, "Not Acceptable Here", [["Warning", `399 ${this.#me.advertisedHost} ${SRTP_WARNING}`]], res.to.tag);
   }
 
-  #endDialog(callId: string): void {
-    this.#o.dialogs.end(callId);
+  #endDialog(bye: ProxyTx): void {
+    this.#o.dialogs.end(dialogKey(bye.callId, bye.fromTag, bye.toTag));
     if (this.#drained !== undefined) this.#checkDrained();
   }
 
-  #confirmDialog(ptx: ProxyTx): Dialog {
+  #confirmDialog(ptx: ProxyTx, res: SipResponse): Dialog {
     const inFlow = ptx.inFlow;
     const fromTrunk = inFlow.side === INBOUND;
     const target = fromTrunk ? ptx.target : inFlow.target;
     const d: Dialog = {
+      key: dialogKey(ptx.callId, ptx.fromTag, res.to.tag),
       callId: ptx.callId,
       service: target?.service ?? "",
       targetIndex: target?.index ?? -1,

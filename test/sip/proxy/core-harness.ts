@@ -68,6 +68,8 @@ export interface CoreHarnessOptions {
   peerTargets?: boolean;
   /** Header names trunkgate owns besides X-Trunkgate-* (sip.numberRouting.customHeaderName). */
   ownedHeaders?: string[];
+  /** sip.limits.maxDialogs */
+  maxDialogs?: number;
 }
 
 export function makeCore(o: CoreHarnessOptions = {}) {
@@ -114,7 +116,7 @@ export function makeCore(o: CoreHarnessOptions = {}) {
       return undefined;
     },
   };
-  const dialogs = new DialogTable(3600_000, (c) => metrics.activeCalls.set(c));
+  const dialogs = new DialogTable(3600_000, (c) => metrics.activeCalls.set(c), o.maxDialogs, () => metrics.dialogsEvicted.inc());
   const identity = new ProxyIdentity("127.0.0.1", 5061, "127.0.0.1");
   const core = new ProxyCore({
     identity,
