@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { ConfigError } from "../config/load.js";
+import { derivedKey } from "../observability/hash.js";
 import type { Shared } from "../app.js";
 import { type Component, listenError } from "../component.js";
 import { MtlsListener } from "../listener/mtls-listener.js";
@@ -23,7 +24,9 @@ export function sipComponent(
   opts: SipComponentOptions = {},
 ): { component: Component; proxy: SipProxy; listener: MtlsListener } {
   const cfg = s.config.sip;
-  const routeKey = cfg.routeKeyFile !== undefined ? readRouteKey(cfg.routeKeyFile) : undefined;
+  // Every worker of an instance must accept the others' Record-Route hints (a trunk that reconnects
+  // lands on any worker): by default the key derives from the log hash key, which they share.
+  const routeKey = cfg.routeKeyFile !== undefined ? readRouteKey(cfg.routeKeyFile) : derivedKey("trunkgate sip route key");
   const proxy = createSipProxy({
     config: cfg,
     peers: s.config.peers,
@@ -33,7 +36,7 @@ export function sipComponent(
     ...(opts.route ? { route: opts.route } : {}),
     ...(opts.routeToPeer ? { routeToPeer: opts.routeToPeer } : {}),
     ...(opts.calls ? { calls: opts.calls } : {}),
-    ...(routeKey !== undefined ? { routeKey } : {}),
+    routeKey,
   });
   const listener = new MtlsListener({
     name: "sip",

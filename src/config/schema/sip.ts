@@ -35,9 +35,10 @@ export const sipSchema = z
     upstreams: z.array(upstream).default([]),
     /**
      * File holding the key (≥ 16 bytes) that signs the route hints in trunkgate's Record-Route
-     * entries. Every worker and replica a trunk's in-dialog requests may reach must share it; when
-     * absent each process makes a random key (after a restart, in-dialog requests then follow the
-     * dialog table or the route decision instead).
+     * entries. Every replica a trunk's in-dialog requests may reach must share it; when absent the
+     * key derives from the log hash key (logging.hashKeyFile, else random per instance and shared by
+     * its workers: after a restart, in-dialog requests then follow the dialog table or the route
+     * decision instead).
      */
     routeKeyFile: z.string().min(1).optional(),
     /** Upstream used for new requests when no other route decides. */
