@@ -163,6 +163,7 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
       logTransactions: cfg.logTransactions,
       branches: new BranchFactory(this.#deps.branchSecret),
       routeSigner: new RouteSigner(this.#deps.routeKey),
+      failoverMs: cfg.timeouts.failoverMs,
       ownedHeaders: [cfg.numberRouting.customHeaderName],
       probeResponse: (branch, status) => health.onResponse(branch, status),
       ...(this.#deps.calls ? { calls: this.#deps.calls } : {}),

@@ -63,6 +63,11 @@ export const sipSchema = z
         /** RFC 3261 T2 and T4 (retransmission cap, network lifetime); only UDP would retransmit. */
         t2Ms: z.number().int().positive().default(4000),
         t4Ms: z.number().int().positive().default(5000),
+        /**
+         * An INVITE target that sent no provisional (not even 100) within this is given up and the
+         * next target tried; the whole request stays bounded by Timer B (64·T1). 0: wait Timer B.
+         */
+        failoverMs: z.number().int().min(0).default(2000),
         /** Opening a connection (TCP + TLS handshake) toward an upstream target or a peer. */
         connectMs: z.number().int().positive().default(5000),
         /** A confirmed dialog with no in-dialog request for this long is forgotten (no BYE seen). */

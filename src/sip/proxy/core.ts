@@ -71,6 +71,8 @@ export interface ProxyCoreOptions {
   routeSigner?: RouteSigner;
   /** Header names trunkgate owns besides X-Trunkgate-* (the number-context header). */
   ownedHeaders?: readonly string[];
+  /** sip.timeouts.failoverMs: an INVITE target without a provisional by then → next target (0: off). */
+  failoverMs?: number;
 }
 
 type AnyClient = ClientTx;
@@ -401,6 +403,8 @@ export class ProxyCore
   #attemptNext(ptx: ProxyTx): boolean {
     const cluster = ptx.cluster;
     if (cluster === undefined || ptx.fixed || ptx.attempt >= 35) return false;
+    // The request as a whole is bounded by Timer B/F (64·T1), however many targets failed fast.
+    if (ptx.attempt > 0 && this.#timers.now() - ptx.startedAt >= 64 * this.#o.timing.t1) return false;
     const target = cluster.pick(ptx.tried);
     if (target === undefined) return false;
     if (ptx.attempt > 0) this.#o.metrics.failovers.labels(cluster.name).inc();
@@ -497,8 +501,21 @@ export class ProxyCore
       tx = ntx;
     }
     ptx.client = tx;
-    tx.start();
+    if (tx instanceof InviteClientTransaction) this.#startInvite(ptx, tx);
+    else tx.start();
     if (!flow.send(bytes)) tx.transportError();
+  }
+
+  /**
+   * Timer B for this attempt is what is left of the request's 64·T1; the failover timer runs only
+   * when another target could still be tried within it.
+   */
+  #startInvite(ptx: ProxyTx, tx: InviteClientTransaction<ProxyTx>): void {
+    const timerB = 64 * this.#o.timing.t1;
+    const left = Math.max(1, timerB - (this.#timers.now() - ptx.startedAt));
+    const failoverMs = this.#o.failoverMs ?? 0;
+    const more = failoverMs > 0 && failoverMs < left && !ptx.fixed && ptx.cluster !== undefined && ptx.cluster.pick(ptx.tried) !== undefined;
+    tx.start(more ? failoverMs : 0, left);
   }
 
   #recordRoute(ptx: ProxyTx, out: Flow): string {
@@ -690,7 +707,7 @@ export class ProxyCore
   clientFailed(tx: AnyClient, why: ClientFailure): void {
     const ptx = tx.ctx;
     if (tx !== ptx.client) return;
-    this.#finalFailure(ptx, why === "timeout" ? 408 : 503, undefined);
+    this.#finalFailure(ptx, why === "transport" ? 503 : 408, undefined);
   }
 
   clientTimerC(tx: AnyClient): void {

@@ -70,6 +70,8 @@ export interface CoreHarnessOptions {
   ownedHeaders?: string[];
   /** sip.limits.maxDialogs */
   maxDialogs?: number;
+  /** sip.timeouts.failoverMs (off by default here: most tests model one slow target). */
+  failoverMs?: number;
 }
 
 export function makeCore(o: CoreHarnessOptions = {}) {
@@ -134,6 +136,7 @@ export function makeCore(o: CoreHarnessOptions = {}) {
     retryAfterSeconds: 30,
     logTransactions: true,
     ...(o.ownedHeaders ? { ownedHeaders: o.ownedHeaders } : {}),
+    ...(o.failoverMs !== undefined ? { failoverMs: o.failoverMs } : {}),
   });
   const up = (i: number) => flows.toTarget(cluster.targets[i]!) as FakeFlow;
   const fromTrunk = (text: string, flow: FakeFlow = trunk) => {
