@@ -49,7 +49,8 @@ export function sipComponent(
     handshakeTimeoutMs: s.config.tls.handshakeTimeoutMs,
     requireClientAuthEku: s.config.tls.requireClientAuthEku,
     maxConnections: cfg.limits.maxConnectionsTotal,
-    perPeerLimit: (p) => p.maxConnections,
+    // No per-peer limit here: the SIP proxy enforces peers[].maxConnections itself, making room
+    // for a peer's new connection by closing a silent or idle one of the same peer.
     onConnection: ({ socket, peer }) => proxy.handleConnection(socket, peer),
   });
   let bound: AddressInfo | undefined;

@@ -32,8 +32,16 @@ export const DROP_REASONS = [
   "loop", // stateless ACK that would loop
   "draining", // a new request while draining (answered 503 as well)
   "write_failed",
+  "unanswerable_request", // a request without Via: the connection is closed instead
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
+
+/** Why a trunk's connection was refused, or an older one closed to admit it (see docs/operations.md). */
+export const REFUSAL_REASONS = ["total_limit", "peer_limit", "evicted"] as const;
+export type RefusalReason = (typeof REFUSAL_REASONS)[number];
+/** Which progress timeout closed a connection (transport/sip-connection.ts). */
+export const TIMEOUT_REASONS = ["first_message", "incomplete_message", "idle"] as const;
+export type TimeoutReason = (typeof TIMEOUT_REASONS)[number];
 
 export function methodIndex(method: string): number {
   switch (method) {
@@ -73,6 +81,8 @@ export class SipMetrics {
   readonly connections: Gauge<"side">;
   readonly forgedRoutes: Counter;
   readonly dialogsEvicted: Counter;
+  readonly connectionsRefused: Counter<"reason">;
+  readonly connectionTimeouts: Counter<"reason">;
   readonly #reqCounts = new Float64Array(METHODS.length * DIRECTIONS.length);
   readonly #resCounts = new Float64Array(CLASSES.length * RESPONSE_METHODS.length * DIRECTIONS.length);
   #dur: HistChild[] = [];
@@ -131,6 +141,20 @@ export class SipMetrics {
     });
     this.connections = new Gauge({ name: "trunkgate_sip_connections", help: "Open SIP connections (downstream = from trunks, upstream = to services)", labelNames: ["side"], registers });
 
+    this.connectionsRefused = new Counter({
+      name: "trunkgate_sip_connections_refused_total",
+      help: "Trunk connections refused at a connection cap (total_limit, peer_limit) or closed to make room for a newer one of the same peer (evicted)",
+      labelNames: ["reason"],
+      registers,
+    });
+    this.connectionTimeouts = new Counter({
+      name: "trunkgate_sip_connection_timeouts_total",
+      help: "SIP connections closed for lack of progress: no complete first message, a message left incomplete, or idle",
+      labelNames: ["reason"],
+      registers,
+    });
+    for (const r of REFUSAL_REASONS) this.connectionsRefused.labels(r).inc(0);
+    for (const r of TIMEOUT_REASONS) this.connectionTimeouts.labels(r).inc(0);
     for (const m of METHODS) for (const d of DIRECTIONS) this.#dur.push(this.transactionDuration.labels(m, d));
     for (const r of PARSE_ERRORS) this.#parse.set(r, this.parseErrors.labels(r));
     for (const r of DROP_REASONS) this.#drop.set(r, this.drops.labels(r));

@@ -6,20 +6,22 @@ import type { SecureContext, TLSSocket } from "node:tls";
 import type { Registry } from "prom-client";
 import type { PeerConfig, SipConfig } from "../config/schema/index.js";
 import type { Logger } from "../observability/logger.js";
+import { internalErrors } from "../observability/internal-errors.js";
 import { DialogTable } from "./dialog/dialogs.js";
+import { SipErrorBoundary, errorText } from "./error-boundary.js";
 import { SipMetrics } from "./metrics.js";
 import { parseMessage, type FramingError } from "./parse/index.js";
 import { BranchFactory } from "./proxy/branch.js";
 import { ProxyCore } from "./proxy/core.js";
 import type { CallObserver } from "./proxy/call-observer.js";
-import { ProxyIdentity } from "./proxy/identity.js";
+import { ProxyIdentity, defaultAdvertisedHost } from "./proxy/identity.js";
 import { RouteSigner } from "./proxy/route-set.js";
-import { buildRawErrorResponse } from "./proxy/raw-response.js";
+import { buildRawErrorResponse, isResponseStart } from "./proxy/raw-response.js";
 import { defaultPeerRoute, defaultRoute, type PeerRouteFn, type RouteFn } from "./route/decision.js";
 import { FifoTimers, type TimerTarget, type Timers } from "./timer/timers.js";
 import type { TxTiming } from "./transaction/types.js";
 import { ConnectionManager } from "./transport/connections.js";
-import type { ConnectionHandler, SipConnection } from "./transport/sip-connection.js";
+import type { ConnectionHandler, ConnectionTimeout, SipConnection } from "./transport/sip-connection.js";
 import { UpstreamCluster } from "./upstream/cluster.js";
 import { HealthChecker } from "./upstream/health-checker.js";
 
@@ -77,10 +79,16 @@ export interface SipProxy {
 
 const SWEEP_MS = 60_000;
 
-/** An error's message for logs (never message content: our errors carry none). */
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
+/** Reason phrases of the answers to messages the framer could not take. */
+const FRAMING_REASONS: Record<FramingError["code"], string> = {
+  "message-too-large": "Message Too Large",
+  "too-many-headers": "Bad Request - Too Many Headers",
+  "line-too-long": "Bad Request - Line Too Long",
+  "header-section-too-large": "Bad Request - Header Section Too Large",
+  "missing-content-length": "Bad Request - Missing Content-Length Header",
+  "invalid-content-length": "Bad Request - Malformed Content-Length Header",
+  "malformed-keepalive": "Bad Request",
+};
 
 export function createSipProxy(deps: SipProxyDeps): SipProxy {
   return new SipProxyServer(deps);
@@ -94,6 +102,7 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
   readonly #conns: ConnectionManager;
   readonly #dialogs: DialogTable;
   readonly #peers = new Map<string, PeerConfig>();
+  readonly #boundary: SipErrorBoundary;
   #core: ProxyCore | undefined;
   #health: HealthChecker | undefined;
   #started = false;
@@ -104,14 +113,24 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
     this.#deps = deps;
     const cfg = deps.config;
     this.metrics = new SipMetrics(deps.registry);
-    this.#timers = deps.timers ?? new FifoTimers(undefined, (err) => deps.logger.error({ error: errorText(err) }, "SIP timer handler failed"));
+    const boundary = (this.#boundary = new SipErrorBoundary(internalErrors(deps.registry), deps.logger));
+    this.#timers = deps.timers ?? new FifoTimers(undefined, (err) => {
+      boundary.count();
+      deps.logger.error({ error: errorText(err) }, "SIP timer handler failed");
+    });
     for (const u of cfg.upstreams) this.clusters.set(u.name, new UpstreamCluster(u));
     for (const p of deps.peers) this.#peers.set(p.name, p);
     this.#dialogs = new DialogTable(cfg.timeouts.dialogIdleMs, (n) => this.metrics.activeCalls.set(n), cfg.limits.maxDialogs, () => this.metrics.dialogsEvicted.inc());
     this.#conns = new ConnectionManager({
       handler: this,
       timers: this.#timers,
-      timeouts: { firstMessageMs: cfg.timeouts.firstMessageMs, idleMs: cfg.timeouts.idleMs },
+      // Linger: as long as a client transaction may wait for its final response (Timer B/F).
+      timeouts: {
+        firstMessageMs: cfg.timeouts.firstMessageMs,
+        idleMs: cfg.timeouts.idleMs,
+        messageCompleteMs: cfg.timeouts.messageCompleteMs,
+        lingerMs: 64 * cfg.timeouts.t1Ms,
+      },
       limits: { maxMessageBytes: cfg.limits.maxMessageBytes, maxHeaders: cfg.limits.maxHeaders, maxLineBytes: cfg.limits.maxLineBytes },
       connectMs: cfg.timeouts.connectMs,
       maxConnectionsTotal: cfg.limits.maxConnectionsTotal,
@@ -128,7 +147,11 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
     const listenHost = cfg.listen.host;
     const wildcard = listenHost === "0.0.0.0" || listenHost === "::";
     const port = listeningPort ?? cfg.listen.port;
-    const identity = new ProxyIdentity(cfg.advertisedHost ?? (wildcard ? "127.0.0.1" : listenHost), port, listenHost);
+    const identity = new ProxyIdentity(cfg.advertisedHost ?? (wildcard ? defaultAdvertisedHost() : listenHost), cfg.advertisedPort ?? port, listenHost, {
+      ...(cfg.advertisedHost !== undefined ? { fixedHost: cfg.advertisedHost } : {}),
+      listeningPort: port,
+    });
+    this.#conns.identity = identity;
     const timing: TxTiming = {
       t1: cfg.timeouts.t1Ms,
       t2: cfg.timeouts.t2Ms,
@@ -153,8 +176,10 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
       flows: this.#conns,
       clusters: this.clusters,
       peers: this.#peers,
-      route: this.#deps.route ?? defaultRoute(cfg.defaultUpstream ?? cfg.upstreams[0]?.name),
-      routeToPeer: this.#deps.routeToPeer ?? defaultPeerRoute(this.#deps.peers),
+      // Route functions are the operator's or the data layer's code: their exceptions are counted
+      // as internal errors (the core answers those requests 500).
+      route: this.#boundary.routeFn(this.#deps.route ?? defaultRoute(cfg.defaultUpstream ?? cfg.upstreams[0]?.name)),
+      routeToPeer: this.#boundary.routeFn(this.#deps.routeToPeer ?? defaultPeerRoute(this.#deps.peers)),
       dialogs: this.#dialogs,
       metrics: this.metrics,
       logger: this.#deps.logger,
@@ -194,29 +219,37 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
   // ---------------------------------------------------------------- ConnectionHandler
 
   onMessage(conn: SipConnection, buf: Buffer): void {
+    // The error boundary: a bug must cost one message, never the process.
+    try {
+      this.#handleMessage(conn, buf);
+    } catch (err) {
+      this.#boundary.messageFailed(conn, buf, err);
+    }
+  }
+
+  #handleMessage(conn: SipConnection, buf: Buffer): void {
     const core = this.#core;
     if (core === undefined) return;
     const r = parseMessage(buf);
     if (r.ok) {
       const msg = r.message;
-      try {
-        if (msg.kind === "request") core.onRequest(conn, msg);
-        else core.onResponse(conn, msg);
-      } catch (err) {
-        // A bug must cost one message, never the process: answer a request with 500.
-        this.#deps.logger.error({ error: errorText(err), method: msg.kind === "request" ? msg.method : undefined, peer: conn.peer?.name }, "SIP message handling failed");
-        if (msg.kind === "request" && msg.method !== "ACK") {
-          const reply = buildRawErrorResponse(buf, 500, "Server Internal Error");
-          if (reply !== undefined) conn.send(reply);
-        }
-      }
+      if (msg.kind === "request") core.onRequest(conn, msg);
+      else core.onResponse(conn, msg);
       return;
     }
     this.metrics.parseError(r.kind);
     // Malformed responses are dropped (nobody to answer); malformed requests get 400/416/505.
+    if (isResponseStart(buf)) {
+      this.metrics.drop("malformed_response");
+      return;
+    }
     const reply = buildRawErrorResponse(buf, r.status, r.reason);
     if (reply === undefined) {
-      this.metrics.drop("malformed_response");
+      // A request without a Via: no answer could be matched by its sender, and leaving it
+      // unanswered would leave the sender waiting. Close (after answers already in flight).
+      this.metrics.drop("unanswerable_request");
+      this.#deps.logger.info({ peer: conn.peer?.name, upstream: conn.target?.label }, "SIP request without Via: closing the connection");
+      conn.closeUnanswerable();
       return;
     }
     conn.send(reply);
@@ -224,16 +257,28 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
   }
 
   onFramingError(conn: SipConnection, err: FramingError): void {
+    try {
+      this.#answerFramingError(conn, err);
+    } catch (e) {
+      this.#boundary.messageFailed(conn, err.headerSection ?? Buffer.alloc(0), e);
+    }
+  }
+
+  #answerFramingError(conn: SipConnection, err: FramingError): void {
     this.metrics.parseError(err.code === "message-too-large" ? "too_large" : "framing");
     this.#deps.logger.info({ peer: conn.peer?.name, upstream: conn.target?.label, code: err.code, detail: err.detail, fatal: err.fatal }, "SIP framing error");
     if (err.headerSection === undefined) return;
     const status = err.code === "message-too-large" ? 513 : 400;
-    const reason = status === 513 ? "Message Too Large" : err.code === "too-many-headers" ? "Bad Request - Too Many Headers" : "Bad Request - Line Too Long";
-    const reply = buildRawErrorResponse(err.headerSection, status, reason);
+    const reply = buildRawErrorResponse(err.headerSection, status, FRAMING_REASONS[err.code]);
     if (reply !== undefined) {
       conn.send(reply);
       this.metrics.response(status, "other", conn.side);
     }
+  }
+
+  onTimeout(conn: SipConnection, reason: ConnectionTimeout): void {
+    this.metrics.connectionTimeouts.labels(reason).inc();
+    this.#deps.logger.info({ peer: conn.peer?.name, upstream: conn.target?.label, reason }, "SIP connection closed: no progress");
   }
 
   onClose(conn: SipConnection): void {

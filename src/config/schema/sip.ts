@@ -30,8 +30,13 @@ export const sipSchema = z
   .strictObject({
     enabled: z.boolean().default(true),
     listen: listen("0.0.0.0", 5061),
-    /** Host name or address put in Via / Record-Route; defaults to the listen host (or 127.0.0.1). */
-    advertisedHost: z.string().optional(),
+    /**
+     * Host name or address put in Via / Record-Route on every connection (e.g. the public name
+     * behind NAT). Unset: the local address of each connection (the one the other side reached).
+     */
+    advertisedHost: host.optional(),
+    /** Port put in Via / Record-Route; default: the port the listener bound. */
+    advertisedPort: port.min(1).optional(),
     upstreams: z.array(upstream).default([]),
     /**
      * File holding the key (≥ 16 bytes) that signs the route hints in trunkgate's Record-Route
@@ -55,8 +60,12 @@ export const sipSchema = z
       .prefault({}),
     timeouts: z
       .strictObject({
+        /** A trunk's connection must deliver a complete SIP message this soon (keep-alives do not count). */
         firstMessageMs: z.number().int().positive().default(10_000),
+        /** Closed after this long without a complete SIP message (keep-alives do not count). */
         idleMs: z.number().int().positive().default(600_000),
+        /** A message whose first bytes arrived must be complete within this time. */
+        messageCompleteMs: z.number().int().positive().default(10_000),
         /** Timer C for INVITE transactions (RFC 3261 §16.6: greater than 3 minutes). */
         timerCMs: z.number().int().min(180_001).default(180_001),
         t1Ms: z.number().int().positive().default(500),

@@ -175,10 +175,13 @@ function isCallId(s: string): boolean {
   return at === -1 || s.indexOf("@", at + 1) === -1;
 }
 
+/** 1*DIGIT with at most maxDigits significant digits (leading zeros are valid: RFC 4475 §3.1.1.1). */
 function parseSmallInt(s: string, maxDigits: number): number {
-  if (s.length === 0 || s.length > maxDigits) return -1;
+  let i0 = 0;
+  while (s.length - i0 > 1 && s.charCodeAt(i0) === 48) i0++;
+  if (s.length === 0 || s.length - i0 > maxDigits) return -1;
   let n = 0;
-  for (let i = 0; i < s.length; i++) {
+  for (let i = i0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c < 48 || c > 57) return -1;
     n = n * 10 + c - 48;
@@ -189,10 +192,12 @@ function parseSmallInt(s: string, maxDigits: number): number {
 /** parseSmallInt on a header's bytes (no string made); folded values go through the string. */
 function headerSmallInt(buf: Buffer, h: HeaderField, maxDigits: number): number {
   if (h.folded) return parseSmallInt(headerValue(buf, h), maxDigits);
-  const len = h.valueEnd - h.valueStart;
+  let vs = h.valueStart;
+  while (h.valueEnd - vs > 1 && buf[vs] === 48) vs++;
+  const len = h.valueEnd - vs;
   if (len === 0 || len > maxDigits) return -1;
   let n = 0;
-  for (let i = h.valueStart; i < h.valueEnd; i++) {
+  for (let i = vs; i < h.valueEnd; i++) {
     const c = buf[i]!;
     if (c < 48 || c > 57) return -1;
     n = n * 10 + c - 48;

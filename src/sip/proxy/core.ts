@@ -465,7 +465,7 @@ export class ProxyCore
     const req = ptx.req;
     const branch = this.#branches.branch(ptx.txPart, ptx.loopPart, ptx.attempt++);
     const edits: RequestEdits = {
-      prependVia: (flow.transport === "TLS" ? this.#viaTls : this.#viaTcp) + branch,
+      prependVia: this.#viaPrefix(flow) + branch,
       maxForwards: "decrement",
     };
     const hints = ptx.hints;
@@ -518,19 +518,25 @@ export class ProxyCore
     tx.start(more ? failoverMs : 0, left);
   }
 
+  /** Our Via up to the branch for a request leaving on `flow`: the address that flow advertises. */
+  #viaPrefix(flow: Flow): string {
+    return flow.viaPrefix ?? (flow.transport === "TLS" ? this.#viaTls : this.#viaTcp);
+  }
+
   #recordRoute(ptx: ProxyTx, out: Flow): string {
+    // Double Record-Route (RFC 5658): each entry names the address its side's connection reached.
     const inFlow = ptx.inFlow;
     if (inFlow.side === INBOUND) {
       const t = out.target!;
       return recordRouteTrunkToUpstream(this.#me, this.#signer, {
         callId: ptx.callId, upstreamTransport: t.config.transport, service: t.service, targetIndex: t.index,
-        peer: inFlow.peer?.name ?? "", connectionId: inFlow.id,
+        peer: inFlow.peer?.name ?? "", connectionId: inFlow.id, upstreamSentBy: out.sentBy, trunkSentBy: inFlow.sentBy,
       });
     }
     const t = inFlow.target;
     return recordRouteUpstreamToTrunk(this.#me, this.#signer, {
       callId: ptx.callId, upstreamTransport: t?.config.transport ?? "tls", service: t?.service ?? "", targetIndex: t?.index ?? -1,
-      peer: ptx.peerName ?? "", connectionId: out.id,
+      peer: ptx.peerName ?? "", connectionId: out.id, upstreamSentBy: inFlow.sentBy, trunkSentBy: out.sentBy,
     });
   }
 
@@ -594,7 +600,7 @@ export class ProxyCore
     if (out === undefined) return this.#o.metrics.drop("no_connection");
     const via = req.topVia;
     const branch = this.#branches.branch(this.#branches.transactionPart(serverKey(req), via.host, via.port ?? 0), "ack", 0);
-    const edits: RequestEdits = { prependVia: (out.transport === "TLS" ? this.#viaTls : this.#viaTcp) + branch, maxForwards: "decrement" };
+    const edits: RequestEdits = { prependVia: this.#viaPrefix(out) + branch, maxForwards: "decrement" };
     if (hints !== undefined) popOwnRoutes(edits, hints);
     if (side === INBOUND) removeHeaders(edits, this.#owned.presentIn(req));
     if (body !== undefined) edits.body = { bytes: body };
@@ -774,7 +780,7 @@ export class ProxyCore
         to: res.to.raw,
         callId: req.callId,
       };
-      const via = (flow.transport === "TLS" ? this.#viaTls : this.#viaTcp);
+      const via = this.#viaPrefix(flow);
       try {
         if (req.method === "INVITE") {
           flow.send(buildRequest({ ...base, method: "ACK", via: via + newBranch(), cseq: req.cseq.seq, headers }));

@@ -113,16 +113,19 @@ export interface RecordRouteHints {
   targetIndex: number;
   peer: string;
   connectionId: number;
+  /** The address each leg's connection advertises (default: me.sentBy). */
+  upstreamSentBy?: string;
+  trunkSentBy?: string;
 }
 
 function upstreamEntry(me: ProxyIdentity, signer: RouteSigner, h: RecordRouteHints): string {
   const mac = signer.mac("s", h.service, h.targetIndex, h.callId);
-  return `<sip:${me.sentBy};transport=${h.upstreamTransport};lr;tgs=${h.service};tgt=${h.targetIndex};tgm=${mac}>`;
+  return `<sip:${h.upstreamSentBy ?? me.sentBy};transport=${h.upstreamTransport};lr;tgs=${h.service};tgt=${h.targetIndex};tgm=${mac}>`;
 }
 
 function trunkEntry(me: ProxyIdentity, signer: RouteSigner, h: RecordRouteHints): string {
   const mac = signer.mac("p", h.peer, h.connectionId, h.callId);
-  return `<sip:${me.sentBy};transport=tls;lr;tgp=${h.peer};tgc=${h.connectionId};tgm=${mac}>`;
+  return `<sip:${h.trunkSentBy ?? me.sentBy};transport=tls;lr;tgp=${h.peer};tgc=${h.connectionId};tgm=${mac}>`;
 }
 
 /** The Record-Route value for a dialog-creating request from a trunk going upstream (both entries). */

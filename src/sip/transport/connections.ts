@@ -27,7 +27,17 @@ export interface ConnectionManagerOptions {
   logger: Logger;
 }
 
+/** What the manager needs of the proxy's identity: the sent-by to advertise per local address. */
+export interface Advertiser {
+  readonly sentBy: string;
+  sentByFor(localAddress: string | undefined): string;
+}
+
 export class ConnectionManager implements FlowProvider {
+  /** Set at start (the listening port is known then); connections made before get none. */
+  identity: Advertiser | undefined;
+  /** The sent-by of the last connection to a target that connected: a guess for the next one while it connects. */
+  readonly #lastSentBy = new Map<UpstreamTarget | string, string>();
   readonly #byId = new Map<number, SipConnection>();
   readonly #byPeer = new Map<string, SipConnection[]>();
   readonly #byTarget = new Map<UpstreamTarget, SipConnection>();
@@ -48,22 +58,37 @@ export class ConnectionManager implements FlowProvider {
     return this.#byTarget.size;
   }
 
-  /** An authenticated connection from the listener. Returns the connection, or undefined if refused. */
+  /**
+   * An authenticated connection from the listener. Returns the connection, or undefined if refused.
+   * At the total cap it is refused. At its peer's cap (peers[].maxConnections) one of that peer's
+   * connections makes room instead (the cap is the peer's own budget: slow or stale connections of
+   * a peer must never lock out its new ones): see evictionVictim.
+   */
   accept(socket: TLSSocket, peer: PeerConfig): SipConnection | undefined {
-    if (this.#closing || this.#downstream >= this.o.maxConnectionsTotal) {
-      this.o.logger.warn({ peer: peer.name, limit: this.o.maxConnectionsTotal }, "SIP connection limit reached");
+    if (this.#closing) {
       socket.destroy();
       return undefined;
     }
     const list = this.#byPeer.get(peer.name);
     if (list !== undefined && list.length >= peer.maxConnections) {
-      this.o.logger.warn({ peer: peer.name, limit: peer.maxConnections }, "per-peer SIP connection limit reached");
-      socket.destroy();
-      return undefined;
+      const victim = evictionVictim(list);
+      if (victim === undefined) return this.#refuse(socket, peer, "peer_limit", peer.maxConnections);
+      this.o.metrics.connectionsRefused.labels("evicted").inc();
+      this.o.logger.info({ peer: peer.name, limit: peer.maxConnections, carriedMessage: victim.carriedMessage }, "per-peer SIP connection limit: closed an older connection of the peer");
+      victim.destroy(); // forget() runs from its close: the slot is free now
     }
+    if (this.#downstream >= this.o.maxConnectionsTotal) return this.#refuse(socket, peer, "total_limit", this.o.maxConnectionsTotal);
     const conn = new SipConnection(socket, INBOUND, peer, undefined, true, true, this.o.handler, this.o.timers, this.o.timeouts, this.o.limits);
+    if (this.identity !== undefined) conn.advertise(this.identity.sentByFor(socket.localAddress));
     this.#track(conn);
     return conn;
+  }
+
+  #refuse(socket: TLSSocket, peer: PeerConfig, reason: "total_limit" | "peer_limit", limit: number): undefined {
+    this.o.metrics.connectionsRefused.labels(reason).inc();
+    this.o.logger.warn({ peer: peer.name, limit, reason }, "SIP connection refused at a connection limit");
+    socket.destroy();
+    return undefined;
   }
 
   #track(conn: SipConnection): void {
@@ -116,7 +141,11 @@ export class ConnectionManager implements FlowProvider {
       : netConnect({ host: cfg.host, port: cfg.port });
     const conn = new SipConnection(socket, OUTBOUND, undefined, target, tls, false, this.o.handler, this.o.timers, this.o.timeouts, this.o.limits);
     conn.armConnectTimeout(this.o.connectMs);
-    socket.once(tls ? "secureConnect" : "connect", () => conn.markConnected());
+    this.#advertiseWhileConnecting(conn, target, cfg.host);
+    socket.once(tls ? "secureConnect" : "connect", () => {
+      conn.markConnected();
+      this.#advertiseConnected(conn, target);
+    });
     socket.once("error", (err: Error) => {
       this.o.logger.warn({ upstreamService: target.service, upstream: target.label, error: (err as NodeJS.ErrnoException).code ?? err.message }, "upstream connection failed");
     });
@@ -148,12 +177,36 @@ export class ConnectionManager implements FlowProvider {
     });
     const conn = new SipConnection(socket, INBOUND, cfg, undefined, true, false, this.o.handler, this.o.timers, this.o.timeouts, this.o.limits);
     conn.armConnectTimeout(this.o.connectMs);
-    socket.once("secureConnect", () => conn.markConnected());
+    this.#advertiseWhileConnecting(conn, peer, t.host);
+    socket.once("secureConnect", () => {
+      conn.markConnected();
+      this.#advertiseConnected(conn, peer);
+    });
     socket.once("error", (err: Error) => {
       this.o.logger.warn({ peer, error: (err as NodeJS.ErrnoException).code ?? err.message }, "connection to peer failed");
     });
     this.#track(conn);
     return conn;
+  }
+
+  /**
+   * A connection we open has no local address until it connected, but requests are written to it
+   * (queued) at once: until then it advertises what the last connection to the same place used,
+   * else the proxy-wide default.
+   */
+  #advertiseWhileConnecting(conn: SipConnection, to: UpstreamTarget | string, host: string): void {
+    const id = this.identity;
+    if (id === undefined) return;
+    // Toward a loopback address the connection will use a loopback address too (127.0.0.1 or ::1).
+    const guess = this.#lastSentBy.get(to) ?? (isLoopback(host) ? id.sentByFor(host.includes(":") ? "::1" : "127.0.0.1") : id.sentBy);
+    conn.advertise(guess);
+  }
+
+  #advertiseConnected(conn: SipConnection, to: UpstreamTarget | string): void {
+    if (this.identity === undefined) return;
+    const sentBy = this.identity.sentByFor(conn.socket.localAddress);
+    conn.advertise(sentBy);
+    this.#lastSentBy.set(to, sentBy);
   }
 
   aliasOf(flow: Flow): Flow | undefined {
@@ -184,4 +237,27 @@ export class ConnectionManager implements FlowProvider {
     this.#closing = true;
     for (const c of [...this.#byId.values()]) c.end();
   }
+}
+
+function isLoopback(host: string): boolean {
+  const h = host.toLowerCase();
+  return h === "localhost" || h.startsWith("127.") || h === "::1" || h === "[::1]";
+}
+
+/**
+ * Which of a peer's connections gives way to a new one at its cap: the oldest that never carried a
+ * complete SIP message (a handshake-and-wait or keep-alive-only connection), else the one whose
+ * last complete message is the oldest (idle longest). Connections trunkgate is still opening are
+ * never chosen. Undefined when none qualifies.
+ */
+export function evictionVictim(list: readonly SipConnection[]): SipConnection | undefined {
+  let silent: SipConnection | undefined;
+  let idlest: SipConnection | undefined;
+  for (const c of list) {
+    if (!c.open || !c.connected) continue;
+    if (!c.carriedMessage) {
+      if (silent === undefined || c.openedAt < silent.openedAt) silent = c;
+    } else if (idlest === undefined || c.lastMessageAt < idlest.lastMessageAt) idlest = c;
+  }
+  return silent ?? idlest;
 }

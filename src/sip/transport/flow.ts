@@ -15,6 +15,13 @@ export interface Flow {
   readonly target: UpstreamTarget | undefined;
   /** Via transport token for messages sent on this flow. */
   readonly transport: "TLS" | "TCP";
+  /**
+   * host:port trunkgate advertises on this flow (Via, its Record-Route entry): sip.advertisedHost,
+   * else the flow's local address (identity.ts). Undefined: use the proxy-wide default.
+   */
+  readonly sentBy?: string | undefined;
+  /** `SIP/2.0/<transport> <sentBy>;branch=`, built once per flow (a branch is appended per request). */
+  readonly viaPrefix?: string | undefined;
   readonly open: boolean;
   /**
    * Set by the proxy core once it started a client transaction on this flow: only such flows make

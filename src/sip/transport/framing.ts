@@ -1,8 +1,13 @@
 // SIP stream framing (RFC 3261 §18.3, RFC 5626 §4.4.1 keepalives) for TLS/TCP connections.
 // Chunks are kept in a list and only concatenated when a whole message is there (a message that
-// lies inside one chunk is returned as a zero-copy view). The search for the CRLFCRLF that ends
-// the header section resumes where the previous push stopped, carrying a 4-state match across
-// chunk boundaries, so no byte is scanned twice.
+// lies inside one chunk is returned as a zero-copy view). The search for the empty line that ends
+// the header section resumes where the previous push stopped, carrying the state of a blank line
+// begun at a chunk boundary, so no byte is scanned twice.
+//
+// Bare-LF line ends (RFC 3261 wants CRLF; some stacks send LF): the framer still finds such a
+// message's end (an empty line "\n\n" or "\n\r\n") and its Content-Length, so the stream stays
+// in sync; the parser then refuses the message (400) and the answer is built safely. Without
+// this, a message written with LF only never completes and its sender waits for ever.
 
 export interface FramingLimits {
   /** Largest message (header section + body) accepted. */
@@ -35,8 +40,9 @@ export interface FramingError {
   /** Human-readable detail (sizes and limits only; never message content). */
   readonly detail: string;
   /**
-   * For recoverable errors: the skipped message's header section (so the caller can answer, e.g.
-   * 513 Message Too Large, after parsing what it needs). Undefined for fatal errors.
+   * The offending message's header section when it was complete (so the caller can answer, e.g.
+   * 513 Message Too Large or 400 for a missing Content-Length, from what it carries); undefined
+   * when no header section could be delimited.
    */
   readonly headerSection: Buffer | undefined;
 }
@@ -48,6 +54,8 @@ export type FrameEvent =
 
 const PING: FrameEvent = Object.freeze({ type: "ping" });
 const CRLFCRLF = Buffer.from("\r\n\r\n", "latin1");
+const LFLF = Buffer.from("\n\n", "latin1");
+const LFCRLF = Buffer.from("\n\r\n", "latin1");
 const NO_EVENTS: FrameEvent[] = [];
 
 export class SipStreamFramer {
@@ -61,7 +69,8 @@ export class SipStreamFramer {
   private scanChunk = 0; // chunk index where scanning resumes
   private scanOff = 0; // offset in that chunk
   private scanBase = 0; // logical offset of that chunk's first byte
-  private match = 0; // bytes of CRLFCRLF matched just before the resume point
+  // How the bytes scanned so far end: 1 = in LF, 2 = in LF CR (a blank line may complete next).
+  private tail = 0;
   private messageLength = -1; // total length once the header section has been read
 
   constructor(limits: Partial<FramingLimits> = {}) {
@@ -73,9 +82,28 @@ export class SipStreamFramer {
     return this.buffered;
   }
 
+  /**
+   * Whether a message has begun and is not complete yet (bytes buffered that are not a keep-alive
+   * in progress, or bytes of a skipped oversized message still to come).
+   */
+  get midMessage(): boolean {
+    if (this.closed) return false;
+    if (this.skipRemaining > 0 || this.messageLength >= 0) return true;
+    if (this.buffered === 0) return false;
+    const b0 = this.byteAt(0);
+    return b0 !== 13 && b0 !== 10;
+  }
+
   /** True after a fatal error: every later push returns no events. */
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  /** Stop framing: every later push returns no events (the connection is being closed). */
+  close(): void {
+    this.closed = true;
+    this.chunks = [];
+    this.buffered = 0;
   }
 
   /** Feed bytes from the socket; returns the events they complete, in order. */
@@ -111,10 +139,15 @@ export class SipStreamFramer {
   private next(): FrameEvent | undefined {
     if (this.messageLength < 0) {
       if (this.scanBase === 0 && this.scanOff === 0 && this.scanChunk === 0) {
-        // Between messages: CRLFCRLF is a keepalive ping, a lone CRLF is ignored (RFC 5626 §4.4.1).
+        // Between messages: CRLFCRLF is a keepalive ping, a lone CRLF is ignored (RFC 5626 §4.4.1),
+        // and so is a lone LF (the bare-LF spelling of that CRLF).
         for (;;) {
           if (this.buffered === 0) return undefined;
           const b0 = this.byteAt(0);
+          if (b0 === 10) {
+            this.consume(1);
+            continue;
+          }
           if (b0 !== 13) break;
           if (this.buffered < 2) return undefined;
           if (this.byteAt(1) !== 10) return this.fatal("malformed-keepalive", "CR not followed by LF between messages");
@@ -144,41 +177,49 @@ export class SipStreamFramer {
     return { type: "message", message };
   }
 
-  /** Resume the CRLFCRLF search; returns the header section length or -1. */
+  /** Resume the search for the empty line; returns the header section length or -1. */
   private findHeaderEnd(): number {
     const chunks = this.chunks;
     while (this.scanChunk < chunks.length) {
       const c = chunks[this.scanChunk]!;
       let pos = this.scanOff;
-      // finish a match that straddles the chunk boundary, byte by byte
-      while (this.match > 0 && pos < c.length) {
+      // finish a blank line begun at the end of the previous chunk ("\n" + "\n" or "\r\n")
+      if (this.tail !== 0 && pos < c.length) {
         const b = c[pos]!;
-        if (b === CRLFCRLF[this.match]) {
-          this.match++;
-          pos++;
-          if (this.match === 4) return this.foundAt(pos);
-        } else {
-          this.match = b === 13 ? 1 : 0;
-          pos++;
+        if (b === 10) return this.foundAt(pos + 1);
+        if (b === 13 && this.tail === 1) {
+          if (pos + 1 < c.length) {
+            if (c[pos + 1] === 10) return this.foundAt(pos + 2);
+          } else {
+            this.tail = 2;
+            this.nextChunk(c);
+            continue;
+          }
         }
+        this.tail = 0;
       }
       if (pos < c.length) {
+        // CRLFCRLF first: the hot path. A bare-LF blank line before it is found by the line walk
+        // in readHeaderSection; here only chunks without CRLFCRLF pay the bare-LF searches.
         const hit = c.indexOf(CRLFCRLF, pos);
         if (hit !== -1) return this.foundAt(hit + 4);
-        // remember how much of CRLFCRLF the chunk ends with (only bytes at or after pos count)
+        const lf = bareBlankLine(c, pos);
+        if (lf !== -1) return this.foundAt(lf);
         const len = c.length;
-        let m = 0;
-        if (len - 3 >= pos && c[len - 3] === 13 && c[len - 2] === 10 && c[len - 1] === 13) m = 3;
-        else if (len - 2 >= pos && c[len - 2] === 13 && c[len - 1] === 10) m = 2;
-        else if (len - 1 >= pos && c[len - 1] === 13) m = 1;
-        this.match = m;
+        const last = c[len - 1];
+        this.tail = last === 10 ? 1 : last === 13 && len - 2 >= pos && c[len - 2] === 10 ? 2 : 0;
+        // a chunk of one CR after a chunk ending in LF keeps tail 2 through the check above
       }
-      this.scanBase += c.length;
-      this.scanOff = 0;
-      this.scanChunk++;
+      this.nextChunk(c);
     }
     // everything scanned: resume at the next chunk pushed
     return -1;
+  }
+
+  private nextChunk(c: Buffer): void {
+    this.scanBase += c.length;
+    this.scanOff = 0;
+    this.scanChunk++;
   }
 
   private foundAt(endInChunk: number): number {
@@ -188,7 +229,7 @@ export class SipStreamFramer {
   /** Header section complete: find Content-Length, enforce limits, set messageLength. */
   private readHeaderSection(headerLength: number): FrameEvent | undefined {
     const first = this.chunks[0]!;
-    const head = first.length >= headerLength ? first.subarray(0, headerLength) : this.copyFront(headerLength);
+    let head = first.length >= headerLength ? first.subarray(0, headerLength) : this.copyFront(headerLength);
     const limits = this.limits;
     let contentLength = -1;
     let conflict = false;
@@ -200,14 +241,25 @@ export class SipStreamFramer {
     let clPending = false; // a Content-Length header with an empty value: value may be folded onto the next line
     for (;;) {
       const lf = head.indexOf(10, pos);
-      if (lf === -1 || lf === pos + 1) break;
-      const lineLen = lf - pos - 1;
+      if (lf === -1) break;
+      // the line's content ends before its CR (CRLF) or at the LF (bare LF)
+      const eol = lf > pos && head[lf - 1] === 13 ? lf - 1 : lf;
+      if (eol === pos) {
+        // An empty line: the end of the header section. Before the CRLFCRLF that was found only
+        // when a bare LF ended it ("\n\n", "\n\r\n"): the message is shorter than it looked.
+        if (lf + 1 < headerLength) {
+          headerLength = lf + 1;
+          head = head.subarray(0, headerLength);
+        }
+        break;
+      }
+      const lineLen = eol - pos;
       if (lineLen > longest) longest = lineLen;
       const c0 = head[pos]!;
       if (lineNo > 0) {
         if (c0 === 32 || c0 === 9) {
           if (clPending) {
-            const v = readDecimal(head, pos, lf - 1);
+            const v = readDecimal(head, pos, eol);
             clPending = false;
             if (v < 0) bad = true;
             else if (contentLength >= 0 && contentLength !== v) conflict = true;
@@ -217,12 +269,12 @@ export class SipStreamFramer {
           headerCount++;
           clPending = false;
           const colon = head.indexOf(58, pos);
-          if (colon !== -1 && colon < lf && isContentLengthName(head, pos, colon)) {
+          if (colon !== -1 && colon < eol && isContentLengthName(head, pos, colon)) {
             let vs = colon + 1;
-            while (vs < lf - 1 && (head[vs] === 32 || head[vs] === 9)) vs++;
-            if (vs >= lf - 1) clPending = true;
+            while (vs < eol && (head[vs] === 32 || head[vs] === 9)) vs++;
+            if (vs >= eol) clPending = true;
             else {
-              const v = readDecimal(head, vs, lf - 1);
+              const v = readDecimal(head, vs, eol);
               if (v < 0) bad = true;
               else if (contentLength >= 0 && contentLength !== v) conflict = true;
               else contentLength = v;
@@ -234,9 +286,9 @@ export class SipStreamFramer {
       pos = lf + 1;
     }
     if (bad || conflict || clPending) {
-      return this.fatal("invalid-content-length", conflict ? "conflicting Content-Length headers" : "unparseable Content-Length");
+      return this.fatal("invalid-content-length", conflict ? "conflicting Content-Length headers" : "unparseable Content-Length", head);
     }
-    if (contentLength < 0) return this.fatal("missing-content-length", "stream message without Content-Length");
+    if (contentLength < 0) return this.fatal("missing-content-length", "stream message without Content-Length", head);
     const total = headerLength + contentLength;
     let code: FramingErrorCode | undefined;
     let detail = "";
@@ -259,11 +311,13 @@ export class SipStreamFramer {
     return undefined;
   }
 
-  private fatal(code: FramingErrorCode, detail: string): FrameEvent {
+  /** `head`: the message's complete header section, copied so the caller can still answer it. */
+  private fatal(code: FramingErrorCode, detail: string, head?: Buffer): FrameEvent {
+    const headerSection = head === undefined ? undefined : Buffer.from(head);
     this.closed = true;
     this.chunks = [];
     this.buffered = 0;
-    return { type: "error", error: { code, fatal: true, detail, headerSection: undefined } };
+    return { type: "error", error: { code, fatal: true, detail, headerSection } };
   }
 
   /** Copy of the first n buffered bytes (n <= buffered), without consuming them. */
@@ -311,9 +365,20 @@ export class SipStreamFramer {
     this.scanChunk = 0;
     this.scanOff = 0;
     this.scanBase = 0;
-    this.match = 0;
+    this.tail = 0;
     this.messageLength = -1;
   }
+}
+
+/**
+ * End (index after it) of the first blank line of a bare-LF message in c from `from`: "\n\n" or
+ * "\n\r\n"; -1 when there is none.
+ */
+function bareBlankLine(c: Buffer, from: number): number {
+  const a = c.indexOf(LFLF, from);
+  const b = c.indexOf(LFCRLF, from);
+  if (a === -1) return b === -1 ? -1 : b + 3;
+  return b === -1 || a < b ? a + 2 : b + 3;
 }
 
 /** "content-length" or "l" (any case, WS allowed before the colon). */
@@ -328,9 +393,10 @@ function isContentLengthName(b: Buffer, s: number, colon: number): boolean {
   return true;
 }
 
-/** Decimal in b[s, e) with trailing WS allowed; -1 when not 1..10 digits. */
+/** Decimal in b[s, e) with trailing WS allowed (leading zeros too); -1 when not 1..10 significant digits. */
 function readDecimal(b: Buffer, s: number, e: number): number {
   while (e > s && (b[e - 1] === 32 || b[e - 1] === 9)) e--;
+  while (e - s > 1 && b[s] === 48) s++;
   if (e === s || e - s > 10) return -1;
   let n = 0;
   for (let i = s; i < e; i++) {

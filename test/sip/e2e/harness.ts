@@ -11,6 +11,7 @@ import { MtlsListener } from "../../../src/listener/mtls-listener.js";
 import { createLogger } from "../../../src/observability/logger.js";
 import { createMetrics } from "../../../src/observability/metrics.js";
 import { SipStreamFramer, parseMessage, type SipMessage } from "../../../src/sip/parse/index.js";
+import type { RouteFn } from "../../../src/sip/route/decision.js";
 import { createSipProxy, type SipProxy } from "../../../src/sip/server.js";
 import { TlsContextProvider } from "../../../src/tls/context-provider.js";
 import { createPeerIdentity } from "../../../src/tls/peer-identity.js";
@@ -44,6 +45,10 @@ export interface GatewayOptions {
   upstreams: UpstreamSpec[];
   sip?: Record<string, unknown>;
   peers?: unknown[];
+  /** Route decision for requests from trunks (default: the proxy's own). */
+  route?: RouteFn;
+  /** Address the SIP listener binds (default 127.0.0.1). */
+  listenHost?: string;
 }
 
 export interface Gateway {
@@ -80,7 +85,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     },
     peers: o.peers ?? [{ name: "dev-trunk", match: { dnsNames: ["dev-trunk.local"] } }],
     sip: {
-      listen: { host: "127.0.0.1", port: 0 },
+      listen: { host: o.listenHost ?? "127.0.0.1", port: 0 },
       upstreams: o.upstreams.map((u) => ({
         name: u.name,
         targets: u.targets.map((t) => ({ host: t.host ?? "127.0.0.1", port: t.port, transport: t.transport ?? "tcp", ...(t.serverName ? { serverName: t.serverName } : {}), priority: t.priority ?? 0, weight: t.weight ?? 1 })),
@@ -96,10 +101,10 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
   const metrics = createMetrics("test");
   const tls = new TlsContextProvider(config.tls);
   const identity = createPeerIdentity(config.peers);
-  const proxy = createSipProxy({ config: config.sip, peers: config.peers, tls, logger, registry: metrics.registry });
+  const proxy = createSipProxy({ config: config.sip, peers: config.peers, tls, logger, registry: metrics.registry, ...(o.route ? { route: o.route } : {}) });
   const listener = new MtlsListener({
     name: "sip",
-    host: "127.0.0.1",
+    host: o.listenHost ?? "127.0.0.1",
     port: 0,
     tls,
     identity,
@@ -107,7 +112,6 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     logger,
     handshakeTimeoutMs: config.tls.handshakeTimeoutMs,
     requireClientAuthEku: config.tls.requireClientAuthEku,
-    perPeerLimit: (p) => p.maxConnections,
     onConnection: ({ socket, peer }) => proxy.handleConnection(socket, peer),
   });
   const addr = await listener.listen();
@@ -178,8 +182,9 @@ export class TrunkClient {
     for (const f of w) f();
   }
 
-  static async connect(port: number, cert: CertFiles, pki: TestPki): Promise<TrunkClient> {
-    const socket = tlsConnect({ host: "127.0.0.1", port, cert: cert.cert, key: cert.key, ca: pki.ca.cert });
+  static async connect(port: number, cert: CertFiles, pki: TestPki, host = "127.0.0.1"): Promise<TrunkClient> {
+    // Another loopback address is not in the server certificate: check it as "localhost" then.
+    const socket = tlsConnect({ host, port, cert: cert.cert, key: cert.key, ca: pki.ca.cert, ...(host !== "127.0.0.1" ? { servername: "localhost" } : {}) });
     await new Promise<void>((resolve, reject) => {
       socket.once("secureConnect", () => resolve());
       socket.once("error", reject);
