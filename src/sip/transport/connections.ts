@@ -5,7 +5,7 @@ import { connect as netConnect } from "node:net";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import type { PeerConfig } from "../../config/schema/index.js";
 import type { Logger } from "../../observability/logger.js";
-import type { FramingLimits } from "../parse/index.js";
+import type { FramingLimits } from "./framing.js";
 import { INBOUND, OUTBOUND, type SipMetrics } from "../metrics.js";
 import type { Timers } from "../timer/timers.js";
 import { isIpLiteral, type UpstreamTarget } from "../upstream/cluster.js";
