@@ -1,5 +1,5 @@
 // The SIP capability as a Component for the composition root: the mTLS listener (handshake,
-// identity, per-peer and total connection caps) feeding the SIP proxy. In src/components.ts:
+// identity, total connection cap) feeding the SIP proxy (which enforces the per-peer caps). In src/components.ts:
 //   const sip: ComponentBuilder = async (s) => (s.config.sip.enabled ? sipComponent(s).component : undefined);
 // A number-based route (the data layer) plugs in through `opts.route`.
 import { readFileSync } from "node:fs";

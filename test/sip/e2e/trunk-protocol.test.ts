@@ -127,9 +127,9 @@ t.test("first-message timeout and idle timeout close silent connections", async 
   t.ok(Date.now() - t0 < 2000, `silent connection closed after ${Date.now() - t0} ms`);
   const talker = await TrunkClient.connect(gw.port, gw.pki.client, gw.pki);
   // A complete message passes the first-message timer (a keep-alive does not: slow-clients.test.ts).
+  const t1 = Date.now(); // idle counts from the last complete message
   talker.send(sipRequest({ method: "OPTIONS", uri: `sip:127.0.0.1:${gw.port}` }));
   t.equal((await response(talker)).status, 200);
-  const t1 = Date.now();
   await talker.waitClosed(4000);
   t.ok(Date.now() - t1 >= 900, `idle connection closed after ${Date.now() - t1} ms`);
 });
