@@ -14,3 +14,12 @@ export function setLogHashKey(key: Buffer): void {
 export function hashId(value: string): string {
   return createHmac("sha256", hashKey).update(value).digest("hex").slice(0, 16);
 }
+
+/**
+ * A key for another purpose derived from the log hash key (HMAC with a label): shared by every
+ * worker of an instance (the primary hands them one log key) and across restarts and replicas when
+ * logging.hashKeyFile is set. Read it after the key is set (App.start), not at import time.
+ */
+export function derivedKey(label: string): Buffer {
+  return createHmac("sha256", hashKey).update(label).digest();
+}

@@ -2,7 +2,10 @@
 // identity, total connection cap) feeding the SIP proxy (which enforces the per-peer caps). In src/components.ts:
 //   const sip: ComponentBuilder = async (s) => (s.config.sip.enabled ? sipComponent(s).component : undefined);
 // A number-based route (the data layer) plugs in through `opts.route`.
+import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
+import { ConfigError } from "../config/load.js";
+import { derivedKey } from "../observability/hash.js";
 import type { Shared } from "../app.js";
 import { type Component, listenError } from "../component.js";
 import { MtlsListener } from "../listener/mtls-listener.js";
@@ -21,6 +24,9 @@ export function sipComponent(
   opts: SipComponentOptions = {},
 ): { component: Component; proxy: SipProxy; listener: MtlsListener } {
   const cfg = s.config.sip;
+  // Every worker of an instance must accept the others' Record-Route hints (a trunk that reconnects
+  // lands on any worker): by default the key derives from the log hash key, which they share.
+  const routeKey = cfg.routeKeyFile !== undefined ? readRouteKey(cfg.routeKeyFile) : derivedKey("trunkgate sip route key");
   const proxy = createSipProxy({
     config: cfg,
     peers: s.config.peers,
@@ -30,6 +36,7 @@ export function sipComponent(
     ...(opts.route ? { route: opts.route } : {}),
     ...(opts.routeToPeer ? { routeToPeer: opts.routeToPeer } : {}),
     ...(opts.calls ? { calls: opts.calls } : {}),
+    routeKey,
   });
   const listener = new MtlsListener({
     name: "sip",
@@ -68,4 +75,16 @@ export function sipComponent(
     },
   };
   return { component, proxy, listener };
+}
+
+/** sip.routeKeyFile's bytes (surrounding whitespace dropped); a config error naming the key otherwise. */
+function readRouteKey(path: string): Buffer {
+  let key: Buffer;
+  try {
+    key = Buffer.from(readFileSync(path, "latin1").trim(), "latin1");
+  } catch (err) {
+    throw new ConfigError([`sip.routeKeyFile: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`], path);
+  }
+  if (key.length < 16) throw new ConfigError([`sip.routeKeyFile: ${path} holds ${key.length} bytes, at least 16 are needed`], path);
+  return key;
 }

@@ -27,7 +27,7 @@ export type ParseErrorLabel = (typeof PARSE_ERRORS)[number];
 export const DROP_REASONS = [
   "stray_response", // no client transaction matches
   "malformed_response", // responses are never answered, only dropped
-  "no_connection", // nowhere to send (connection gone, no alias, no target)
+  "no_connection", // nowhere to send (the request's connection gone, no target)
   "srtp_policy", // ACK or provisional with SDP the media policy refuses
   "loop", // stateless ACK that would loop
   "draining", // a new request while draining (answered 503 as well)
@@ -79,6 +79,8 @@ export class SipMetrics {
   readonly drops: Counter<"reason">;
   readonly failovers: Counter<"service">;
   readonly connections: Gauge<"side">;
+  readonly forgedRoutes: Counter;
+  readonly dialogsEvicted: Counter;
   readonly connectionsRefused: Counter<"reason">;
   readonly connectionTimeouts: Counter<"reason">;
   readonly #reqCounts = new Float64Array(METHODS.length * DIRECTIONS.length);
@@ -127,6 +129,16 @@ export class SipMetrics {
     this.parseErrors = new Counter({ name: "trunkgate_sip_parse_errors_total", help: "Unparsable or refused SIP messages by reason", labelNames: ["reason"], registers });
     this.drops = new Counter({ name: "trunkgate_sip_dropped_messages_total", help: "SIP messages dropped without forwarding, by reason", labelNames: ["reason"], registers });
     this.failovers = new Counter({ name: "trunkgate_sip_failovers_total", help: "Requests retried on another target of the service", labelNames: ["service"], registers });
+    this.forgedRoutes = new Counter({
+      name: "trunkgate_sip_forged_routes_total",
+      help: "Route entries naming trunkgate whose route hints failed the MAC (ignored: forged, or signed under another route key)",
+      registers,
+    });
+    this.dialogsEvicted = new Counter({
+      name: "trunkgate_sip_dialogs_evicted_total",
+      help: "Confirmed dialogs forgotten because sip.limits.maxDialogs was reached (oldest first)",
+      registers,
+    });
     this.connections = new Gauge({ name: "trunkgate_sip_connections", help: "Open SIP connections (downstream = from trunks, upstream = to services)", labelNames: ["side"], registers });
 
     this.connectionsRefused = new Counter({

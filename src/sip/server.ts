@@ -10,11 +10,13 @@ import { internalErrors } from "../observability/internal-errors.js";
 import { DialogTable } from "./dialog/dialogs.js";
 import { SipErrorBoundary, errorText } from "./error-boundary.js";
 import { SipMetrics } from "./metrics.js";
-import { parseMessage, type FramingError } from "./parse/index.js";
+import { parseMessage } from "./parse/index.js";
+import type { FramingError } from "./transport/framing.js";
 import { BranchFactory } from "./proxy/branch.js";
 import { ProxyCore } from "./proxy/core.js";
 import type { CallObserver } from "./proxy/call-observer.js";
 import { ProxyIdentity, defaultAdvertisedHost } from "./proxy/identity.js";
+import { RouteSigner } from "./proxy/route-set.js";
 import { buildRawErrorResponse, isResponseStart } from "./proxy/raw-response.js";
 import { defaultPeerRoute, defaultRoute, type PeerRouteFn, type RouteFn } from "./route/decision.js";
 import { FifoTimers, type TimerTarget, type Timers } from "./timer/timers.js";
@@ -43,6 +45,8 @@ export interface SipProxyDeps {
   timers?: Timers;
   /** Secret for branch hashing (8 bytes); random per process by default. */
   branchSecret?: Buffer;
+  /** Key signing our Record-Route hints (sip.routeKeyFile); random per process by default. */
+  routeKey?: Buffer;
 }
 
 export interface SipProxyStats {
@@ -117,7 +121,7 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
     });
     for (const u of cfg.upstreams) this.clusters.set(u.name, new UpstreamCluster(u));
     for (const p of deps.peers) this.#peers.set(p.name, p);
-    this.#dialogs = new DialogTable(cfg.timeouts.dialogIdleMs, (n) => this.metrics.activeCalls.set(n));
+    this.#dialogs = new DialogTable(cfg.timeouts.dialogIdleMs, (n) => this.metrics.activeCalls.set(n), cfg.limits.maxDialogs, () => this.metrics.dialogsEvicted.inc());
     this.#conns = new ConnectionManager({
       handler: this,
       timers: this.#timers,
@@ -184,6 +188,9 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
       retryAfterSeconds: cfg.retryAfterSeconds,
       logTransactions: cfg.logTransactions,
       branches: new BranchFactory(this.#deps.branchSecret),
+      routeSigner: new RouteSigner(this.#deps.routeKey),
+      failoverMs: cfg.timeouts.failoverMs,
+      ownedHeaders: [cfg.numberRouting.customHeaderName],
       probeResponse: (branch, status) => health.onResponse(branch, status),
       ...(this.#deps.calls ? { calls: this.#deps.calls } : {}),
     });

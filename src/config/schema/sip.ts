@@ -38,6 +38,14 @@ export const sipSchema = z
     /** Port put in Via / Record-Route; default: the port the listener bound. */
     advertisedPort: port.min(1).optional(),
     upstreams: z.array(upstream).default([]),
+    /**
+     * File holding the key (≥ 16 bytes) that signs the route hints in trunkgate's Record-Route
+     * entries. Every replica a trunk's in-dialog requests may reach must share it; when absent the
+     * key derives from the log hash key (logging.hashKeyFile, else random per instance and shared by
+     * its workers: after a restart, in-dialog requests then follow the dialog table or the route
+     * decision instead).
+     */
+    routeKeyFile: z.string().min(1).optional(),
     /** Upstream used for new requests when no other route decides. */
     defaultUpstream: z.string().optional(),
     limits: z
@@ -46,6 +54,8 @@ export const sipSchema = z
         maxHeaders: z.number().int().positive().default(256),
         maxLineBytes: z.number().int().positive().default(8192),
         maxConnectionsTotal: z.number().int().positive().default(10000),
+        /** Confirmed dialogs kept for in-dialog routing and the active-calls gauge; past it the oldest goes. */
+        maxDialogs: z.number().int().positive().default(100_000),
       })
       .prefault({}),
     timeouts: z
@@ -62,6 +72,11 @@ export const sipSchema = z
         /** RFC 3261 T2 and T4 (retransmission cap, network lifetime); only UDP would retransmit. */
         t2Ms: z.number().int().positive().default(4000),
         t4Ms: z.number().int().positive().default(5000),
+        /**
+         * An INVITE target that sent no provisional (not even 100) within this is given up and the
+         * next target tried; the whole request stays bounded by Timer B (64·T1). 0: wait Timer B.
+         */
+        failoverMs: z.number().int().min(0).default(2000),
         /** Opening a connection (TCP + TLS handshake) toward an upstream target or a peer. */
         connectMs: z.number().int().positive().default(5000),
         /** A confirmed dialog with no in-dialog request for this long is forgotten (no BYE seen). */

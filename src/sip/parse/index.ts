@@ -34,11 +34,8 @@ export { parseUri } from "./uri.js";
 /** Canonical lower-case full name of a header name (compact forms expanded); "" if not a token. */
 export { canonicalHeaderName } from "./header-names.js";
 
-/**
- * validateSipUri(s): true when `s` is a syntactically valid SIP/SIPS URI per sip.js's RFC 3261
- * grammar. For config/provisioning input only: it is slow (PEG parser); never use per message.
- */
-export { validateSipUri } from "./uri-validate.js";
+// validateSipUri (sip.js's grammar, config/provisioning input only) lives in ./uri-validate.js and is
+// deliberately not re-exported: sip.js must stay out of the per-message import closure.
 
 /**
  * Forwarding edits, slice-based (untouched header lines copied verbatim):
@@ -78,17 +75,4 @@ export {
   type RequestSpec,
 } from "../message/build.js";
 
-/**
- * Stream framing (TLS/TCP): `new SipStreamFramer(limits?)`, `push(chunk): FrameEvent[]`.
- * Events: { type: "message", message: Buffer } | { type: "ping" } (answer with "\r\n") |
- * { type: "error", error: FramingError } (error.fatal → close the connection; otherwise the
- * offending message was skipped and framing continues).
- */
-export {
-  SipStreamFramer,
-  DEFAULT_FRAMING_LIMITS,
-  type FramingLimits,
-  type FrameEvent,
-  type FramingError,
-  type FramingErrorCode,
-} from "../transport/framing.js";
+// Stream framing (TLS/TCP) lives in ../transport/framing.js: the parser does not depend on transport.

@@ -24,7 +24,7 @@ import {
   type SipRequest,
   type SipResponse,
 } from "../parse/index.js";
-import type { DialogTable } from "../dialog/dialogs.js";
+import { dialogKey, type DialogTable } from "../dialog/dialogs.js";
 import { isReject, type PeerRouteDecision, type PeerRouteFn, type RouteDecision, type RouteFn } from "../route/decision.js";
 import type { KeyExpiryTarget, Timers } from "../timer/timers.js";
 import { InviteClientTransaction } from "../transaction/invite-client.js";
@@ -41,8 +41,10 @@ import { BranchFactory, isOurBranch, MAGIC_COOKIE } from "./branch.js";
 import type { ProxyIdentity } from "./identity.js";
 import { ProxyTx, type ClientTx, type ProxyTxOwner, type ServerTx } from "./proxy-tx.js";
 import { reasonPhrase } from "./reasons.js";
-import { consumeOwnRoutes, createsDialog, recordRouteTrunkToUpstream, recordRouteUpstreamToTrunk, type RouteHints } from "./route-set.js";
+import { consumeOwnRoutes, createsDialog, recordRouteTrunkToUpstream, recordRouteUpstreamToTrunk, RouteSigner, type RouteHints } from "./route-set.js";
+import { OwnedHeaders } from "./owned-headers.js";
 import { ALLOW, isOptionsForUs, validateRequest } from "./validate.js";
+import { addHeaders, popOwnRoutes, removeHeaders } from "./request-edits.js";
 import type { CallObserver } from "./call-observer.js";
 
 export interface ProxyCoreOptions {
@@ -65,6 +67,12 @@ export interface ProxyCoreOptions {
   calls?: CallObserver;
   /** Health probes share the response path: OPTIONS responses with a probe branch go here. */
   probeResponse?: (branch: string, status: number) => boolean;
+  /** Signs the hints in our Record-Route entries (sip.routeKeyFile); random key by default. */
+  routeSigner?: RouteSigner;
+  /** Header names trunkgate owns besides X-Trunkgate-* (the number-context header). */
+  ownedHeaders?: readonly string[];
+  /** sip.timeouts.failoverMs: an INVITE target without a provisional by then → next target (0: off). */
+  failoverMs?: number;
 }
 
 type AnyClient = ClientTx;
@@ -87,6 +95,8 @@ export class ProxyCore
   readonly #me: ProxyIdentity;
   readonly #timers: Timers;
   readonly #branches: BranchFactory;
+  readonly #signer: RouteSigner;
+  readonly #owned: OwnedHeaders;
   // Server transactions by incoming branch (INVITE/ACK in one table, other methods in another:
   // a CANCEL shares its INVITE's branch but is a transaction of its own). Over TLS/TCP an answered
   // INVITE's entry becomes the Direction it came from for its Accepted state (see accepted.ts).
@@ -123,6 +133,8 @@ export class ProxyCore
     this.#me = opts.identity;
     this.#timers = opts.timers;
     this.#branches = opts.branches ?? new BranchFactory();
+    this.#signer = opts.routeSigner ?? new RouteSigner();
+    this.#owned = new OwnedHeaders(opts.ownedHeaders);
     this.#viaTls = `SIP/2.0/TLS ${this.#me.sentBy};branch=`;
     this.#viaTcp = `SIP/2.0/TCP ${this.#me.sentBy};branch=`;
     this.#logInfo = opts.logTransactions && opts.logger.isLevelEnabled("info");
@@ -180,7 +192,7 @@ export class ProxyCore
     if (this.#draining && !inDialog) {
       return this.#replyStateless(flow, req, 503, "Service Unavailable", [["Retry-After", String(this.#o.retryAfterSeconds)]]);
     }
-    const hints = consumeOwnRoutes(req, this.#me);
+    const hints = this.#ownRoutes(req);
     if (hints === "malformed") return this.#replyStateless(flow, req, 400, "Bad Request - Malformed Route Header");
 
     const via = req.topVia;
@@ -242,7 +254,7 @@ export class ProxyCore
    */
   #forwardStray2xx(flow: Flow, res: SipResponse): boolean {
     if (res.viaList.length < 2) return false;
-    const d = this.#o.dialogs.get(res.callId, this.#timers.now());
+    const d = this.#o.dialogs.get(dialogKey(res.callId, res.from.tag, res.to.tag), this.#timers.now());
     if (d === undefined) return false;
     let out: Flow | undefined;
     if (flow.side === OUTBOUND && d.initiator === INBOUND) out = this.#o.flows.toPeer(d.peer, d.connectionId);
@@ -308,13 +320,14 @@ export class ProxyCore
   #routeUpstream(ptx: ProxyTx): void {
     const req = ptx.req;
     const hints = ptx.hints;
-    // In-dialog (or pre-loaded Route) requests follow our own Route entry, then the dialog table.
-    if (hints !== undefined && hints.service !== undefined) {
-      const target = this.#o.clusters.get(hints.service)?.targets[hints.targetIndex];
-      if (target !== undefined) return this.#forwardFixed(ptx, target);
-    }
+    // In-dialog requests follow our own (verified) Route entry, then the dialog table. A new
+    // request always gets the route decision, whatever Route it carries.
     if (req.to.tag !== undefined) {
-      const d = this.#o.dialogs.get(req.callId, this.#timers.now());
+      if (hints !== undefined && hints.service !== undefined) {
+        const target = this.#o.clusters.get(hints.service)?.targets[hints.targetIndex];
+        if (target !== undefined) return this.#forwardFixed(ptx, target);
+      }
+      const d = this.#o.dialogs.get(dialogKey(req.callId, req.from.tag, req.to.tag), this.#timers.now());
       if (d !== undefined) {
         const target = this.#o.clusters.get(d.service)?.targets[d.targetIndex];
         if (target !== undefined) return this.#forwardFixed(ptx, target);
@@ -357,12 +370,12 @@ export class ProxyCore
     }
     const cluster = this.#o.clusters.get(d.service);
     if (cluster === undefined) {
-      this.#o.logger.error({ service: d.service }, "route decision named an unknown upstream service");
+      this.#o.logger.error({ upstreamService: d.service }, "route decision named an unknown upstream service");
       return this.#reply(ptx, 500, "Server Internal Error");
     }
     if (d.requestUri !== undefined) {
       if (parseUri(d.requestUri) === undefined) {
-        this.#o.logger.error({ service: d.service }, "route decision returned an invalid Request-URI");
+        this.#o.logger.error({ upstreamService: d.service }, "route decision returned an invalid Request-URI");
         return this.#reply(ptx, 500, "Server Internal Error");
       }
       ptx.requestUri = d.requestUri;
@@ -390,6 +403,8 @@ export class ProxyCore
   #attemptNext(ptx: ProxyTx): boolean {
     const cluster = ptx.cluster;
     if (cluster === undefined || ptx.fixed || ptx.attempt >= 35) return false;
+    // The request as a whole is bounded by Timer B/F (64·T1), however many targets failed fast.
+    if (ptx.attempt > 0 && this.#timers.now() - ptx.startedAt >= 64 * this.#o.timing.t1) return false;
     const target = cluster.pick(ptx.tried);
     if (target === undefined) return false;
     if (ptx.attempt > 0) this.#o.metrics.failovers.labels(cluster.name).inc();
@@ -402,9 +417,9 @@ export class ProxyCore
   #routeToTrunk(ptx: ProxyTx): void {
     const req = ptx.req;
     const hints = ptx.hints;
-    if (hints !== undefined && hints.peer !== undefined) return this.#forwardToPeer(ptx, hints.peer, hints.connectionId);
     if (req.to.tag !== undefined) {
-      const d = this.#o.dialogs.get(req.callId, this.#timers.now());
+      if (hints !== undefined && hints.peer !== undefined) return this.#forwardToPeer(ptx, hints.peer, hints.connectionId);
+      const d = this.#o.dialogs.get(dialogKey(req.callId, req.from.tag, req.to.tag), this.#timers.now());
       if (d !== undefined) return this.#forwardToPeer(ptx, d.peer, d.connectionId);
     }
     let decision: PeerRouteDecision | Promise<PeerRouteDecision>;
@@ -454,11 +469,12 @@ export class ProxyCore
       maxForwards: "decrement",
     };
     const hints = ptx.hints;
-    if (hints !== undefined) applyRoutePops(edits, hints);
+    if (hints !== undefined) popOwnRoutes(edits, hints);
+    if (ptx.dir === INBOUND) removeHeaders(edits, this.#owned.presentIn(req));
     if (ptx.recordRoute) edits.prependRecordRoute = this.#recordRoute(ptx, flow);
     if (ptx.requestUri !== undefined) edits.requestUri = ptx.requestUri;
-    if (ptx.extraHeaders !== undefined) edits.addHeaders = mergeHeaders(edits.addHeaders, ptx.extraHeaders);
-    if (ptx.removeHeaders !== undefined) edits.removeHeaders = ptx.removeHeaders;
+    addHeaders(edits, ptx.extraHeaders);
+    removeHeaders(edits, ptx.removeHeaders);
     if (ptx.body !== undefined) edits.body = { bytes: ptx.body };
     let bytes: Buffer;
     try {
@@ -485,8 +501,21 @@ export class ProxyCore
       tx = ntx;
     }
     ptx.client = tx;
-    tx.start();
+    if (tx instanceof InviteClientTransaction) this.#startInvite(ptx, tx);
+    else tx.start();
     if (!flow.send(bytes)) tx.transportError();
+  }
+
+  /**
+   * Timer B for this attempt is what is left of the request's 64·T1; the failover timer runs only
+   * when another target could still be tried within it.
+   */
+  #startInvite(ptx: ProxyTx, tx: InviteClientTransaction<ProxyTx>): void {
+    const timerB = 64 * this.#o.timing.t1;
+    const left = Math.max(1, timerB - (this.#timers.now() - ptx.startedAt));
+    const failoverMs = this.#o.failoverMs ?? 0;
+    const more = failoverMs > 0 && failoverMs < left && !ptx.fixed && ptx.cluster !== undefined && ptx.cluster.pick(ptx.tried) !== undefined;
+    tx.start(more ? failoverMs : 0, left);
   }
 
   /** Our Via up to the branch for a request leaving on `flow`: the address that flow advertises. */
@@ -499,10 +528,23 @@ export class ProxyCore
     const inFlow = ptx.inFlow;
     if (inFlow.side === INBOUND) {
       const t = out.target!;
-      return recordRouteTrunkToUpstream(this.#me, t.config.transport, t.service, t.index, inFlow.peer?.name ?? "", inFlow.id, out.sentBy, inFlow.sentBy);
+      return recordRouteTrunkToUpstream(this.#me, this.#signer, {
+        callId: ptx.callId, upstreamTransport: t.config.transport, service: t.service, targetIndex: t.index,
+        peer: inFlow.peer?.name ?? "", connectionId: inFlow.id, upstreamSentBy: out.sentBy, trunkSentBy: inFlow.sentBy,
+      });
     }
     const t = inFlow.target;
-    return recordRouteUpstreamToTrunk(this.#me, t?.config.transport ?? "tls", t?.service ?? "", t?.index ?? -1, ptx.peerName ?? "", out.id, inFlow.sentBy, out.sentBy);
+    return recordRouteUpstreamToTrunk(this.#me, this.#signer, {
+      callId: ptx.callId, upstreamTransport: t?.config.transport ?? "tls", service: t?.service ?? "", targetIndex: t?.index ?? -1,
+      peer: ptx.peerName ?? "", connectionId: out.id, upstreamSentBy: inFlow.sentBy, trunkSentBy: out.sentBy,
+    });
+  }
+
+  /** Our Route entries at the top; entries whose hints fail the MAC are counted. */
+  #ownRoutes(req: SipRequest): RouteHints | undefined | "malformed" {
+    const hints = consumeOwnRoutes(req, this.#me, this.#signer);
+    if (hints !== undefined && hints !== "malformed" && hints.forged > 0) this.#o.metrics.forgedRoutes.inc(hints.forged);
+    return hints;
   }
 
   #loopPart(req: SipRequest): string {
@@ -545,7 +587,7 @@ export class ProxyCore
   }
 
   #forwardAckWith(side: Direction, req: SipRequest, body: Buffer | undefined): void {
-    const hints = consumeOwnRoutes(req, this.#me);
+    const hints = this.#ownRoutes(req);
     if (hints === "malformed") return this.#o.metrics.drop("malformed_response");
     let out: Flow | undefined;
     if (side === INBOUND) {
@@ -559,7 +601,8 @@ export class ProxyCore
     const via = req.topVia;
     const branch = this.#branches.branch(this.#branches.transactionPart(serverKey(req), via.host, via.port ?? 0), "ack", 0);
     const edits: RequestEdits = { prependVia: this.#viaPrefix(out) + branch, maxForwards: "decrement" };
-    if (hints !== undefined) applyRoutePops(edits, hints);
+    if (hints !== undefined) popOwnRoutes(edits, hints);
+    if (side === INBOUND) removeHeaders(edits, this.#owned.presentIn(req));
     if (body !== undefined) edits.body = { bytes: body };
     if (!out.send(forwardRequest(req, edits))) this.#o.metrics.drop("write_failed");
   }
@@ -569,14 +612,14 @@ export class ProxyCore
       const t = this.#o.clusters.get(hints.service)?.targets[hints.targetIndex];
       if (t !== undefined) return t;
     }
-    const d = this.#o.dialogs.get(req.callId, this.#timers.now());
+    const d = this.#o.dialogs.get(dialogKey(req.callId, req.from.tag, req.to.tag), this.#timers.now());
     if (d !== undefined) return this.#o.clusters.get(d.service)?.targets[d.targetIndex];
     return undefined;
   }
 
   #inDialogPeer(req: SipRequest, hints: RouteHints | undefined): { peer: string; connectionId: number } | undefined {
     if (hints !== undefined && hints.peer !== undefined) return { peer: hints.peer, connectionId: hints.connectionId };
-    const d = this.#o.dialogs.get(req.callId, this.#timers.now());
+    const d = this.#o.dialogs.get(dialogKey(req.callId, req.from.tag, req.to.tag), this.#timers.now());
     return d === undefined ? undefined : { peer: d.peer, connectionId: d.connectionId };
   }
 
@@ -655,22 +698,22 @@ export class ProxyCore
     if (status < 300) {
       if (!this.#forwardProvisionalOr2xx(ptx, res, status)) return;
       if (method === "INVITE" && ptx.outOfDialog) {
-        const d = this.#confirmDialog(ptx);
+        const d = this.#confirmDialog(ptx, res);
         // When the Accepted state was taken over (takeOverAccepted), its record re-confirms the
         // dialog on 2xx retransmissions as the transaction did.
         const rec = this.#cInvite.get((tx as InviteClientTransaction<ProxyTx>).branch);
         if (rec instanceof AcceptedInviteClient) rec.dialog = d;
-      } else if (method === "BYE") this.#endDialog(ptx.callId);
+      } else if (method === "BYE") this.#endDialog(ptx);
       return;
     }
-    if (method === "BYE") this.#endDialog(ptx.callId);
+    if (method === "BYE") this.#endDialog(ptx);
     this.#finalFailure(ptx, status, res);
   }
 
   clientFailed(tx: AnyClient, why: ClientFailure): void {
     const ptx = tx.ctx;
     if (tx !== ptx.client) return;
-    this.#finalFailure(ptx, why === "timeout" ? 408 : 503, undefined);
+    this.#finalFailure(ptx, why === "transport" ? 503 : 408, undefined);
   }
 
   clientTimerC(tx: AnyClient): void {
@@ -753,16 +796,17 @@ export class ProxyCore
     this.#reply(ptx, 488, "Not Acceptable Here", [["Warning", `399 ${this.#me.advertisedHost} ${SRTP_WARNING}`]], res.to.tag);
   }
 
-  #endDialog(callId: string): void {
-    this.#o.dialogs.end(callId);
+  #endDialog(bye: ProxyTx): void {
+    this.#o.dialogs.end(dialogKey(bye.callId, bye.fromTag, bye.toTag));
     if (this.#drained !== undefined) this.#checkDrained();
   }
 
-  #confirmDialog(ptx: ProxyTx): Dialog {
+  #confirmDialog(ptx: ProxyTx, res: SipResponse): Dialog {
     const inFlow = ptx.inFlow;
     const fromTrunk = inFlow.side === INBOUND;
     const target = fromTrunk ? ptx.target : inFlow.target;
     const d: Dialog = {
+      key: dialogKey(ptx.callId, ptx.fromTag, res.to.tag),
       callId: ptx.callId,
       service: target?.service ?? "",
       targetIndex: target?.index ?? -1,
@@ -921,12 +965,11 @@ export class ProxyCore
   }
 
   #writeTo(inFlow: Flow, bytes: Buffer): void {
-    let flow: Flow | undefined = inFlow;
-    // §18.2.2: responses go back on the connection the request came in on; when it is gone, on
-    // another open connection of the same peer (never to the Via address: SIPp and NATed trunks
-    // put unreachable addresses there).
-    if (!flow.open) flow = this.#o.flows.aliasOf(flow);
-    if (flow === undefined || !flow.send(bytes)) this.#o.metrics.drop("no_connection");
+    // §18.2.2: responses go back on the connection the request came in on. When it is gone they are
+    // dropped and counted: never sent on another connection of the peer (that one runs other
+    // transactions, issue 9 item 8), nor to the Via address (SIPp and NATed trunks put unreachable
+    // addresses there); the sender's transaction times out or it retries on a new connection.
+    if (!inFlow.send(bytes)) this.#o.metrics.drop("no_connection");
   }
 
   #reply(ptx: ProxyTx, status: number, reason: string, headers?: [string, string][], toTag?: string): void {
@@ -942,14 +985,12 @@ export class ProxyCore
 
   #replyStateless(flow: Flow, req: SipRequest, status: number, reason: string, headers?: [string, string][]): void {
     const bytes = buildResponse(req, status, reason, headers ? { headers } : undefined);
-    let out: Flow | undefined = flow;
-    if (!out.open) out = this.#o.flows.aliasOf(flow);
-    if (out === undefined || !out.send(bytes)) this.#o.metrics.drop("no_connection");
+    this.#writeTo(flow, bytes);
     this.#o.metrics.response(status, req.method, flow.side);
     if (this.#logInfo && status >= 200 && req.method !== "CANCEL") {
       this.#o.logger.info({
         event: "sip_transaction", method: req.method, callId: hashId(req.callId), status, durationMs: 0,
-        direction: flow.side === INBOUND ? "inbound" : "outbound", peer: flow.peer?.name ?? flow.target?.service,
+        direction: flow.side === INBOUND ? "inbound" : "outbound", peer: flow.peer?.name, upstreamService: flow.target?.service,
       }, "sip transaction");
     }
   }
@@ -969,7 +1010,7 @@ export class ProxyCore
       firstResponseMs: ptx.firstResponseAt > 0 ? Math.round((ptx.firstResponseAt - ptx.startedAt) * 10) / 10 : undefined,
       direction: inbound ? "inbound" : "outbound",
       peer: inbound ? ptx.inFlow.peer?.name : ptx.peerName,
-      service: inbound ? ptx.target?.service : ptx.inFlow.target?.service,
+      upstreamService: inbound ? ptx.target?.service : ptx.inFlow.target?.service,
       upstream: inbound ? ptx.target?.label : ptx.inFlow.target?.label,
       attempts: ptx.attempt,
     }, "sip transaction");
@@ -987,22 +1028,6 @@ function serverKey(req: SipRequest): string {
   if (b !== undefined && b.startsWith(MAGIC_COOKIE)) return `${b}|${via.host}:${via.port ?? 0}`;
   // RFC 2543 peers: Request-URI, To tag, From tag, Call-ID, CSeq number, top Via.
   return `2543|${req.callId}|${req.cseq.seq}|${req.from.tag ?? ""}|${via.raw}`;
-}
-
-function applyRoutePops(edits: RequestEdits, hints: RouteHints): void {
-  if (hints.popped === 1) edits.removeTopRoute = true;
-  else if (hints.popped > 1) {
-    // Double Record-Route: both of our entries go; the rest (if any) stays in order.
-    edits.removeHeaders = ["route"];
-    if (hints.remaining.length > 0) edits.addHeaders = mergeHeaders(edits.addHeaders, [["Route", hints.remaining.join(", ")]]);
-  }
-}
-
-function mergeHeaders(
-  a: ReadonlyArray<readonly [string, string]> | undefined,
-  b: ReadonlyArray<readonly [string, string]>,
-): ReadonlyArray<readonly [string, string]> {
-  return a === undefined ? b : [...a, ...b];
 }
 
 export { OUTBOUND, INBOUND, type Direction };

@@ -59,6 +59,9 @@ export class ProxyTx implements TimerTarget {
   readonly callId: string;
   /** The request had no To tag (it may create a dialog). */
   readonly outOfDialog: boolean;
+  /** The request's From and To tags (the dialog key once the request is released). */
+  readonly fromTag: string | undefined;
+  readonly toTag: string | undefined;
   #req: SipRequest | undefined;
 
   constructor(
@@ -74,7 +77,9 @@ export class ProxyTx implements TimerTarget {
     this.#req = req;
     this.method = req.method;
     this.callId = req.callId;
-    this.outOfDialog = req.to.tag === undefined;
+    this.toTag = req.to.tag;
+    this.fromTag = req.from.tag;
+    this.outOfDialog = this.toTag === undefined;
   }
 
   /** The request as received; gone once the final response was sent (see releaseForwardingState). */

@@ -14,6 +14,7 @@ export class InviteClientTransaction<C = unknown> implements TimerTarget {
   #tB: TimerEntry | undefined;
   #tC: TimerEntry | undefined;
   #tEnd: TimerEntry | undefined;
+  #tFailover: TimerEntry | undefined;
   #aInterval: number;
 
   constructor(
@@ -27,11 +28,17 @@ export class InviteClientTransaction<C = unknown> implements TimerTarget {
     this.#aInterval = timing.t1;
   }
 
-  /** Call right after the request was handed to the transport. */
-  start(): void {
+  /**
+   * Call right after the request was handed to the transport. `failoverMs` > 0: fail with
+   * "failover" when no provisional arrived by then (the proxy tries its next target instead of
+   * waiting a whole Timer B); `timerBMs`: Timer B, shorter than 64·T1 when an earlier attempt of
+   * the same request already used part of it (the request as a whole is bounded by 64·T1).
+   */
+  start(failoverMs = 0, timerBMs = 64 * this.timing.t1): void {
     if (!this.timing.reliable) this.#tA = this.timers.start(this, TimerKind.A, this.#aInterval);
-    this.#tB = this.timers.start(this, TimerKind.B, 64 * this.timing.t1);
+    this.#tB = this.timers.start(this, TimerKind.B, timerBMs);
     this.#tC = this.timers.start(this, TimerKind.C, this.timing.timerC);
+    if (failoverMs > 0) this.#tFailover = this.timers.start(this, TimerKind.Failover, failoverMs);
   }
 
   receiveResponse(status: number, response: unknown): void {
@@ -43,7 +50,8 @@ export class InviteClientTransaction<C = unknown> implements TimerTarget {
           this.provisionalSeen = true;
           this.timers.cancel(this.#tA);
           this.timers.cancel(this.#tB);
-          this.#tA = this.#tB = undefined;
+          this.timers.cancel(this.#tFailover);
+          this.#tA = this.#tB = this.#tFailover = undefined;
           // §16.7 step 2: Timer C restarts on every provisional response.
           this.timers.cancel(this.#tC);
           this.#tC = this.timers.start(this, TimerKind.C, this.timing.timerC);
@@ -113,9 +121,12 @@ export class InviteClientTransaction<C = unknown> implements TimerTarget {
         this.#tA = this.timers.start(this, TimerKind.A, this.#aInterval);
         return;
       case TimerKind.B:
+      case TimerKind.Failover:
         if (this.state !== ClientState.Calling) return;
+        // No CANCEL for a branch that never answered (§9.1): it just ends; a late response to it
+        // is a stray (dropped).
         this.#stopRunning();
-        this.owner.clientFailed(this, "timeout");
+        this.owner.clientFailed(this, kind === TimerKind.B ? "timeout" : "failover");
         this.#terminate();
         return;
       case TimerKind.C:
@@ -137,7 +148,8 @@ export class InviteClientTransaction<C = unknown> implements TimerTarget {
     this.timers.cancel(this.#tA);
     this.timers.cancel(this.#tB);
     this.timers.cancel(this.#tC);
-    this.#tA = this.#tB = this.#tC = undefined;
+    this.timers.cancel(this.#tFailover);
+    this.#tA = this.#tB = this.#tC = this.#tFailover = undefined;
   }
 
   #terminate(): void {

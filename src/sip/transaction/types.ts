@@ -31,6 +31,8 @@ export const enum TimerKind {
   I,
   J,
   L,
+  /** Proxy failover: no provisional from this target in time, try the next (INVITE client). */
+  Failover,
 }
 
 export const enum ClientState {
@@ -50,7 +52,7 @@ export const enum ServerState {
 }
 
 /** Why a client transaction ended without a final response. */
-export type ClientFailure = "timeout" | "transport";
+export type ClientFailure = "timeout" | "transport" | "failover";
 
 export interface ClientTxOwner<T> {
   /** Unreliable transports only: put the request on the wire again. */

@@ -5,7 +5,7 @@ import { connect as netConnect } from "node:net";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import type { PeerConfig } from "../../config/schema/index.js";
 import type { Logger } from "../../observability/logger.js";
-import type { FramingLimits } from "../parse/index.js";
+import type { FramingLimits } from "./framing.js";
 import { INBOUND, OUTBOUND, type SipMetrics } from "../metrics.js";
 import type { Timers } from "../timer/timers.js";
 import { isIpLiteral, type UpstreamTarget } from "../upstream/cluster.js";
@@ -147,7 +147,7 @@ export class ConnectionManager implements FlowProvider {
       this.#advertiseConnected(conn, target);
     });
     socket.once("error", (err: Error) => {
-      this.o.logger.warn({ service: target.service, upstream: target.label, error: (err as NodeJS.ErrnoException).code ?? err.message }, "upstream connection failed");
+      this.o.logger.warn({ upstreamService: target.service, upstream: target.label, error: (err as NodeJS.ErrnoException).code ?? err.message }, "upstream connection failed");
     });
     this.#byId.set(conn.id, conn);
     this.#byTarget.set(target, conn);

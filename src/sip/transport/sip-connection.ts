@@ -10,7 +10,7 @@
 // (keep-alives do not extend it).
 import type { Socket } from "node:net";
 import type { PeerConfig } from "../../config/schema/index.js";
-import { SipStreamFramer, type FramingError, type FramingLimits } from "../parse/index.js";
+import { SipStreamFramer, type FramingError, type FramingLimits } from "./framing.js";
 import type { Direction } from "../metrics.js";
 import type { TimerEntry, TimerTarget, Timers } from "../timer/timers.js";
 import type { UpstreamTarget } from "../upstream/cluster.js";

@@ -137,7 +137,7 @@ export class HealthChecker {
     const t = p.target;
     if (t.health.record(ok)) {
       this.o.metrics.targetUp.labels(t.service, t.label).set(t.up ? 1 : 0);
-      this.o.logger.warn({ service: t.service, upstream: t.label, up: t.up }, t.up ? "upstream target is up" : "upstream target is down");
+      this.o.logger.warn({ upstreamService: t.service, upstream: t.label, up: t.up }, t.up ? "upstream target is up" : "upstream target is down");
     }
   }
 

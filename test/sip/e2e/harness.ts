@@ -10,7 +10,8 @@ import type { Config } from "../../../src/config/schema/index.js";
 import { MtlsListener } from "../../../src/listener/mtls-listener.js";
 import { createLogger } from "../../../src/observability/logger.js";
 import { createMetrics } from "../../../src/observability/metrics.js";
-import { SipStreamFramer, parseMessage, type SipMessage } from "../../../src/sip/parse/index.js";
+import { SipStreamFramer } from "../../../src/sip/transport/framing.js";
+import { parseMessage, type SipMessage } from "../../../src/sip/parse/index.js";
 import type { RouteFn } from "../../../src/sip/route/decision.js";
 import { createSipProxy, type SipProxy } from "../../../src/sip/server.js";
 import { TlsContextProvider } from "../../../src/tls/context-provider.js";
@@ -20,8 +21,14 @@ import { freeTcpPort, startStunnel, type Stunnel } from "../../helpers/sipp.js";
 
 export class LogLines extends Writable {
   readonly lines: Record<string, unknown>[] = [];
+  /** The lines as written (JSON.parse keeps only the last of duplicate keys). */
+  readonly raw: string[] = [];
   override _write(chunk: Buffer, _enc: string, cb: () => void): void {
-    for (const l of chunk.toString().split("\n")) if (l.trim()) this.lines.push(JSON.parse(l) as Record<string, unknown>);
+    for (const l of chunk.toString().split("\n")) {
+      if (!l.trim()) continue;
+      this.raw.push(l);
+      this.lines.push(JSON.parse(l) as Record<string, unknown>);
+    }
     cb();
   }
   get text(): string {

@@ -3,7 +3,8 @@
 // `inviteStatus` (486 by default: no dialog to tear down), anything else with 200.
 import { once } from "node:events";
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
-import { SipStreamFramer, buildResponse, parseMessage, type SipRequest } from "../../../src/sip/parse/index.js";
+import { SipStreamFramer } from "../../../src/sip/transport/framing.js";
+import { buildResponse, parseMessage, type SipRequest } from "../../../src/sip/parse/index.js";
 
 export interface NodeUas {
   port: number;

@@ -5,7 +5,8 @@ import { once } from "node:events";
 import { createServer as createTcpServer, type AddressInfo, type Socket } from "node:net";
 import { createServer as createTlsServer, type TLSSocket } from "node:tls";
 import t from "tap";
-import { SipStreamFramer, buildResponse, parseMessage, type SipMessage, type SipRequest, type SipResponse } from "../../../src/sip/parse/index.js";
+import { SipStreamFramer } from "../../../src/sip/transport/framing.js";
+import { buildResponse, parseMessage, type SipMessage, type SipRequest, type SipResponse } from "../../../src/sip/parse/index.js";
 import { TrunkClient, sipRequest, startGateway, testPki } from "./harness.js";
 
 /** Reads SIP messages from a socket into a queue. */

@@ -1,7 +1,8 @@
 // Mutation fuzzing of the corpus (seeded, bounded): the parser never throws and always returns
 // within the time bound; the framer never throws and a valid stream split anywhere keeps sync.
 import t from "tap";
-import { parseMessage, SipStreamFramer } from "../../../src/sip/parse/index.js";
+import { parseMessage } from "../../../src/sip/parse/index.js";
+import { SipStreamFramer } from "../../../src/sip/transport/framing.js";
 import { INVALID, VALID } from "./corpus.js";
 
 /** mulberry32: small seeded PRNG so failures reproduce. */

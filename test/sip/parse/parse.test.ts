@@ -1,5 +1,6 @@
 import t from "tap";
-import { canonicalHeaderName, parseMessage, parseUri, validateSipUri, type SipRequest } from "../../../src/sip/parse/index.js";
+import { canonicalHeaderName, parseMessage, parseUri, type SipRequest } from "../../../src/sip/parse/index.js";
+import { validateSipUri } from "../../../src/sip/parse/uri-validate.js";
 import { INVITE_SDP, VALID } from "./corpus.js";
 
 const text = (name: string): string => VALID.find((e) => e.name === name)!.text;

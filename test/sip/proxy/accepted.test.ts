@@ -68,7 +68,7 @@ t.test("a 2xx from the upstream side's INVITE toward a trunk: Accepted records r
   const h = makeCore({ srtp: false, targets: 1 });
   // Upstream → trunk needs an upstream flow to exist: take it, then have the upstream send an INVITE.
   const up = h.up(0);
-  const inv = sipRequest({ method: "INVITE", uri: "sip:+4930555@dev-trunk", branch: "z9hG4bK-out1", callId: "out1" });
+  const inv = sipRequest({ method: "INVITE", uri: "sip:+4930555@dev-trunk", branch: "z9hG4bK-out1", callId: "out1", fromTag: "of" });
   h.fromUpstream(0, inv);
   t.equal((up.takeOne() as SipResponse).status, 100);
   const fwd = h.trunk.takeOne() as SipRequest;
@@ -80,6 +80,6 @@ t.test("a 2xx from the upstream side's INVITE toward a trunk: Accepted records r
   t.equal((up.takeOne() as SipResponse).status, 200, "2xx retransmission goes back to the upstream");
   h.fromUpstream(0, inv);
   t.equal(up.sent.length + h.trunk.sent.length, 0, "retransmitted INVITE absorbed");
-  h.fromUpstream(0, sipRequest({ method: "ACK", uri: "sip:+4930555@dev-trunk", branch: "z9hG4bK-out1", callId: "out1", toTag: "t" }));
+  h.fromUpstream(0, sipRequest({ method: "ACK", uri: "sip:+4930555@dev-trunk", branch: "z9hG4bK-out1", callId: "out1", fromTag: "of", toTag: "t" }));
   t.equal((h.trunk.takeOne() as SipRequest).method, "ACK", "ACK toward the trunk (direction kept)");
 });

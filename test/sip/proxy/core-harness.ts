@@ -66,6 +66,12 @@ export interface CoreHarnessOptions {
   route?: RouteFn;
   routeToPeer?: PeerRouteFn;
   peerTargets?: boolean;
+  /** Header names trunkgate owns besides X-Trunkgate-* (sip.numberRouting.customHeaderName). */
+  ownedHeaders?: string[];
+  /** sip.limits.maxDialogs */
+  maxDialogs?: number;
+  /** sip.timeouts.failoverMs (off by default here: most tests model one slow target). */
+  failoverMs?: number;
 }
 
 export function makeCore(o: CoreHarnessOptions = {}) {
@@ -112,7 +118,7 @@ export function makeCore(o: CoreHarnessOptions = {}) {
       return undefined;
     },
   };
-  const dialogs = new DialogTable(3600_000, (c) => metrics.activeCalls.set(c));
+  const dialogs = new DialogTable(3600_000, (c) => metrics.activeCalls.set(c), o.maxDialogs, () => metrics.dialogsEvicted.inc());
   const identity = new ProxyIdentity("127.0.0.1", 5061, "127.0.0.1");
   const core = new ProxyCore({
     identity,
@@ -129,6 +135,8 @@ export function makeCore(o: CoreHarnessOptions = {}) {
     srtpEnforce: o.srtp ?? true,
     retryAfterSeconds: 30,
     logTransactions: true,
+    ...(o.ownedHeaders ? { ownedHeaders: o.ownedHeaders } : {}),
+    ...(o.failoverMs !== undefined ? { failoverMs: o.failoverMs } : {}),
   });
   const up = (i: number) => flows.toTarget(cluster.targets[i]!) as FakeFlow;
   const fromTrunk = (text: string, flow: FakeFlow = trunk) => {

@@ -4,7 +4,7 @@ import { BranchFactory, isOurBranch, loopPartOf } from "../../../src/sip/proxy/b
 import { isBetterFinal, statusToForward } from "../../../src/sip/proxy/best-response.js";
 import { ProxyIdentity } from "../../../src/sip/proxy/identity.js";
 import { buildRawErrorResponse } from "../../../src/sip/proxy/raw-response.js";
-import { consumeOwnRoutes, recordRouteTrunkToUpstream } from "../../../src/sip/proxy/route-set.js";
+import { consumeOwnRoutes, recordRouteTrunkToUpstream, RouteSigner } from "../../../src/sip/proxy/route-set.js";
 import { parseMessage, type SipRequest } from "../../../src/sip/parse/index.js";
 
 t.test("branches: deterministic per incoming transaction, distinct per attempt, keyed", async (t) => {
@@ -46,13 +46,25 @@ function req(text: string): SipRequest {
 
 t.test("route hints: our entries consumed, others kept; hints parsed", async (t) => {
   const me = new ProxyIdentity("127.0.0.1", 5061, "127.0.0.1");
-  const rr = recordRouteTrunkToUpstream(me, "tcp", "svc", 1, "dev-trunk", 42);
+  const signer = new RouteSigner();
+  const rr = recordRouteTrunkToUpstream(me, signer, { callId: "c", upstreamTransport: "tcp", service: "svc", targetIndex: 1, peer: "dev-trunk", connectionId: 42 });
   const base = "BYE sip:x@y SIP/2.0\r\nVia: SIP/2.0/TCP a;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>;tag=2\r\nCall-ID: c\r\nCSeq: 2 BYE\r\n";
-  const h = consumeOwnRoutes(req(base + `Route: ${rr}, <sip:other.example.net;lr>\r\nContent-Length: 0\r\n\r\n`), me);
-  t.same(h, { popped: 2, remaining: ["<sip:other.example.net;lr>"], service: "svc", targetIndex: 1, peer: "dev-trunk", connectionId: 42 });
-  t.equal(consumeOwnRoutes(req(base + "Content-Length: 0\r\n\r\n"), me), undefined);
-  const foreign = consumeOwnRoutes(req(base + "Route: <sip:other.example.net;lr>\r\nContent-Length: 0\r\n\r\n"), me);
-  t.same(foreign, { popped: 0, remaining: ["<sip:other.example.net;lr>"], service: undefined, targetIndex: -1, peer: undefined, connectionId: -1 });
+  const h = consumeOwnRoutes(req(base + `Route: ${rr}, <sip:other.example.net;lr>\r\nContent-Length: 0\r\n\r\n`), me, signer);
+  t.same(h, { popped: 2, remaining: ["<sip:other.example.net;lr>"], service: "svc", targetIndex: 1, peer: "dev-trunk", connectionId: 42, forged: 0 });
+  t.equal(consumeOwnRoutes(req(base + "Content-Length: 0\r\n\r\n"), me, signer), undefined);
+  const foreign = consumeOwnRoutes(req(base + "Route: <sip:other.example.net;lr>\r\nContent-Length: 0\r\n\r\n"), me, signer);
+  t.same(foreign, { popped: 0, remaining: ["<sip:other.example.net;lr>"], service: undefined, targetIndex: -1, peer: undefined, connectionId: -1, forged: 0 });
+  // Issue 9 item 3: hints are trusted only with a MAC made under our key for this Call-ID.
+  const forgedText = "<sip:127.0.0.1:5061;lr;tgs=svc;tgt=0>, <sip:127.0.0.1:5061;lr;tgp=dev-trunk;tgc=1;tgm=AAAAAAAAAAAAAAAA>";
+  const forged = consumeOwnRoutes(req(base + `Route: ${forgedText}\r\nContent-Length: 0\r\n\r\n`), me, signer);
+  t.same(forged, { popped: 2, remaining: [], service: undefined, targetIndex: -1, peer: undefined, connectionId: -1, forged: 2 }, "forged entries popped, hints ignored");
+  const otherCall = consumeOwnRoutes(req(base.replace("Call-ID: c", "Call-ID: other") + `Route: ${rr}\r\nContent-Length: 0\r\n\r\n`), me, signer);
+  t.equal((otherCall as { forged: number }).forged, 2, "a genuine entry replayed in another dialog does not verify");
+  const otherKey = consumeOwnRoutes(req(base + `Route: ${rr}\r\nContent-Length: 0\r\n\r\n`), me, new RouteSigner());
+  t.equal((otherKey as { forged: number }).forged, 2, "another instance's key does not verify");
+  const tampered = rr.replace("tgt=1", "tgt=0");
+  t.equal((consumeOwnRoutes(req(base + `Route: ${tampered}\r\nContent-Length: 0\r\n\r\n`), me, signer) as { forged: number }).forged, 1, "a changed target index does not verify");
+  t.throws(() => new RouteSigner(Buffer.alloc(8)), /at least 16 bytes/);
 });
 
 t.test("raw error responses echo Via/From/To/Call-ID/CSeq, add a To tag, never answer responses", async (t) => {
