@@ -2,9 +2,10 @@
 // once they pass the retention limit. Rows are merged, not recomputed, because one day's records
 // are purged across several runs: counts and sums add, and the duration distribution is kept as a
 // coarse histogram (1 s buckets below 1 min, 10 s below 10 min, 1 min below 1 h, 10 min above) so
-// p95 of the merged day stays correct to the bucket width. A record is rolled up in the same
-// transaction that deletes it, so re-running a purge can never count it twice.
-import type { SqlExecutor, SqlTx } from "./db/driver.js";
+// p95 of the merged day stays correct to the bucket width (one row per bucket in
+// daily_statistics_durations). A record is rolled up in the same transaction that writes it, so it
+// is counted exactly once; every count is an atomic increment, so concurrent writers never lose one.
+import type { SqlExecutor, SqlTx, SqlValue } from "./db/driver.js";
 import type { StoreContext } from "./context.js";
 
 export const STATUS_CLASSES = ["1xx", "2xx", "3xx", "4xx", "5xx", "6xx", "none"] as const;
@@ -86,7 +87,6 @@ interface StatsRow {
   calls: number;
   answered: number;
   duration_sum_ms: number;
-  duration_histogram: string;
   status_1xx: number;
   status_2xx: number;
   status_3xx: number;
@@ -97,7 +97,49 @@ interface StatsRow {
 }
 
 const COLUMNS =
-  "id, day, service, peer_index, peer_enc, calls, answered, duration_sum_ms, duration_histogram, status_1xx, status_2xx, status_3xx, status_4xx, status_5xx, status_6xx, status_none";
+  "id, day, service, peer_index, peer_enc, calls, answered, duration_sum_ms, status_1xx, status_2xx, status_3xx, status_4xx, status_5xx, status_6xx, status_none";
+
+// Every count is added to what is stored in the same statement (no read-modify-write), so
+// concurrent roll-ups from several replicas or the worker and a purge never lose an increment.
+const STATS_UPSERT: UpsertSql = {
+  head: `INSERT INTO daily_statistics (${COLUMNS})`,
+  row: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+  tail: `ON CONFLICT (id) DO UPDATE SET calls = daily_statistics.calls + excluded.calls,
+    answered = daily_statistics.answered + excluded.answered,
+    duration_sum_ms = daily_statistics.duration_sum_ms + excluded.duration_sum_ms,
+    ${STATUS_CLASSES.map((c) => `status_${c} = daily_statistics.status_${c} + excluded.status_${c}`).join(", ")}`,
+};
+const DURATIONS_UPSERT: UpsertSql = {
+  head: "INSERT INTO daily_statistics_durations (stat_id, bucket_ms, calls)",
+  row: "(?, ?, ?)",
+  tail: "ON CONFLICT (stat_id, bucket_ms) DO UPDATE SET calls = daily_statistics_durations.calls + excluded.calls",
+};
+
+interface UpsertSql {
+  head: string;
+  row: string;
+  tail: string;
+}
+
+/** Rows per multi-row statement on PostgreSQL (15 parameters each, far below its 65 535 limit). */
+const PG_ROWS_PER_STATEMENT = 500;
+
+/**
+ * Rows must be sorted by key: every writer then locks rows in the same order, so two replicas
+ * rolling up overlapping days wait for each other instead of deadlocking. SQLite: one cached
+ * statement per row (cheapest in-process); PostgreSQL: one round trip per chunk.
+ */
+export async function upsertSorted(tx: SqlTx, sql: UpsertSql, rows: readonly SqlValue[][]): Promise<void> {
+  if (tx.dialect === "sqlite") {
+    const one = `${sql.head} VALUES ${sql.row} ${sql.tail}`;
+    for (const r of rows) await tx.run(one, r);
+    return;
+  }
+  for (let start = 0; start < rows.length; start += PG_ROWS_PER_STATEMENT) {
+    const chunk = rows.slice(start, start + PG_ROWS_PER_STATEMENT);
+    await tx.run(`${sql.head} VALUES ${new Array(chunk.length).fill(sql.row).join(", ")} ${sql.tail}`, chunk.flat());
+  }
+}
 
 export class StatisticsRepository {
   constructor(private readonly ctx: StoreContext) {}
@@ -131,39 +173,17 @@ export class StatisticsRepository {
         g.histogram.set(b, (g.histogram.get(b) ?? 0) + 1);
       }
     }
-    for (const [id, g] of groups) {
-      const existing = (await tx.all<StatsRow>(`SELECT ${COLUMNS} FROM daily_statistics WHERE id = ?`, [id]))[0];
-      if (existing) {
-        g.calls += Number(existing.calls);
-        g.answered += Number(existing.answered);
-        g.durationSumMs += Number(existing.duration_sum_ms);
-        for (const [k, v] of Object.entries(JSON.parse(existing.duration_histogram) as Record<string, number>)) {
-          g.histogram.set(Number(k), (g.histogram.get(Number(k)) ?? 0) + v);
-        }
-        for (const c of STATUS_CLASSES) g.status[c] += Number(existing[`status_${c}` as keyof StatsRow]);
-      }
-      const hist = JSON.stringify(Object.fromEntries([...g.histogram.entries()].sort((a, b) => a[0] - b[0])));
-      await tx.run(
-        `INSERT INTO daily_statistics (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (id) DO UPDATE SET calls = excluded.calls, answered = excluded.answered,
-           duration_sum_ms = excluded.duration_sum_ms, duration_histogram = excluded.duration_histogram,
-           status_1xx = excluded.status_1xx, status_2xx = excluded.status_2xx, status_3xx = excluded.status_3xx,
-           status_4xx = excluded.status_4xx, status_5xx = excluded.status_5xx, status_6xx = excluded.status_6xx,
-           status_none = excluded.status_none`,
-        [
-          id,
-          g.day,
-          g.service,
-          g.peerIndex,
-          existing ? existing.peer_enc : this.ctx.encryptOpt(g.peer, T, "peer_enc", id),
-          g.calls,
-          g.answered,
-          g.durationSumMs,
-          hist,
-          ...STATUS_CLASSES.map((c) => g.status[c]),
-        ],
-      );
+    const statRows: SqlValue[][] = [];
+    const bucketRows: SqlValue[][] = [];
+    for (const id of [...groups.keys()].sort()) {
+      const g = groups.get(id)!;
+      // peer_enc only matters for a new row: an existing row keeps its own (same peer, same row key).
+      const peerEnc = this.ctx.encryptOpt(g.peer, T, "peer_enc", id);
+      statRows.push([id, g.day, g.service, g.peerIndex, peerEnc, g.calls, g.answered, g.durationSumMs, ...STATUS_CLASSES.map((c) => g.status[c])]);
+      for (const b of [...g.histogram.keys()].sort((x, y) => x - y)) bucketRows.push([id, b, g.histogram.get(b)!]);
     }
+    await upsertSorted(tx, STATS_UPSERT, statRows);
+    await upsertSorted(tx, DURATIONS_UPSERT, bucketRows);
   }
 
   /** Rows for UTC days from..to inclusive (YYYY-MM-DD or Date), ordered by day, service, peer. */
@@ -171,9 +191,19 @@ export class StatisticsRepository {
     const from = dayArg(range.from, "from");
     const to = dayArg(range.to, "to");
     const rows = await db.all<StatsRow>(`SELECT ${COLUMNS} FROM daily_statistics WHERE day >= ? AND day <= ? ORDER BY day, service, peer_index`, [from, to]);
+    const buckets = await db.all<{ stat_id: string; bucket_ms: number; calls: number }>(
+      `SELECT stat_id, bucket_ms, calls FROM daily_statistics_durations
+        WHERE stat_id IN (SELECT id FROM daily_statistics WHERE day >= ? AND day <= ?)`,
+      [from, to],
+    );
+    const histograms = new Map<string, Map<number, number>>();
+    for (const b of buckets) {
+      let h = histograms.get(b.stat_id);
+      if (!h) histograms.set(b.stat_id, (h = new Map()));
+      h.set(Number(b.bucket_ms), Number(b.calls));
+    }
     return rows.map((r) => {
-      const histogram = new Map<number, number>();
-      for (const [k, v] of Object.entries(JSON.parse(r.duration_histogram) as Record<string, number>)) histogram.set(Number(k), v);
+      const histogram = histograms.get(r.id) ?? new Map<number, number>();
       const calls = Number(r.calls);
       const answered = Number(r.answered);
       const status = zeroStatus();
