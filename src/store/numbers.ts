@@ -3,9 +3,11 @@
 // the number's blind index (HMAC), which also orders pagination without revealing anything.
 // Every change bumps `numbers_version` in the same transaction so routing caches on every replica
 // can poll one integer instead of reloading the table.
-import type { SqlTx } from "./db/driver.js";
+import type { SqlTx, SqlValue } from "./db/driver.js";
 import type { StoreContext } from "./context.js";
 import { normaliseE164 } from "./e164.js";
+import { upsertSorted, type UpsertSql } from "./sorted-upsert.js";
+import { transactionWithRetry } from "./tx-retry.js";
 
 export { normaliseE164, type E164Result } from "./e164.js";
 
@@ -39,6 +41,12 @@ export class NumberInputError extends Error {
 export const MAX_SERVICE_LENGTH = 128;
 export const MAX_CUSTOM_HEADER_LENGTH = 512;
 const NUMBER_DOMAIN = "number";
+const NUMBERS_UPSERT: UpsertSql = {
+  head: "INSERT INTO numbers (number_index, number_enc, service, custom_header_enc, created_at, updated_at)",
+  row: "(?, ?, ?, ?, ?, ?)",
+  tail: `ON CONFLICT (number_index) DO UPDATE SET number_enc = excluded.number_enc, service = excluded.service,
+    custom_header_enc = excluded.custom_header_enc, updated_at = excluded.updated_at`,
+};
 const T = "numbers";
 
 /** Validates and normalises one entry (the number to E.164, empty header to null). */
@@ -98,17 +106,17 @@ export class NumberRepository {
     });
     if (entries.length === 0) return [];
     const at = this.ctx.now().getTime();
-    await this.ctx.db.transaction(async (tx) => {
-      for (const e of entries) {
-        const idx = this.indexOf(e.number);
-        await tx.run(
-          `INSERT INTO numbers (number_index, number_enc, service, custom_header_enc, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?)
-           ON CONFLICT (number_index) DO UPDATE SET number_enc = excluded.number_enc, service = excluded.service,
-             custom_header_enc = excluded.custom_header_enc, updated_at = excluded.updated_at`,
-          [idx, this.ctx.encrypt(e.number, T, "number_enc", idx), e.service, this.ctx.encryptOpt(e.customHeader, T, "custom_header_enc", idx), at, at],
-        );
-      }
+    // Rows in blind-index order: two overlapping batches then lock their common rows in the same
+    // order and one waits for the other, where opposite orders deadlocked (PostgreSQL 40P01). The
+    // same number twice keeps the last entry (one statement cannot upsert a row twice).
+    const byIndex = new Map<string, NumberEntry>();
+    for (const e of entries) byIndex.set(this.indexOf(e.number), e);
+    const rows: SqlValue[][] = [...byIndex.keys()].sort().map((idx) => {
+      const e = byIndex.get(idx)!;
+      return [idx, this.ctx.encrypt(e.number, T, "number_enc", idx), e.service, this.ctx.encryptOpt(e.customHeader, T, "custom_header_enc", idx), at, at];
+    });
+    await transactionWithRetry(this.ctx.db, async (tx) => {
+      await upsertSorted(tx, NUMBERS_UPSERT, rows);
       await bumpVersion(tx);
     });
     return entries;
@@ -129,7 +137,7 @@ export class NumberRepository {
   async delete(number: string): Promise<boolean> {
     const n = normaliseE164(number);
     if (!n.ok) return false;
-    return this.ctx.db.transaction(async (tx) => {
+    return transactionWithRetry(this.ctx.db, async (tx) => {
       const changed = await tx.run("DELETE FROM numbers WHERE number_index = ?", [this.indexOf(n.e164)]);
       if (changed > 0) await bumpVersion(tx);
       return changed > 0;

@@ -6,6 +6,7 @@
 // daily_statistics_durations). A record is rolled up in the same transaction that writes it, so it
 // is counted exactly once; every count is an atomic increment, so concurrent writers never lose one.
 import type { SqlExecutor, SqlTx, SqlValue } from "./db/driver.js";
+import { upsertSorted, type UpsertSql } from "./sorted-upsert.js";
 import type { StoreContext } from "./context.js";
 
 export const STATUS_CLASSES = ["1xx", "2xx", "3xx", "4xx", "5xx", "6xx", "none"] as const;
@@ -114,32 +115,6 @@ const DURATIONS_UPSERT: UpsertSql = {
   row: "(?, ?, ?)",
   tail: "ON CONFLICT (stat_id, bucket_ms) DO UPDATE SET calls = daily_statistics_durations.calls + excluded.calls",
 };
-
-interface UpsertSql {
-  head: string;
-  row: string;
-  tail: string;
-}
-
-/** Rows per multi-row statement on PostgreSQL (15 parameters each, far below its 65 535 limit). */
-const PG_ROWS_PER_STATEMENT = 500;
-
-/**
- * Rows must be sorted by key: every writer then locks rows in the same order, so two replicas
- * rolling up overlapping days wait for each other instead of deadlocking. SQLite: one cached
- * statement per row (cheapest in-process); PostgreSQL: one round trip per chunk.
- */
-export async function upsertSorted(tx: SqlTx, sql: UpsertSql, rows: readonly SqlValue[][]): Promise<void> {
-  if (tx.dialect === "sqlite") {
-    const one = `${sql.head} VALUES ${sql.row} ${sql.tail}`;
-    for (const r of rows) await tx.run(one, r);
-    return;
-  }
-  for (let start = 0; start < rows.length; start += PG_ROWS_PER_STATEMENT) {
-    const chunk = rows.slice(start, start + PG_ROWS_PER_STATEMENT);
-    await tx.run(`${sql.head} VALUES ${new Array(chunk.length).fill(sql.row).join(", ")} ${sql.tail}`, chunk.flat());
-  }
-}
 
 export class StatisticsRepository {
   constructor(private readonly ctx: StoreContext) {}
