@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import type { NumberRepository } from "./numbers.js";
 import { storeMetrics, type StoreMetrics } from "./metrics.js";
+import { isValidStoredRoute } from "./number-rules.js";
 
 export interface NumberRoute {
   readonly service: string;
@@ -78,12 +79,21 @@ export class NumberCache {
     const version = await this.numbers.version();
     if (version === this.loadedVersion) return false;
     const next = new Map<string, NumberRoute>();
+    let refused = 0;
     let cursor: string | null = null;
     do {
       const page = await this.numbers.list({ cursor, limit: this.opts.pageSize ?? 1000 });
-      for (const e of page.items) next.set(e.number, { service: e.service, customHeader: e.customHeader });
+      for (const e of page.items) {
+        // A row stored before every write path applied the same rules (e.g. an old `numbers
+        // import`) must not put a control byte or an unusable service into a SIP request.
+        if (!isValidStoredRoute(e.service, e.customHeader)) refused++;
+        else next.set(e.number, { service: e.service, customHeader: e.customHeader });
+      }
       cursor = page.nextCursor;
     } while (cursor);
+    if (refused > 0) {
+      this.opts.logger?.warn({ refused }, "numbers not routed: stored service or custom header breaks the provisioning rules; re-provision them (trunkgate numbers export shows them)");
+    }
     this.routes = next; // swap whole table: lookups never see a half-loaded map
     this.loadedVersion = version;
     this.metrics?.numbersProvisioned.set(next.size);

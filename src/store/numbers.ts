@@ -9,27 +9,16 @@ import { normaliseE164 } from "./e164.js";
 import { upsertSorted, type UpsertSql } from "./sorted-upsert.js";
 import { transactionWithRetry } from "./tx-retry.js";
 
+import { validateNumberInput, type NumberEntry, type NumberInput } from "./number-rules.js";
+
 export { normaliseE164, type E164Result } from "./e164.js";
-
-export interface NumberEntry {
-  number: string;
-  service: string;
-  customHeader: string | null;
-}
-
-export interface NumberInput {
-  number: string;
-  service: string;
-  customHeader?: string | null;
-}
+export { validateNumberInput, type NumberEntry, type NumberInput, type NumberValidation } from "./number-rules.js";
 
 export interface NumberPage {
   items: NumberEntry[];
   /** Pass back to list() for the next page; null on the last page. Opaque. */
   nextCursor: string | null;
 }
-
-export type NumberValidation = { ok: true; entry: NumberEntry } | { ok: false; field: keyof NumberInput; reason: string };
 
 export class NumberInputError extends Error {
   override name = "NumberInputError";
@@ -38,8 +27,6 @@ export class NumberInputError extends Error {
   }
 }
 
-export const MAX_SERVICE_LENGTH = 128;
-export const MAX_CUSTOM_HEADER_LENGTH = 512;
 const NUMBER_DOMAIN = "number";
 const NUMBERS_UPSERT: UpsertSql = {
   head: "INSERT INTO numbers (number_index, number_enc, service, custom_header_enc, created_at, updated_at)",
@@ -48,34 +35,6 @@ const NUMBERS_UPSERT: UpsertSql = {
     custom_header_enc = excluded.custom_header_enc, updated_at = excluded.updated_at`,
 };
 const T = "numbers";
-
-/** Validates and normalises one entry (the number to E.164, empty header to null). */
-export function validateNumberInput(input: NumberInput): NumberValidation {
-  const n = normaliseE164(typeof input.number === "string" ? input.number : "");
-  if (!n.ok) return { ok: false, field: "number", reason: n.reason };
-  const service = typeof input.service === "string" ? input.service.trim() : "";
-  if (service.length === 0) return { ok: false, field: "service", reason: "empty" };
-  if (service.length > MAX_SERVICE_LENGTH) return { ok: false, field: "service", reason: `longer than ${MAX_SERVICE_LENGTH} characters` };
-  if (hasControlChar(service)) return { ok: false, field: "service", reason: "contains control characters" };
-  let header = input.customHeader ?? null;
-  if (header !== null) {
-    if (typeof header !== "string") return { ok: false, field: "customHeader", reason: "not a string" };
-    header = header.trim();
-    if (header.length === 0) header = null;
-    else if (header.length > MAX_CUSTOM_HEADER_LENGTH) return { ok: false, field: "customHeader", reason: `longer than ${MAX_CUSTOM_HEADER_LENGTH} characters` };
-    // CR/LF would let a stored value inject SIP headers; other controls are not valid in a header value.
-    else if (hasControlChar(header)) return { ok: false, field: "customHeader", reason: "contains control characters (CR, LF, …)" };
-  }
-  return { ok: true, entry: { number: n.e164, service, customHeader: header } };
-}
-
-function hasControlChar(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c === 0x7f) return true;
-  }
-  return false;
-}
 
 interface NumberRow {
   number_index: string;
@@ -97,7 +56,10 @@ export class NumberRepository {
     return entry!;
   }
 
-  /** All or nothing: validates every entry first, then writes them in one transaction. */
+  /**
+   * All or nothing: validates every entry first (the shared rules, service by form only: the
+   * store does not know the SIP configuration), then writes them in one transaction.
+   */
   async upsertMany(inputs: readonly NumberInput[]): Promise<NumberEntry[]> {
     const entries = inputs.map((input, i) => {
       const v = validateNumberInput(input);

@@ -2,6 +2,8 @@ import t from "tap";
 import { Registry } from "prom-client";
 import { eachBackend } from "./backends.js";
 import { NumberCache } from "../../src/store/number-cache.js";
+import { openDriver } from "../../src/store/db/open.js";
+import { purposeOf } from "../../src/store/context.js";
 
 eachBackend("number cache: O(1) lookups, reloads only when the version moves, across replicas", async (t, env) => {
   const writer = await env.open();
@@ -38,4 +40,30 @@ eachBackend("number cache polls on its interval", async (t, env) => {
   await store.numbers.upsertMany([1, 2, 3].map((i) => ({ number: `+4420700000${i}`, service: "uk" })));
   await Promise.race([reloaded, new Promise((_, rej) => setTimeout(() => rej(new Error("cache did not reload within 5 s")), 5000).unref())]);
   t.same(cache.lookup("+4420700000" + "3"), { service: "uk", customHeader: null }, "loaded across pages");
+});
+
+eachBackend("number cache: rows stored before the rules were enforced everywhere are not routed", async (t, env) => {
+  const store = await env.open();
+  await store.numbers.upsert({ number: "+41446681800", service: "teams", customHeader: "tenant=ok" });
+  // Written the way an old `numbers import` did: bypassing every check.
+  const db = openDriver(env.url, env.dir);
+  t.teardown(() => db.close());
+  const bad: [string, string, string | null][] = [
+    ["+41446681801", "no-such-service; DROP TABLE numbers;--", null],
+    ["+41446681802", "teams", "a\u0085b"],
+    ["+41446681803", "teams", "x".repeat(500)],
+  ];
+  for (const [number, service, header] of bad) {
+    const idx = store.numbers.indexOf(number);
+    await db.run(
+      "INSERT INTO numbers (number_index, number_enc, service, custom_header_enc, created_at, updated_at) VALUES (?, ?, ?, ?, 0, 0)",
+      [idx, store.keyring.encrypt(number, purposeOf("numbers", "number_enc", idx)), service, header === null ? null : store.keyring.encrypt(header, purposeOf("numbers", "custom_header_enc", idx))],
+    );
+  }
+  await db.run("UPDATE store_counters SET value = value + 1 WHERE name = 'numbers_version'");
+  const cache = new NumberCache(store.numbers);
+  await cache.start();
+  t.same(cache.lookup("+41446681800"), { service: "teams", customHeader: "tenant=ok" });
+  for (const [number] of bad) t.equal(cache.lookup(number), undefined, "a bad stored row is not routed");
+  await t.rejects(store.numbers.upsert({ number: "+41446681804", service: "teams", customHeader: "a\u0085b" }), /customHeader: character at position 2/, "nor can the store be given one");
 });
