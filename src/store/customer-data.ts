@@ -9,6 +9,7 @@ import { CallRecordWriter, type CallRecordQueue } from "./call-record-writer.js"
 import { CallRecordWorkerWriter } from "./call-record-worker-writer.js";
 import { sqlitePathOf } from "./db/open.js";
 import { NumberCache } from "./number-cache.js";
+import { PgNumberChangeFeed } from "./number-change-feed.js";
 import { startRetentionScheduler, type RetentionScheduler } from "./retention.js";
 import { openStoreFromConfig, type Store } from "./store.js";
 
@@ -26,10 +27,13 @@ export async function openCustomerData(
 ): Promise<CustomerData> {
   const { logger, registry } = deps;
   const store = await openStoreFromConfig(config.store, { logger, ...(deps.now ? { now: deps.now } : {}) });
-  const numbers = new NumberCache(store.numbers, { refreshIntervalMs: config.store.numberCacheRefreshMs, logger, registry });
+  // PostgreSQL: changes from every replica are pushed (LISTEN/NOTIFY); the poll is the fallback.
+  const changeFeed = store.dialect === "postgres" ? new PgNumberChangeFeed(config.store.url, logger) : undefined;
+  const numbers = new NumberCache(store.numbers, { refreshIntervalMs: config.store.numberCacheRefreshMs, logger, registry, changeFeed });
   try {
     await numbers.start();
   } catch (err) {
+    await numbers.stop();
     await store.close();
     throw err;
   }
@@ -53,7 +57,7 @@ export async function openCustomerData(
     retention,
     async close() {
       retention.stop();
-      numbers.stop();
+      await numbers.stop();
       await callRecords.close();
       await store.close();
     },

@@ -7,6 +7,7 @@ import type { Registry } from "prom-client";
 import type { NumberRepository } from "./numbers.js";
 import { storeMetrics, type StoreMetrics } from "./metrics.js";
 import { isValidStoredRoute } from "./number-rules.js";
+import type { ChangeFeed } from "./number-change-feed.js";
 
 export interface NumberRoute {
   readonly service: string;
@@ -14,6 +15,10 @@ export interface NumberRoute {
 }
 
 export interface NumberCacheOptions {
+  /** Pushes changes committed by any replica (PostgreSQL LISTEN/NOTIFY); polling stays the fallback. */
+  changeFeed?: ChangeFeed;
+  /** Called after each reload with the version loaded (tests, diagnostics). */
+  onReload?: (version: number) => void;
   /** Poll the version at this interval (ms); 0 or absent: only explicit refreshIfChanged(). */
   refreshIntervalMs?: number;
   logger?: Logger;
@@ -26,6 +31,8 @@ export class NumberCache {
   private loadedVersion = -1;
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<boolean> | null = null;
+  private queued: Promise<boolean> | null = null;
+  private unsubscribe: (() => void) | undefined;
   private readonly metrics: StoreMetrics | undefined;
 
   constructor(
@@ -35,23 +42,36 @@ export class NumberCache {
     this.metrics = opts.registry ? storeMetrics(opts.registry) : undefined;
   }
 
-  /** Loads the table and starts polling when an interval is configured. */
+  /**
+   * Loads the table, refreshes after every write through this replica's repository (before the
+   * write resolves), on every change pushed by the change feed, and polls when an interval is
+   * configured.
+   */
   async start(): Promise<void> {
+    this.unsubscribe ??= this.numbers.onCommitted(() => this.refreshLogged());
+    await this.opts.changeFeed?.start(() => void this.refreshLogged());
     await this.refreshIfChanged();
     const every = this.opts.refreshIntervalMs ?? 0;
     if (every > 0 && !this.timer) {
-      this.timer = setInterval(() => {
-        this.refreshIfChanged().catch((err: unknown) => {
-          this.opts.logger?.warn({ err: (err as Error).message }, "number cache refresh failed; keeping the previous table");
-        });
-      }, every);
+      this.timer = setInterval(() => void this.refreshLogged(), every);
       this.timer.unref();
     }
   }
 
-  stop(): void {
+  /** Stops polling and listening; resolves once the change feed's connection is closed. */
+  async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    await this.opts.changeFeed?.close();
+  }
+
+  private refreshLogged(): Promise<boolean> {
+    return this.refreshIfChanged().catch((err: unknown) => {
+      this.opts.logger?.warn({ err: (err as Error).message }, "number cache refresh failed; keeping the previous table");
+      return false;
+    });
   }
 
   /** `e164` must already be normalised (normaliseE164). */
@@ -67,10 +87,23 @@ export class NumberCache {
     return this.loadedVersion;
   }
 
-  /** Reloads when the store's version moved; resolves true when it reloaded. */
+  /**
+   * Reloads when the store's version moved; resolves true when it reloaded. What is committed
+   * before the call is in the table when it resolves: a refresh already running may have read the
+   * version too early, so callers arriving meanwhile share one more run after it.
+   */
   refreshIfChanged(): Promise<boolean> {
-    if (!this.refreshing) this.refreshing = this.doRefresh().finally(() => (this.refreshing = null));
-    return this.refreshing;
+    if (!this.refreshing) {
+      this.refreshing = this.doRefresh().finally(() => (this.refreshing = null));
+      return this.refreshing;
+    }
+    this.queued ??= this.refreshing
+      .catch(() => false)
+      .then(() => {
+        this.queued = null;
+        return this.refreshIfChanged();
+      });
+    return this.queued;
   }
 
   private async doRefresh(): Promise<boolean> {
@@ -98,6 +131,7 @@ export class NumberCache {
     this.loadedVersion = version;
     this.metrics?.numbersProvisioned.set(next.size);
     this.opts.logger?.debug({ entries: next.size, version }, "number cache reloaded");
+    this.opts.onReload?.(version);
     return true;
   }
 }

@@ -2,12 +2,14 @@
 // custom SIP header value. The number and header value are stored encrypted; the primary key is
 // the number's blind index (HMAC), which also orders pagination without revealing anything.
 // Every change bumps `numbers_version` in the same transaction so routing caches on every replica
-// can poll one integer instead of reloading the table.
+// can poll one integer instead of reloading the table; on PostgreSQL it also notifies every
+// replica at commit, and this replica's cache is refreshed before the write resolves.
 import type { SqlTx, SqlValue } from "./db/driver.js";
 import type { StoreContext } from "./context.js";
 import { normaliseE164 } from "./e164.js";
 import { upsertSorted, type UpsertSql } from "./sorted-upsert.js";
 import { transactionWithRetry } from "./tx-retry.js";
+import { NUMBERS_CHANNEL } from "./number-change-feed.js";
 
 import { validateNumberInput, type NumberEntry, type NumberInput } from "./number-rules.js";
 
@@ -44,7 +46,25 @@ interface NumberRow {
 }
 
 export class NumberRepository {
+  private readonly committed = new Set<() => Promise<unknown>>();
+
   constructor(private readonly ctx: StoreContext) {}
+
+  /**
+   * Runs `fn` after each committed change made through this repository, and the write resolves
+   * only once it settled: this replica's routing cache then holds a change before the API answers
+   * for it. Returns the unsubscribe function.
+   */
+  onCommitted(fn: () => Promise<unknown>): () => void {
+    this.committed.add(fn);
+    return () => this.committed.delete(fn);
+  }
+
+  private async afterCommit(): Promise<void> {
+    // The change is committed whatever a listener does: its failure (logged by the listener) must
+    // not turn a successful write into an error.
+    await Promise.all([...this.committed].map((fn) => fn().catch(() => {})));
+  }
 
   /** Blind index of an already-normalised E.164 number. */
   indexOf(e164: string): string {
@@ -81,6 +101,7 @@ export class NumberRepository {
       await upsertSorted(tx, NUMBERS_UPSERT, rows);
       await bumpVersion(tx);
     });
+    await this.afterCommit();
     return entries;
   }
 
@@ -99,11 +120,13 @@ export class NumberRepository {
   async delete(number: string): Promise<boolean> {
     const n = normaliseE164(number);
     if (!n.ok) return false;
-    return transactionWithRetry(this.ctx.db, async (tx) => {
+    const deleted = await transactionWithRetry(this.ctx.db, async (tx) => {
       const changed = await tx.run("DELETE FROM numbers WHERE number_index = ?", [this.indexOf(n.e164)]);
       if (changed > 0) await bumpVersion(tx);
       return changed > 0;
     });
+    if (deleted) await this.afterCommit();
+    return deleted;
   }
 
   /** Stable order (by blind index: meaningless to a reader, unlike an order by number). */
@@ -141,6 +164,8 @@ export class NumberRepository {
 
 async function bumpVersion(tx: SqlTx): Promise<void> {
   await tx.run("UPDATE store_counters SET value = value + 1 WHERE name = 'numbers_version'");
+  // Delivered to every replica's LISTEN at commit (nothing on rollback): see number-change-feed.ts.
+  if (tx.dialect === "postgres") await tx.run("SELECT pg_notify(?, '')", [NUMBERS_CHANNEL]);
 }
 
 export class CursorError extends Error {
