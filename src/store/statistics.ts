@@ -7,25 +7,35 @@
 // is counted exactly once; every count is an atomic increment, so concurrent writers never lose one.
 import type { SqlExecutor, SqlTx, SqlValue } from "./db/driver.js";
 import { upsertSorted, type UpsertSql } from "./sorted-upsert.js";
+import { transactionWithRetry } from "./tx-retry.js";
 import type { StoreContext } from "./context.js";
+import { STATUS_CLASSES, type StatusClass } from "./statistics-types.js";
+import { coarsenDay, groupId, isSuppressed, OTHER, zeroStatus, type GroupRow } from "./statistics-groups.js";
 
-export const STATUS_CLASSES = ["1xx", "2xx", "3xx", "4xx", "5xx", "6xx", "none"] as const;
-export type StatusClass = (typeof STATUS_CLASSES)[number];
+/** Default minimum number of calls a statistics row may describe (store.statistics.minGroupSize). */
+export const DEFAULT_MIN_GROUP_SIZE = 5;
+
+export { STATUS_CLASSES, type StatusClass } from "./statistics-types.js";
 
 export interface DailyStatistics {
   /** UTC day, YYYY-MM-DD. */
   day: string;
+  /** null: calls without a service, or (merged) all other services. */
   service: string | null;
+  /** null: calls without a peer, or (merged) all other peers. */
   peer: string | null;
+  /** This row merges groups smaller than the minimum group size (service/peer null = all others). */
+  merged: boolean;
   calls: number;
-  answered: number;
+  /** null (like everything below) when even the merged row counts fewer calls than the minimum. */
+  answered: number | null;
   /** answered / calls (answer-seizure ratio), 0 when no calls. */
-  asr: number;
+  asr: number | null;
   /** Mean duration of answered calls in ms; null when none answered. */
   meanDurationMs: number | null;
   /** 95th percentile duration of answered calls, as the upper edge of its histogram bucket. */
   p95DurationMs: number | null;
-  statusClasses: Record<StatusClass, number>;
+  statusClasses: Record<StatusClass, number> | null;
 }
 
 /** What the rollup needs from one call record (already decrypted). */
@@ -117,7 +127,11 @@ const DURATIONS_UPSERT: UpsertSql = {
 };
 
 export class StatisticsRepository {
-  constructor(private readonly ctx: StoreContext) {}
+  constructor(
+    private readonly ctx: StoreContext,
+    /** Rows describing fewer calls are merged (statistics-groups.ts); 1 turns merging off. */
+    readonly minGroupSize: number = DEFAULT_MIN_GROUP_SIZE,
+  ) {}
 
   /** Adds records to their day's rows (inside the caller's transaction). */
   async rollup(tx: SqlTx, records: readonly RollupInput[]): Promise<void> {
@@ -132,7 +146,7 @@ export class StatisticsRepository {
         peerIndex = peerIndexes.get(r.peer) ?? this.ctx.keys.blindIndex(PEER_DOMAIN, r.peer);
         peerIndexes.set(r.peer, peerIndex);
       }
-      const id = `${day}|${peerIndex}|${service}`;
+      const id = groupId(day, peerIndex, service);
       let g = groups.get(id);
       if (!g) {
         g = { day, service, peerIndex, peer: r.peer, calls: 0, answered: 0, durationSumMs: 0, histogram: new Map(), status: zeroStatus() };
@@ -161,15 +175,60 @@ export class StatisticsRepository {
     await upsertSorted(tx, DURATIONS_UPSERT, bucketRows);
   }
 
-  /** Rows for UTC days from..to inclusive (YYYY-MM-DD or Date), ordered by day, service, peer. */
+  /**
+   * Rows for UTC days from..to inclusive (YYYY-MM-DD or Date), ordered by day, service, peer, with
+   * groups smaller than the minimum group size merged (statistics-groups.ts).
+   */
   async dailyStatistics(range: { from: string | Date; to: string | Date }, db: SqlExecutor = this.ctx.db): Promise<DailyStatistics[]> {
     const from = dayArg(range.from, "from");
     const to = dayArg(range.to, "to");
-    const rows = await db.all<StatsRow>(`SELECT ${COLUMNS} FROM daily_statistics WHERE day >= ? AND day <= ? ORDER BY day, service, peer_index`, [from, to]);
+    const k = this.minGroupSize;
+    const out: DailyStatistics[] = [];
+    for (const rows of groupByDay(await this.readRows(db, "day >= ? AND day <= ?", [from, to]))) {
+      for (const g of coarsenDay(rows, k)) out.push(this.present(g, k));
+    }
+    return out;
+  }
+
+  /**
+   * Writes the merge back for days whose call records are all purged (days before `beforeDay`):
+   * afterwards no stored row of those days describes fewer than minGroupSize calls. Returns the
+   * number of days rewritten.
+   */
+  async coarsenFinalDays(beforeDay: string): Promise<number> {
+    const k = this.minGroupSize;
+    if (k <= 1) return 0;
+    const days = await this.ctx.db.all<{ day: string }>(
+      "SELECT DISTINCT day FROM daily_statistics WHERE day < ? AND calls < ? AND NOT (service = ? AND peer_index = ?) ORDER BY day",
+      [beforeDay, k, OTHER, OTHER],
+    );
+    for (const { day } of days) {
+      await transactionWithRetry(this.ctx.db, async (tx) => {
+        // Locks the day's rows (PostgreSQL) so a late roll-up waits instead of being overwritten.
+        const rows = await this.readRows(tx, "day = ?", [day], tx.dialect === "postgres" ? " FOR UPDATE" : "");
+        const coarse = coarsenDay(rows, k);
+        await tx.run("DELETE FROM daily_statistics_durations WHERE stat_id IN (SELECT id FROM daily_statistics WHERE day = ?)", [day]);
+        await tx.run("DELETE FROM daily_statistics WHERE day = ?", [day]);
+        const statRows: SqlValue[][] = [];
+        const bucketRows: SqlValue[][] = [];
+        for (const g of coarse) {
+          const id = groupId(g.day, g.peerIndex, g.service);
+          statRows.push([id, g.day, g.service, g.peerIndex, g.peerEnc, g.calls, g.answered, g.durationSumMs, ...STATUS_CLASSES.map((c) => g.status[c])]);
+          for (const b of [...g.histogram.keys()].sort((x, y) => x - y)) bucketRows.push([id, b, g.histogram.get(b)!]);
+        }
+        statRows.sort((x, y) => ((x[0] as string) < (y[0] as string) ? -1 : 1));
+        await upsertSorted(tx, STATS_UPSERT, statRows);
+        await upsertSorted(tx, DURATIONS_UPSERT, bucketRows.sort((x, y) => ((x[0] as string) < (y[0] as string) ? -1 : (x[0] as string) > (y[0] as string) ? 1 : (x[1] as number) - (y[1] as number))));
+      });
+    }
+    return days.length;
+  }
+
+  private async readRows(db: SqlExecutor, where: string, params: SqlValue[], suffix = ""): Promise<GroupRow[]> {
+    const rows = await db.all<StatsRow>(`SELECT ${COLUMNS} FROM daily_statistics WHERE ${where} ORDER BY day, service, peer_index${suffix}`, params);
     const buckets = await db.all<{ stat_id: string; bucket_ms: number; calls: number }>(
-      `SELECT stat_id, bucket_ms, calls FROM daily_statistics_durations
-        WHERE stat_id IN (SELECT id FROM daily_statistics WHERE day >= ? AND day <= ?)`,
-      [from, to],
+      `SELECT stat_id, bucket_ms, calls FROM daily_statistics_durations WHERE stat_id IN (SELECT id FROM daily_statistics WHERE ${where})`,
+      params,
     );
     const histograms = new Map<string, Map<number, number>>();
     for (const b of buckets) {
@@ -178,28 +237,51 @@ export class StatisticsRepository {
       h.set(Number(b.bucket_ms), Number(b.calls));
     }
     return rows.map((r) => {
-      const histogram = histograms.get(r.id) ?? new Map<number, number>();
-      const calls = Number(r.calls);
-      const answered = Number(r.answered);
       const status = zeroStatus();
       for (const c of STATUS_CLASSES) status[c] = Number(r[`status_${c}` as keyof StatsRow]);
       return {
         day: r.day,
-        service: r.service === "" ? null : r.service,
-        peer: this.ctx.decryptOpt(r.peer_enc, T, "peer_enc", r.id),
-        calls,
-        answered,
-        asr: calls === 0 ? 0 : answered / calls,
-        meanDurationMs: answered === 0 ? null : Number(r.duration_sum_ms) / answered,
-        p95DurationMs: p95(histogram, answered),
-        statusClasses: status,
+        service: r.service,
+        peerIndex: r.peer_index,
+        peerEnc: r.peer_enc,
+        calls: Number(r.calls),
+        answered: Number(r.answered),
+        durationSumMs: Number(r.duration_sum_ms),
+        histogram: histograms.get(r.id) ?? new Map<number, number>(),
+        status,
       };
     });
   }
+
+  private present(g: GroupRow, k: number): DailyStatistics {
+    const merged = g.service === OTHER || g.peerIndex === OTHER;
+    const base = {
+      day: g.day,
+      service: g.service === "" || g.service === OTHER ? null : g.service,
+      peer: g.peerIndex === OTHER ? null : this.ctx.decryptOpt(g.peerEnc, T, "peer_enc", groupId(g.day, g.peerIndex, g.service)),
+      merged,
+      calls: g.calls,
+    };
+    if (isSuppressed(g, k)) return { ...base, answered: null, asr: null, meanDurationMs: null, p95DurationMs: null, statusClasses: null };
+    return {
+      ...base,
+      answered: g.answered,
+      asr: g.calls === 0 ? 0 : g.answered / g.calls,
+      meanDurationMs: g.answered === 0 ? null : g.durationSumMs / g.answered,
+      p95DurationMs: p95(g.histogram, g.answered),
+      statusClasses: g.status,
+    };
+  }
 }
 
-function zeroStatus(): Record<StatusClass, number> {
-  return { "1xx": 0, "2xx": 0, "3xx": 0, "4xx": 0, "5xx": 0, "6xx": 0, none: 0 };
+function groupByDay(rows: GroupRow[]): GroupRow[][] {
+  const days: GroupRow[][] = [];
+  for (const r of rows) {
+    const last = days[days.length - 1];
+    if (last && last[0]!.day === r.day) last.push(r);
+    else days.push([r]);
+  }
+  return days;
 }
 
 export class StatisticsRangeError extends Error {

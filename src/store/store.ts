@@ -43,6 +43,8 @@ export interface OpenStoreOptions {
   baseDir?: string;
   logger?: Logger;
   now?: () => Date;
+  /** store.statistics.minGroupSize: statistics rows never describe fewer calls (default 5). */
+  statisticsMinGroupSize?: number;
 }
 
 export async function openStore(opts: OpenStoreOptions): Promise<Store> {
@@ -71,7 +73,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
     await db.close().catch(() => {});
     throw err;
   }
-  return new SqlStore(new StoreContext(db, keyring, opts.now ?? (() => new Date()), reload));
+  return new SqlStore(new StoreContext(db, keyring, opts.now ?? (() => new Date()), reload), opts.statisticsMinGroupSize);
 }
 
 /** Opens the store described by the `store` config section (paths relative to baseDir/cwd). */
@@ -79,7 +81,13 @@ export function openStoreFromConfig(
   cfg: StoreConfig,
   opts: { baseDir?: string; env?: NodeJS.ProcessEnv; logger?: Logger; now?: () => Date } = {},
 ): Promise<Store> {
-  return openStore({ url: cfg.url, keyFile: cfg.encryptionKeyFile, createKeyFile: cfg.createKeyFileIfMissing, ...opts });
+  return openStore({
+    url: cfg.url,
+    keyFile: cfg.encryptionKeyFile,
+    createKeyFile: cfg.createKeyFileIfMissing,
+    statisticsMinGroupSize: cfg.statistics.minGroupSize,
+    ...opts,
+  });
 }
 
 /**
@@ -103,9 +111,12 @@ class SqlStore implements Store {
   readonly callRecords: CallRecordRepository;
   readonly statistics: StatisticsRepository;
 
-  constructor(private readonly ctx: StoreContext) {
+  constructor(
+    private readonly ctx: StoreContext,
+    minGroupSize?: number,
+  ) {
     this.numbers = new NumberRepository(ctx);
-    this.statistics = new StatisticsRepository(ctx);
+    this.statistics = new StatisticsRepository(ctx, minGroupSize);
     this.callRecords = new CallRecordRepository(ctx, this.statistics);
   }
 

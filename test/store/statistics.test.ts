@@ -6,6 +6,7 @@ import { eachBackend } from "./backends.js";
 import { openDriver } from "../../src/store/db/open.js";
 import { migrate, MIGRATIONS } from "../../src/store/migrations.js";
 import type { CallRecordInput } from "../../src/store/call-records.js";
+import { purgeExpiredCallRecords } from "../../src/store/retention.js";
 
 const DAY = "2025-03-04";
 
@@ -71,4 +72,60 @@ eachBackend("statistics: a day row written before migration 2 keeps its counts a
   ]);
   const [after] = await store.statistics.dailyStatistics({ from: "2025-01-02", to: "2025-01-02" });
   t.match(after, { calls: 21, answered: 21, p95DurationMs: 120_000 });
+});
+
+function call(day: string, i: number, service: string, peer: string, durationS: number | null): CallRecordInput {
+  const started = new Date(Date.parse(`${day}T08:00:00Z`) + i * 60_000);
+  const answered = durationS === null ? null : new Date(started.getTime() + 1000);
+  return {
+    callId: `${day}-${service}-${peer}-${i}`,
+    startedAt: started,
+    answeredAt: answered,
+    endedAt: answered ? new Date(answered.getTime() + durationS! * 1000) : new Date(started.getTime() + 3000),
+    finalStatus: answered ? 200 : 486,
+    hangupSide: answered ? "caller" : "none",
+    service,
+    peer,
+    calledNumber: "+15551230000",
+  };
+}
+
+eachBackend("statistics: no row describes fewer than minGroupSize calls, at read time and after retention", async (t, env) => {
+  const store = await env.open(); // default minGroupSize 5
+  t.equal(store.statistics.minGroupSize, 5);
+  const day = "2025-05-06";
+  const lonely = 11_573; // one call of 3 h 12 min 53 s: its exact bucket must not survive
+  await store.callRecords.insertMany([
+    ...Array.from({ length: 6 }, (_, i) => call(day, i, "svc-a", "big-trunk", 60)), // kept as is
+    call(day, 10, "svc-a", "solo-trunk", lonely), // 1 call: merged
+    ...[1, 2, 3, 4, 5].map((i) => call(day, 20 + i, "svc-b", `small-${i}`, 30)), // 5 × 1 call: (svc-b, all peers) = 5
+    call(day, 30, "svc-c", "pair-trunk", 90),
+    call(day, 31, "svc-c", "pair-trunk", null), // svc-c: 2 calls, with svc-a's 1: 3 < 5, suppressed
+  ]);
+  const check = (rows: Awaited<ReturnType<typeof store.statistics.dailyStatistics>>, when: string) => {
+    t.equal(rows.reduce((n, r) => n + r.calls, 0), 14, `${when}: every call still counted`);
+    t.match(rows, [
+      { service: "svc-a", peer: "big-trunk", merged: false, calls: 6, answered: 6 },
+      { service: "svc-b", peer: null, merged: true, calls: 5, answered: 5, meanDurationMs: 30_000 },
+      { service: null, peer: null, merged: true, calls: 3, answered: null, meanDurationMs: null, p95DurationMs: null, statusClasses: null },
+    ], when);
+    t.equal(rows.length, 3, when);
+    for (const r of rows) if (r.calls < 5) t.equal(r.meanDurationMs ?? r.p95DurationMs ?? r.answered ?? r.statusClasses, null, `${when}: a row under 5 calls says only how many`);
+  };
+  check(await store.statistics.dailyStatistics({ from: day, to: day }), "before the purge");
+
+  // The purge removes the day's records: the merge is written back, the fine rows are gone for good.
+  await purgeExpiredCallRecords(store, { retentionDays: 30, now: () => new Date("2025-06-10T00:00:00Z") });
+  t.equal(await store.callRecords.count(), 0);
+  check(await store.statistics.dailyStatistics({ from: day, to: day }), "after the purge");
+  const db = openDriver(env.url, env.dir);
+  t.teardown(() => db.close());
+  const small = await db.all<{ calls: number; answered: number; duration_sum_ms: number }>(
+    "SELECT calls, answered, duration_sum_ms FROM daily_statistics WHERE calls < 5",
+  );
+  t.same(small.map((r) => [Number(r.calls), Number(r.answered), Number(r.duration_sum_ms)]), [[3, 0, 0]], "stored: only the suppressed remainder is under 5 calls");
+  const buckets = await db.all<{ bucket_ms: number }>("SELECT bucket_ms FROM daily_statistics_durations");
+  t.notOk(buckets.some((b) => Number(b.bucket_ms) >= 3_600_000), "the lonely call's duration is not stored anywhere");
+  const again = await store.statistics.coarsenFinalDays("2025-06-01");
+  t.equal(again, 0, "nothing left to merge: idempotent");
 });
