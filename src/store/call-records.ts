@@ -6,6 +6,7 @@ import { pooledRandomBytes } from "./crypto/random-pool.js";
 import type { SqlTx, SqlValue } from "./db/driver.js";
 import type { RollupInput, StatisticsRepository } from "./statistics.js";
 import { transactionWithRetry } from "./tx-retry.js";
+import { reclaimDeletedSpace } from "./reclaim.js";
 
 export { CallRecordWriter, type CallRecordWriterOptions } from "./call-record-writer.js";
 
@@ -197,6 +198,11 @@ export class CallRecordRepository {
       total += n;
       if (n < batchSize) return total;
     }
+  }
+
+  /** After a purge: purged values unreadable from the database files too (reclaim.ts). */
+  reclaimPurgedSpace(): Promise<void> {
+    return reclaimDeletedSpace(this.ctx.db, ["call_records", "daily_statistics", "daily_statistics_durations"]);
   }
 
   private encode(r: CallRecordInput, i: number, fixedId: string | undefined): Row {

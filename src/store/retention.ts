@@ -41,7 +41,8 @@ export async function purgeExpiredCallRecords(store: Store, opts: RetentionOptio
     const purged = await store.callRecords.purgeStartedBefore(cutoff, { batchSize: opts.batchSize });
     // Days before the cutoff's day have no records left: their statistics are final, so rows
     // below the minimum group size are merged for good (what survives never describes < k calls).
-    await store.statistics.coarsenFinalDays(utcDay(cutoff.getTime()));
+    const coarsened = await store.statistics.coarsenFinalDays(utcDay(cutoff.getTime()));
+    if (purged > 0 || coarsened > 0) await store.callRecords.reclaimPurgedSpace();
     metrics?.callRecordsPurged.inc(purged);
     metrics?.purgeRuns.labels("success").inc();
     if (purged > 0) opts.logger?.info({ purged, cutoff: cutoff.toISOString() }, "call records past retention purged; their daily statistics remain");

@@ -16,6 +16,10 @@ export function openSqlite(path: string): SqlDriver {
     closeSync(openSync(path, "a", 0o600));
   }
   const db = new Database(path);
+  // Deleted customer data is overwritten, not left in free pages; auto_vacuum lets a purge give
+  // pages back (it only takes effect on a new file: reclaim.ts converts an older one once).
+  db.pragma("secure_delete = ON");
+  db.pragma("auto_vacuum = INCREMENTAL");
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = NORMAL");
   db.pragma("busy_timeout = 5000");
