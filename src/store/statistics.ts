@@ -48,17 +48,8 @@ export interface RollupInput {
   peer: string | null;
 }
 
-interface Aggregate {
-  day: string;
-  service: string;
-  peerIndex: string;
-  peer: string | null;
-  calls: number;
-  answered: number;
-  durationSumMs: number;
-  histogram: Map<number, number>;
-  status: Record<StatusClass, number>;
-}
+/** A group being rolled up: its peer still in clear (encrypted once per group when written). */
+type Aggregate = Omit<GroupRow, "peerEnc"> & { peer: string | null };
 
 const T = "daily_statistics";
 const PEER_DOMAIN = "peer";
