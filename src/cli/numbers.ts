@@ -8,8 +8,10 @@ const HELP = `usage:
   trunkgate numbers import FILE.csv [--config FILE]
       CSV with a header row: number,service,customHeader (customHeader may be empty or the column left out).
       Numbers in E.164 (+, country code, up to 15 digits; spaces, dashes, dots, parentheses and tel:/sip:
-      forms are accepted and normalised). Every row is checked first: if any row is invalid nothing is
-      imported and each bad row is reported by line number. Existing numbers are updated.
+      forms are accepted and normalised). The rules are the provisioning API's: service must name an upstream
+      of the configuration's sip.upstreams, customHeader is printable ASCII of at most 256 characters.
+      Every row is checked first: if any row is invalid nothing is imported and each bad row is reported
+      by line number. Existing numbers are updated.
   trunkgate numbers export [--config FILE]
       Writes all provisioned numbers as CSV to stdout. NOTE: this prints numbers and custom header values
       in clear, by design (it is the operator's export): protect the output accordingly.`;
@@ -20,8 +22,11 @@ export async function numbersCommand(argv: string[], io: CliIo): Promise<number>
 
 const COLUMNS = ["number", "service", "customheader"];
 
-/** Validates a whole CSV; returns entries, or the problems (line: reason — never the values). */
-export function validateNumbersCsv(text: string): { entries: NumberEntry[]; problems: string[] } {
+/**
+ * Validates a whole CSV against the same rules as the API (`services`: the configured upstream
+ * names); returns entries, or the problems (line: reason — never the values).
+ */
+export function validateNumbersCsv(text: string, services: ReadonlySet<string>): { entries: NumberEntry[]; problems: string[] } {
   let records: CsvRecord[];
   try {
     records = parseCsv(text);
@@ -43,7 +48,7 @@ export function validateNumbersCsv(text: string): { entries: NumberEntry[]; prob
       problems.push(`line ${r.line}: expected ${names.length} fields, found ${r.fields.length}`);
       continue;
     }
-    const v = validateNumberInput({ number: r.fields[0]!, service: r.fields[1]!, customHeader: r.fields[2] ?? null });
+    const v = validateNumberInput({ number: r.fields[0]!, service: r.fields[1]!, customHeader: r.fields[2] ?? null }, services);
     if (!v.ok) {
       problems.push(`line ${r.line}: ${v.field}: ${v.reason}`);
       continue;
@@ -70,12 +75,13 @@ async function importNumbers(argv: string[], io: CliIo): Promise<number> {
     io.err(`error: cannot read ${positionals[0]}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
     return 1;
   }
-  const { entries, problems } = validateNumbersCsv(text);
+  const config = loadCliConfig(values.config as string | undefined);
+  const { entries, problems } = validateNumbersCsv(text, new Set(config.sip.upstreams.map((u) => u.name)));
   if (problems.length > 0) {
     io.err(`nothing imported: ${problems.length} problem(s)\n  ${problems.join("\n  ")}`);
     return 1;
   }
-  const store = await openCliStore(loadCliConfig(values.config as string | undefined));
+  const store = await openCliStore(config);
   try {
     await store.numbers.upsertMany(entries);
     io.out(`imported ${entries.length} number(s)`);

@@ -127,6 +127,10 @@ export async function buildProvisioningComponent(shared: Shared, store: Store, o
     },
     onConnection: () => undefined, // the https server takes the socket from here
   });
+  // `Expect: 100-continue` goes through the pipeline like any request: it sends 100 Continue only
+  // when it is about to read the body (after authentication, and never for a declared length over
+  // maxBodyBytes, which is answered 413 before the client uploads anything).
+  http.on("checkContinue", pipeline.handle);
   http.on("clientError", (err: NodeJS.ErrnoException, socket) => {
     // Unparseable requests never reach the pipeline: answer in the API's JSON shape, then close.
     const status = err.code === "HPE_HEADER_OVERFLOW" ? 431 : err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;

@@ -59,29 +59,45 @@ export function isJsonContentType(v: string | undefined): boolean {
   return true;
 }
 
-/** Reads and parses a JSON body within maxBytes: 415, 413 and 400 as HttpErrors. */
-export function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
+/**
+ * A client over the limit that keeps sending is read to its end (discarding, up to this much) so
+ * it can read the 413: closing a socket with unread data makes the kernel reset the connection,
+ * and the client sees ECONNRESET mid-upload instead of the answer. Beyond this it is cut off.
+ */
+export const MAX_DISCARD_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Reads and parses a JSON body within maxBytes: 415, 413 and 400 as HttpErrors. `writeContinue`
+ * answers `Expect: 100-continue` only once the body is wanted (after authentication, and not
+ * when the declared length is already over the limit: then the 413 goes out before any upload).
+ */
+export function readJsonBody(req: IncomingMessage, maxBytes: number, writeContinue: () => void = () => {}): Promise<unknown> {
   if (!isJsonContentType(req.headers["content-type"])) {
     return Promise.reject(new HttpError(415, "unsupported_media_type", "Content-Type must be application/json"));
   }
+  const tooLarge = () => new HttpError(413, "payload_too_large", `request body larger than ${maxBytes} bytes`);
   const declared = req.headers["content-length"];
-  if (declared !== undefined && Number(declared) > maxBytes) {
-    return Promise.reject(new HttpError(413, "payload_too_large", `request body larger than ${maxBytes} bytes`));
-  }
+  if (declared !== undefined && Number(declared) > maxBytes) return Promise.reject(tooLarge());
+  if (req.headers.expect?.toLowerCase() === "100-continue") writeContinue();
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let over = false;
     const onData = (c: Buffer) => {
       size += c.length;
+      if (over) {
+        if (size > maxBytes + MAX_DISCARD_BYTES) finish(tooLarge());
+        return;
+      }
       if (size > maxBytes) {
-        cleanup();
-        req.pause();
-        reject(new HttpError(413, "payload_too_large", `request body larger than ${maxBytes} bytes`));
+        over = true; // keep reading (discarding) to the end, then answer 413
+        chunks.length = 0;
         return;
       }
       chunks.push(c);
     };
     const onEnd = () => {
+      if (over) return finish(tooLarge());
       cleanup();
       const text = Buffer.concat(chunks, size).toString("utf8");
       if (text.trim().length === 0) return reject(new HttpError(400, "invalid_request", "request body is empty", "body"));
@@ -91,10 +107,12 @@ export function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<un
         reject(new HttpError(400, "invalid_request", "malformed JSON", "body"));
       }
     };
-    const onError = (err: Error) => {
+    const finish = (err: Error) => {
       cleanup();
+      req.pause();
       reject(err);
     };
+    const onError = (err: Error) => finish(err);
     const cleanup = () => {
       req.off("data", onData);
       req.off("end", onEnd);

@@ -101,7 +101,7 @@ export class RequestPipeline {
       sendRaw(req, res, requestId, this.d.openapi);
       return;
     }
-    const body = method === "PUT" || method === "POST" ? await readJsonBody(req, this.d.maxBodyBytes) : undefined;
+    const body = method === "PUT" || method === "POST" ? await readJsonBody(req, this.d.maxBodyBytes, () => res.writeContinue()) : undefined;
     const reply = await HANDLERS[route.id](this.d, { method, param: match.param, query, body });
     sendJson(req, res, requestId, reply);
   }

@@ -1,7 +1,9 @@
 // Input checks of the API. Each failure names the field (`service`, `numbers[3].customHeader`) and
 // says what is wrong without echoing the value: numbers and header values are customer data, and
-// error bodies end up in client logs.
+// error bodies end up in client logs. The rules for an entry are the store's (number-rules.ts), the
+// same the CLI applies.
 import { normaliseE164 } from "../store/e164.js";
+import { MAX_CUSTOM_HEADER_LENGTH, normaliseCustomHeader, normaliseService } from "../store/number-rules.js";
 
 export class FieldError extends Error {
   override name = "FieldError";
@@ -13,7 +15,7 @@ export class FieldError extends Error {
   }
 }
 
-export const MAX_CUSTOM_HEADER_CHARS = 256;
+export const MAX_CUSTOM_HEADER_CHARS = MAX_CUSTOM_HEADER_LENGTH;
 
 /** The {e164} path segment: percent-decoded ("%2B49…" and "+49…" both work), then normalised. */
 export function numberFromPath(raw: string): string {
@@ -36,27 +38,16 @@ export function numberField(v: unknown, field: string): string {
 }
 
 export function serviceField(v: unknown, field: string, services: ReadonlySet<string>): string {
-  if (typeof v !== "string" || v.length === 0) throw new FieldError(field, "required string naming a SIP upstream (GET /api/v1/services)");
-  if (!services.has(v)) throw new FieldError(field, "unknown service: it must name an upstream of the SIP configuration (GET /api/v1/services)");
-  return v;
+  const r = normaliseService(v, services);
+  if (!r.ok) throw new FieldError(field, r.reason);
+  return r.value;
 }
 
-/**
- * A custom header value goes verbatim into SIP messages, so only what is safe there is accepted:
- * printable ASCII (space to '~'), which rules out CR/LF (header injection) and every other control
- * character, at most 256 characters. Surrounding spaces are trimmed; empty or null means none.
- */
+/** See number-rules.ts: printable ASCII, at most MAX_CUSTOM_HEADER_CHARS, trimmed, empty → null. */
 export function customHeaderField(v: unknown, field: string): string | null {
-  if (v === undefined || v === null) return null;
-  if (typeof v !== "string") throw new FieldError(field, "must be a string or null");
-  const s = v.trim();
-  if (s.length === 0) return null;
-  if (s.length > MAX_CUSTOM_HEADER_CHARS) throw new FieldError(field, `longer than ${MAX_CUSTOM_HEADER_CHARS} characters`);
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e) throw new FieldError(field, `character at position ${i + 1} is not printable ASCII (no CR, LF or other control characters)`);
-  }
-  return s;
+  const r = normaliseCustomHeader(v);
+  if (!r.ok) throw new FieldError(field, r.reason);
+  return r.value;
 }
 
 export function asObject(v: unknown, field: string): Record<string, unknown> {

@@ -5,6 +5,8 @@ import type { StoreContext } from "./context.js";
 import { pooledRandomBytes } from "./crypto/random-pool.js";
 import type { SqlTx, SqlValue } from "./db/driver.js";
 import type { RollupInput, StatisticsRepository } from "./statistics.js";
+import { transactionWithRetry } from "./tx-retry.js";
+import { reclaimDeletedSpace } from "./reclaim.js";
 
 export { CallRecordWriter, type CallRecordWriterOptions } from "./call-record-writer.js";
 
@@ -131,7 +133,9 @@ export class CallRecordRepository {
     if (records.length === 0) return 0;
     const offset = opts.offset ?? 0;
     const rows = records.map((r, i) => this.encode(r, i, opts.batchId === undefined ? undefined : `${opts.batchId}${(offset + i).toString(36)}`));
-    return this.ctx.db.transaction(async (tx) => {
+    // Retried as a whole on a deadlock/serialization failure: the rows were built above, and a
+    // rolled-back attempt left nothing (ids are the same, so nothing is written twice either).
+    return transactionWithRetry(this.ctx.db, async (tx) => {
       const inserted = tx.dialect === "postgres" ? await insertMultiRow(tx, rows) : await insertPerRow(tx, rows);
       const rollup: RollupInput[] = [];
       for (let i = 0; i < rows.length; i++) {
@@ -194,6 +198,11 @@ export class CallRecordRepository {
       total += n;
       if (n < batchSize) return total;
     }
+  }
+
+  /** After a purge: purged values unreadable from the database files too (reclaim.ts). */
+  reclaimPurgedSpace(): Promise<void> {
+    return reclaimDeletedSpace(this.ctx.db, ["call_records", "daily_statistics", "daily_statistics_durations"]);
   }
 
   private encode(r: CallRecordInput, i: number, fixedId: string | undefined): Row {

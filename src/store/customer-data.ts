@@ -12,6 +12,7 @@ import { sqlitePathOf } from "./db/open.js";
 import { NumberCache } from "./number-cache.js";
 import { storeMetrics } from "./metrics.js";
 import { startLiveKeys, type LiveKeys } from "./live-keys.js";
+import { PgNumberChangeFeed } from "./number-change-feed.js";
 import { startRetentionScheduler, type RetentionScheduler } from "./retention.js";
 import { openStoreFromConfig, type Store } from "./store.js";
 
@@ -30,10 +31,13 @@ export async function openCustomerData(
   const { logger, registry } = deps;
   const store = await openStoreFromConfig(config.store, { logger, ...(deps.now ? { now: deps.now } : {}) });
   reportUnreadableRows(store, logger, registry);
-  const numbers = new NumberCache(store.numbers, { refreshIntervalMs: config.store.numberCacheRefreshMs, logger, registry });
+  // PostgreSQL: changes from every replica are pushed (LISTEN/NOTIFY); the poll is the fallback.
+  const changeFeed = store.dialect === "postgres" ? new PgNumberChangeFeed(config.store.url, logger) : undefined;
+  const numbers = new NumberCache(store.numbers, { refreshIntervalMs: config.store.numberCacheRefreshMs, logger, registry, changeFeed });
   try {
     await numbers.start();
   } catch (err) {
+    await numbers.stop();
     await store.close();
     throw err;
   }
@@ -75,7 +79,7 @@ export async function openCustomerData(
     retention,
     async close() {
       retention.stop();
-      numbers.stop();
+      await numbers.stop();
       await callRecords.close();
       await liveKeys.stop();
       await store.close();

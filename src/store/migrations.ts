@@ -10,6 +10,13 @@ export interface Migration {
   up: readonly string[] | Readonly<Record<Dialect, readonly string[]>>;
 }
 
+const DURATIONS_TABLE = `CREATE TABLE daily_statistics_durations (
+  stat_id TEXT NOT NULL,
+  bucket_ms BIGINT NOT NULL,
+  calls BIGINT NOT NULL,
+  PRIMARY KEY (stat_id, bucket_ms)
+)`;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -64,7 +71,27 @@ export const MIGRATIONS: readonly Migration[] = [
     ],
   },
   {
-    // Version 2 belongs to another change in flight (numbering is settled at merge).
+    // The JSON histogram could only be merged by read-modify-write, which loses counts when two
+    // replicas roll up the same day row at once. One row per bucket is incremented atomically
+    // (INSERT … ON CONFLICT … DO UPDATE SET calls = calls + excluded.calls).
+    version: 2,
+    name: "daily statistics duration histogram as one row per bucket",
+    up: {
+      sqlite: [
+        DURATIONS_TABLE,
+        `INSERT INTO daily_statistics_durations (stat_id, bucket_ms, calls)
+           SELECT d.id, CAST(j.key AS INTEGER), CAST(j.value AS INTEGER) FROM daily_statistics d, json_each(d.duration_histogram) j`,
+        `ALTER TABLE daily_statistics DROP COLUMN duration_histogram`,
+      ],
+      postgres: [
+        DURATIONS_TABLE,
+        `INSERT INTO daily_statistics_durations (stat_id, bucket_ms, calls)
+           SELECT d.id, j.key::BIGINT, j.value::BIGINT FROM daily_statistics d, json_each_text(d.duration_histogram::json) j`,
+        `ALTER TABLE daily_statistics DROP COLUMN duration_histogram`,
+      ],
+    },
+  },
+  {
     version: 3,
     name: "running instances and the data keys they write with",
     up: [

@@ -6,6 +6,8 @@ import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import type { NumberRepository } from "./numbers.js";
 import { storeMetrics, type StoreMetrics } from "./metrics.js";
+import { isValidStoredRoute } from "./number-rules.js";
+import type { ChangeFeed } from "./number-change-feed.js";
 
 export interface NumberRoute {
   readonly service: string;
@@ -13,6 +15,10 @@ export interface NumberRoute {
 }
 
 export interface NumberCacheOptions {
+  /** Pushes changes committed by any replica (PostgreSQL LISTEN/NOTIFY); polling stays the fallback. */
+  changeFeed?: ChangeFeed;
+  /** Called after each reload with the version loaded (tests, diagnostics). */
+  onReload?: (version: number) => void;
   /** Poll the version at this interval (ms); 0 or absent: only explicit refreshIfChanged(). */
   refreshIntervalMs?: number;
   logger?: Logger;
@@ -25,6 +31,8 @@ export class NumberCache {
   private loadedVersion = -1;
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<boolean> | null = null;
+  private queued: Promise<boolean> | null = null;
+  private unsubscribe: (() => void) | undefined;
   private readonly metrics: StoreMetrics | undefined;
 
   constructor(
@@ -34,23 +42,36 @@ export class NumberCache {
     this.metrics = opts.registry ? storeMetrics(opts.registry) : undefined;
   }
 
-  /** Loads the table and starts polling when an interval is configured. */
+  /**
+   * Loads the table, refreshes after every write through this replica's repository (before the
+   * write resolves), on every change pushed by the change feed, and polls when an interval is
+   * configured.
+   */
   async start(): Promise<void> {
+    this.unsubscribe ??= this.numbers.onCommitted(() => this.refreshLogged());
+    await this.opts.changeFeed?.start(() => void this.refreshLogged());
     await this.refreshIfChanged();
     const every = this.opts.refreshIntervalMs ?? 0;
     if (every > 0 && !this.timer) {
-      this.timer = setInterval(() => {
-        this.refreshIfChanged().catch((err: unknown) => {
-          this.opts.logger?.warn({ err: (err as Error).message }, "number cache refresh failed; keeping the previous table");
-        });
-      }, every);
+      this.timer = setInterval(() => void this.refreshLogged(), every);
       this.timer.unref();
     }
   }
 
-  stop(): void {
+  /** Stops polling and listening; resolves once the change feed's connection is closed. */
+  async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    await this.opts.changeFeed?.close();
+  }
+
+  private refreshLogged(): Promise<boolean> {
+    return this.refreshIfChanged().catch((err: unknown) => {
+      this.opts.logger?.warn({ err: (err as Error).message }, "number cache refresh failed; keeping the previous table");
+      return false;
+    });
   }
 
   /** `e164` must already be normalised (normaliseE164). */
@@ -66,10 +87,23 @@ export class NumberCache {
     return this.loadedVersion;
   }
 
-  /** Reloads when the store's version moved; resolves true when it reloaded. */
+  /**
+   * Reloads when the store's version moved; resolves true when it reloaded. What is committed
+   * before the call is in the table when it resolves: a refresh already running may have read the
+   * version too early, so callers arriving meanwhile share one more run after it.
+   */
   refreshIfChanged(): Promise<boolean> {
-    if (!this.refreshing) this.refreshing = this.doRefresh().finally(() => (this.refreshing = null));
-    return this.refreshing;
+    if (!this.refreshing) {
+      this.refreshing = this.doRefresh().finally(() => (this.refreshing = null));
+      return this.refreshing;
+    }
+    this.queued ??= this.refreshing
+      .catch(() => false)
+      .then(() => {
+        this.queued = null;
+        return this.refreshIfChanged();
+      });
+    return this.queued;
   }
 
   private async doRefresh(): Promise<boolean> {
@@ -78,16 +112,26 @@ export class NumberCache {
     const version = await this.numbers.version();
     if (version === this.loadedVersion) return false;
     const next = new Map<string, NumberRoute>();
+    let refused = 0;
     let cursor: string | null = null;
     do {
       const page = await this.numbers.list({ cursor, limit: this.opts.pageSize ?? 1000 });
-      for (const e of page.items) next.set(e.number, { service: e.service, customHeader: e.customHeader });
+      for (const e of page.items) {
+        // A row stored before every write path applied the same rules (e.g. an old `numbers
+        // import`) must not put a control byte or an unusable service into a SIP request.
+        if (!isValidStoredRoute(e.service, e.customHeader)) refused++;
+        else next.set(e.number, { service: e.service, customHeader: e.customHeader });
+      }
       cursor = page.nextCursor;
     } while (cursor);
+    if (refused > 0) {
+      this.opts.logger?.warn({ refused }, "numbers not routed: stored service or custom header breaks the provisioning rules; re-provision them (trunkgate numbers export shows them)");
+    }
     this.routes = next; // swap whole table: lookups never see a half-loaded map
     this.loadedVersion = version;
     this.metrics?.numbersProvisioned.set(next.size);
     this.opts.logger?.debug({ entries: next.size, version }, "number cache reloaded");
+    this.opts.onReload?.(version);
     return true;
   }
 }

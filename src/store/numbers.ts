@@ -2,32 +2,25 @@
 // custom SIP header value. The number and header value are stored encrypted; the primary key is
 // the number's blind index (HMAC), which also orders pagination without revealing anything.
 // Every change bumps `numbers_version` in the same transaction so routing caches on every replica
-// can poll one integer instead of reloading the table.
-import type { SqlTx } from "./db/driver.js";
+// can poll one integer instead of reloading the table; on PostgreSQL it also notifies every
+// replica at commit, and this replica's cache is refreshed before the write resolves.
+import type { SqlTx, SqlValue } from "./db/driver.js";
 import type { StoreContext } from "./context.js";
 import { normaliseE164 } from "./e164.js";
+import { upsertSorted, type UpsertSql } from "./sorted-upsert.js";
+import { transactionWithRetry } from "./tx-retry.js";
+import { NUMBERS_CHANNEL } from "./number-change-feed.js";
+
+import { validateNumberInput, type NumberEntry, type NumberInput } from "./number-rules.js";
 
 export { normaliseE164, type E164Result } from "./e164.js";
-
-export interface NumberEntry {
-  number: string;
-  service: string;
-  customHeader: string | null;
-}
-
-export interface NumberInput {
-  number: string;
-  service: string;
-  customHeader?: string | null;
-}
+export { validateNumberInput, type NumberEntry, type NumberInput, type NumberValidation } from "./number-rules.js";
 
 export interface NumberPage {
   items: NumberEntry[];
   /** Pass back to list() for the next page; null on the last page. Opaque. */
   nextCursor: string | null;
 }
-
-export type NumberValidation = { ok: true; entry: NumberEntry } | { ok: false; field: keyof NumberInput; reason: string };
 
 export class NumberInputError extends Error {
   override name = "NumberInputError";
@@ -36,38 +29,14 @@ export class NumberInputError extends Error {
   }
 }
 
-export const MAX_SERVICE_LENGTH = 128;
-export const MAX_CUSTOM_HEADER_LENGTH = 512;
 const NUMBER_DOMAIN = "number";
+const NUMBERS_UPSERT: UpsertSql = {
+  head: "INSERT INTO numbers (number_index, number_enc, service, custom_header_enc, created_at, updated_at)",
+  row: "(?, ?, ?, ?, ?, ?)",
+  tail: `ON CONFLICT (number_index) DO UPDATE SET number_enc = excluded.number_enc, service = excluded.service,
+    custom_header_enc = excluded.custom_header_enc, updated_at = excluded.updated_at`,
+};
 const T = "numbers";
-
-/** Validates and normalises one entry (the number to E.164, empty header to null). */
-export function validateNumberInput(input: NumberInput): NumberValidation {
-  const n = normaliseE164(typeof input.number === "string" ? input.number : "");
-  if (!n.ok) return { ok: false, field: "number", reason: n.reason };
-  const service = typeof input.service === "string" ? input.service.trim() : "";
-  if (service.length === 0) return { ok: false, field: "service", reason: "empty" };
-  if (service.length > MAX_SERVICE_LENGTH) return { ok: false, field: "service", reason: `longer than ${MAX_SERVICE_LENGTH} characters` };
-  if (hasControlChar(service)) return { ok: false, field: "service", reason: "contains control characters" };
-  let header = input.customHeader ?? null;
-  if (header !== null) {
-    if (typeof header !== "string") return { ok: false, field: "customHeader", reason: "not a string" };
-    header = header.trim();
-    if (header.length === 0) header = null;
-    else if (header.length > MAX_CUSTOM_HEADER_LENGTH) return { ok: false, field: "customHeader", reason: `longer than ${MAX_CUSTOM_HEADER_LENGTH} characters` };
-    // CR/LF would let a stored value inject SIP headers; other controls are not valid in a header value.
-    else if (hasControlChar(header)) return { ok: false, field: "customHeader", reason: "contains control characters (CR, LF, …)" };
-  }
-  return { ok: true, entry: { number: n.e164, service, customHeader: header } };
-}
-
-function hasControlChar(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c === 0x7f) return true;
-  }
-  return false;
-}
 
 interface NumberRow {
   number_index: string;
@@ -77,7 +46,25 @@ interface NumberRow {
 }
 
 export class NumberRepository {
+  private readonly committed = new Set<() => Promise<unknown>>();
+
   constructor(private readonly ctx: StoreContext) {}
+
+  /**
+   * Runs `fn` after each committed change made through this repository, and the write resolves
+   * only once it settled: this replica's routing cache then holds a change before the API answers
+   * for it. Returns the unsubscribe function.
+   */
+  onCommitted(fn: () => Promise<unknown>): () => void {
+    this.committed.add(fn);
+    return () => this.committed.delete(fn);
+  }
+
+  private async afterCommit(): Promise<void> {
+    // The change is committed whatever a listener does: its failure (logged by the listener) must
+    // not turn a successful write into an error.
+    await Promise.all([...this.committed].map((fn) => fn().catch(() => {})));
+  }
 
   /** Blind index of an already-normalised E.164 number. */
   indexOf(e164: string): string {
@@ -89,7 +76,10 @@ export class NumberRepository {
     return entry!;
   }
 
-  /** All or nothing: validates every entry first, then writes them in one transaction. */
+  /**
+   * All or nothing: validates every entry first (the shared rules, service by form only: the
+   * store does not know the SIP configuration), then writes them in one transaction.
+   */
   async upsertMany(inputs: readonly NumberInput[]): Promise<NumberEntry[]> {
     const entries = inputs.map((input, i) => {
       const v = validateNumberInput(input);
@@ -98,19 +88,20 @@ export class NumberRepository {
     });
     if (entries.length === 0) return [];
     const at = this.ctx.now().getTime();
-    await this.ctx.db.transaction(async (tx) => {
-      for (const e of entries) {
-        const idx = this.indexOf(e.number);
-        await tx.run(
-          `INSERT INTO numbers (number_index, number_enc, service, custom_header_enc, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?)
-           ON CONFLICT (number_index) DO UPDATE SET number_enc = excluded.number_enc, service = excluded.service,
-             custom_header_enc = excluded.custom_header_enc, updated_at = excluded.updated_at`,
-          [idx, this.ctx.encrypt(e.number, T, "number_enc", idx), e.service, this.ctx.encryptOpt(e.customHeader, T, "custom_header_enc", idx), at, at],
-        );
-      }
+    // Rows in blind-index order: two overlapping batches then lock their common rows in the same
+    // order and one waits for the other, where opposite orders deadlocked (PostgreSQL 40P01). The
+    // same number twice keeps the last entry (one statement cannot upsert a row twice).
+    const byIndex = new Map<string, NumberEntry>();
+    for (const e of entries) byIndex.set(this.indexOf(e.number), e);
+    const rows: SqlValue[][] = [...byIndex.keys()].sort().map((idx) => {
+      const e = byIndex.get(idx)!;
+      return [idx, this.ctx.encrypt(e.number, T, "number_enc", idx), e.service, this.ctx.encryptOpt(e.customHeader, T, "custom_header_enc", idx), at, at];
+    });
+    await transactionWithRetry(this.ctx.db, async (tx) => {
+      await upsertSorted(tx, NUMBERS_UPSERT, rows);
       await bumpVersion(tx);
     });
+    await this.afterCommit();
     return entries;
   }
 
@@ -129,11 +120,13 @@ export class NumberRepository {
   async delete(number: string): Promise<boolean> {
     const n = normaliseE164(number);
     if (!n.ok) return false;
-    return this.ctx.db.transaction(async (tx) => {
+    const deleted = await transactionWithRetry(this.ctx.db, async (tx) => {
       const changed = await tx.run("DELETE FROM numbers WHERE number_index = ?", [this.indexOf(n.e164)]);
       if (changed > 0) await bumpVersion(tx);
       return changed > 0;
     });
+    if (deleted) await this.afterCommit();
+    return deleted;
   }
 
   /** Stable order (by blind index: meaningless to a reader, unlike an order by number). */
@@ -177,6 +170,8 @@ export class NumberRepository {
 
 async function bumpVersion(tx: SqlTx): Promise<void> {
   await tx.run("UPDATE store_counters SET value = value + 1 WHERE name = 'numbers_version'");
+  // Delivered to every replica's LISTEN at commit (nothing on rollback): see number-change-feed.ts.
+  if (tx.dialect === "postgres") await tx.run("SELECT pg_notify(?, '')", [NUMBERS_CHANNEL]);
 }
 
 export class CursorError extends Error {

@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import type { Store } from "./store.js";
 import { storeMetrics } from "./metrics.js";
+import { utcDay } from "./statistics.js";
 
 export const MAX_RETENTION_DAYS = 30;
 const DAY_MS = 86_400_000;
@@ -38,6 +39,10 @@ export async function purgeExpiredCallRecords(store: Store, opts: RetentionOptio
   const metrics = opts.registry ? storeMetrics(opts.registry) : undefined;
   try {
     const purged = await store.callRecords.purgeStartedBefore(cutoff, { batchSize: opts.batchSize });
+    // Days before the cutoff's day have no records left: their statistics are final, so rows
+    // below the minimum group size are merged for good (what survives never describes < k calls).
+    const coarsened = await store.statistics.coarsenFinalDays(utcDay(cutoff.getTime()));
+    if (purged > 0 || coarsened > 0) await store.callRecords.reclaimPurgedSpace();
     metrics?.callRecordsPurged.inc(purged);
     metrics?.purgeRuns.labels("success").inc();
     if (purged > 0) opts.logger?.info({ purged, cutoff: cutoff.toISOString() }, "call records past retention purged; their daily statistics remain");

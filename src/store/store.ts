@@ -55,6 +55,8 @@ export interface OpenStoreOptions {
   baseDir?: string;
   logger?: Logger;
   now?: () => Date;
+  /** store.statistics.minGroupSize: statistics rows never describe fewer calls (default 5). */
+  statisticsMinGroupSize?: number;
 }
 
 export async function openStore(opts: OpenStoreOptions): Promise<Store> {
@@ -94,7 +96,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
     await db.close().catch(() => {});
     throw err;
   }
-  return new SqlStore(new StoreContext(db, keyring, opts.now ?? (() => new Date()), reload));
+  return new SqlStore(new StoreContext(db, keyring, opts.now ?? (() => new Date()), reload), opts.statisticsMinGroupSize);
 }
 
 /** Opens the store described by the `store` config section (paths relative to baseDir/cwd). */
@@ -107,6 +109,7 @@ export function openStoreFromConfig(
     keyFile: cfg.encryptionKeyFile,
     createKeyFile: cfg.createKeyFileIfMissing,
     allowGroupReadableKeyFile: cfg.allowGroupReadableKeyFile,
+    statisticsMinGroupSize: cfg.statistics.minGroupSize,
     ...opts,
   });
 }
@@ -137,9 +140,12 @@ class SqlStore implements Store {
   readonly callRecords: CallRecordRepository;
   readonly statistics: StatisticsRepository;
 
-  constructor(private readonly ctx: StoreContext) {
+  constructor(
+    private readonly ctx: StoreContext,
+    minGroupSize?: number,
+  ) {
     this.numbers = new NumberRepository(ctx);
-    this.statistics = new StatisticsRepository(ctx);
+    this.statistics = new StatisticsRepository(ctx, minGroupSize);
     this.callRecords = new CallRecordRepository(ctx, this.statistics);
   }
 

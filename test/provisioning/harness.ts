@@ -89,6 +89,8 @@ export interface HarnessOptions {
   provisioning?: Record<string, unknown>;
   storeUrl?: string;
   now?: () => number;
+  /** store.statistics.minGroupSize (default 5). */
+  statisticsMinGroupSize?: number;
 }
 
 export async function startHarness(t: Test, o: HarnessOptions): Promise<Harness> {
@@ -112,7 +114,7 @@ export async function startHarness(t: Test, o: HarnessOptions): Promise<Harness>
       },
     },
   });
-  const store = await openStore({ url: o.storeUrl ?? `sqlite:${join(dir, "store.db")}`, keyring: Keyring.generate(), baseDir: dir });
+  const store = await openStore({ url: o.storeUrl ?? `sqlite:${join(dir, "store.db")}`, keyring: Keyring.generate(), baseDir: dir, statisticsMinGroupSize: o.statisticsMinGroupSize });
   const logs = new LogCapture();
   const logger = createLogger({ level: "debug", destination: logs });
   const metrics = createMetrics("test", new Registry());

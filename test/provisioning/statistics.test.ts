@@ -9,7 +9,8 @@ import { startHarness } from "./harness.js";
 
 const pki = await makeTestPki();
 t.teardown(() => pki.cleanup());
-const h = await startHarness(t, { pki, provisioning: { rateLimit: { requestsPerMinute: 10_000 } } });
+// Exact per-service rows (1 and 4 calls): the minimum group size is tested in test/store/statistics.test.ts.
+const h = await startHarness(t, { pki, statisticsMinGroupSize: 1, provisioning: { rateLimit: { requestsPerMinute: 10_000 } } });
 const reader = await h.token({ roles: [ROLES.read] });
 
 function call(start: string, o: { answeredS?: number; status?: number | null; service?: string } = {}): CallRecordInput {

@@ -6,11 +6,52 @@ import { keysCommand } from "../../src/cli/keys.js";
 import { numbersCommand } from "../../src/cli/numbers.js";
 import { retentionCommand } from "../../src/cli/retention.js";
 
+/** The services `numbers import` accepts: the configured SIP upstreams. */
+const UPSTREAMS = "sip:\n  upstreams:\n    - name: teams\n      targets: [{ host: 127.0.0.1 }]\n    - name: webex\n      targets: [{ host: 127.0.0.1 }]\n";
+
 function io() {
   const out: string[] = [];
   const err: string[] = [];
   return { out, err, io: { out: (s: string) => out.push(s), err: (s: string) => err.push(s) } };
 }
+
+t.test("numbers import applies the API's rules: unknown services, header charset and length refused by line", async (t) => {
+  const dir = tempDir(t);
+  const keyFile = join(dir, "store.key");
+  const config = join(dir, "trunkgate.yaml");
+  writeFileSync(config, `${UPSTREAMS}store:\n  url: "sqlite:${join(dir, "store.db")}"\n  encryptionKeyFile: "${keyFile}"\n`);
+  const csv = join(dir, "hostile.csv");
+  const rows = [
+    "number,service,customHeader",
+    "+41446681801,no-such-service; DROP TABLE numbers;--,", // line 2
+    "+41446681802,teams,caf\u00e9", // line 3: non-ASCII
+    "+41446681803,teams,a\u0085b", // line 4: C1 control (NEL)
+    `+41446681804,teams,${"x".repeat(500)}`, // line 5: too long
+    "+41446681805,nope,", // line 6: unknown service
+    "+41446681806,teams,tenant=ok", // line 7: fine
+  ];
+  writeFileSync(csv, rows.join("\n") + "\n", "utf8");
+  const r = io();
+  t.equal(await numbersCommand(["import", csv, "--config", config], r.io), 1);
+  const report = r.err.join("\n");
+  t.match(report, /nothing imported: 5 problem/);
+  t.match(report, /line 2: service: unknown service/);
+  t.match(report, /line 3: customHeader: character at position 4 is not printable ASCII/);
+  t.match(report, /line 4: customHeader: character at position 2 is not printable ASCII/);
+  t.match(report, /line 5: customHeader: longer than 256 characters/);
+  t.match(report, /line 6: service: unknown service/);
+  t.notMatch(report, /line 7/);
+  t.notMatch(report, /DROP|caf|xxxx|4466818/, "the report never repeats values");
+  t.notOk(existsSync(keyFile), "refused before touching the store");
+
+  const ok = join(dir, "ok.csv");
+  writeFileSync(ok, "number,service,customHeader\n+41446681806, teams ,tenant=ok\n");
+  const r2 = io();
+  t.equal(await numbersCommand(["import", ok, "--config", config], r2.io), 0, r2.err.join("\n"));
+  const r3 = io();
+  t.equal(await numbersCommand(["export", "--config", config], r3.io), 0);
+  t.same(r3.out, ["number,service,customHeader", "+41446681806,teams,tenant=ok"]);
+});
 
 t.test("keys init creates a 0600 file and refuses to overwrite", async (t) => {
   const dir = tempDir(t);
@@ -34,16 +75,16 @@ t.test("keys init creates a 0600 file and refuses to overwrite", async (t) => {
 eachBackend("numbers import/export, key rotation and retention through the CLI", async (t, env) => {
   const keyFile = join(env.dir, "keys", "store.key");
   const config = join(env.dir, "trunkgate.yaml");
-  writeFileSync(config, `store:\n  url: "${env.url}"\n  encryptionKeyFile: "${keyFile}"\n`);
+  writeFileSync(config, `${UPSTREAMS}store:\n  url: "${env.url}"\n  encryptionKeyFile: "${keyFile}"\n`);
 
   const bad = join(env.dir, "bad.csv");
-  writeFileSync(bad, 'number,service,customHeader\n+41 44 668 18 00,teams,"a,b"\n0446681800,teams,\n+15551234567,,\n+41446681800,other,\n+1555"x,teams,\n');
+  writeFileSync(bad, 'number,service,customHeader\n+41 44 668 18 00,teams,"a,b"\n0446681800,teams,\n+15551234567,,\n+41446681800,webex,\n+1555"x,teams,\n');
   const r1 = io();
   t.equal(await numbersCommand(["import", bad, "--config", config], r1.io), 1);
   const report = r1.err.join("\n");
   t.match(report, /nothing imported: 4 problem/);
-  t.match(report, /line 6: number: character at position 6 is not a digit/);
-  t.match(report, /line 3: number: must start with '\+'/);
+  t.match(report, /line 6: number: not an E.164 number: character at position 6 is not a digit/);
+  t.match(report, /line 3: number: not an E.164 number: must start with '\+'/);
   t.match(report, /line 4: service: empty/);
   t.match(report, /line 5: number: duplicate of line 2/);
   t.match(report, /line 6: /);

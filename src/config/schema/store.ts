@@ -24,6 +24,15 @@ export const storeSchema = z
     retentionIntervalMinutes: z.number().int().min(1).max(1440).default(60),
     /** How often each replica polls the numbers version to refresh its routing cache. */
     numberCacheRefreshMs: z.number().int().min(100).max(600_000).default(2000),
+    statistics: z
+      .strictObject({
+        /**
+         * A daily statistics row never describes fewer calls: smaller (day, service, peer) groups
+         * are merged into coarser rows (see src/store/README.md). 1 disables merging.
+         */
+        minGroupSize: z.number().int().min(1).max(1000).default(5),
+      })
+      .prefault({}),
     callRecordWriter: z
       .strictObject({
         /**

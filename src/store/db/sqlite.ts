@@ -15,6 +15,10 @@ export function openSqlite(path: string): SqlDriver {
     createPrivately(path);
   }
   const db = new Database(path);
+  // Deleted customer data is overwritten, not left in free pages; auto_vacuum lets a purge give
+  // pages back (it only takes effect on a new file: reclaim.ts converts an older one once).
+  db.pragma("secure_delete = ON");
+  db.pragma("auto_vacuum = INCREMENTAL");
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = NORMAL");
   db.pragma("busy_timeout = 5000");
