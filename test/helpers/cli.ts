@@ -1,6 +1,7 @@
 // Runs the built `trunkgate` CLI (dist/, built by `npm test`'s pretest) as a child process.
 import { spawn, type ChildProcess } from "node:child_process";
 import { resolve } from "node:path";
+import { patience } from "./time.js";
 
 export const MAIN = resolve("dist/src/main.js");
 
@@ -14,17 +15,18 @@ export interface CliRun {
 export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliRun> {
   return new Promise((res, rej) => {
     const child = spawn(process.execPath, [MAIN, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: "pipe" });
-    collect(child, opts.timeoutMs ?? 20_000).then(res, rej);
+    collect(child, opts.timeoutMs ?? 60_000).then(res, rej);
   });
 }
 
+/** The child's output and exit; it is SIGKILLed after patience(timeoutMs). */
 export function collect(child: ChildProcess, timeoutMs: number): Promise<CliRun> {
   return new Promise((res, rej) => {
     let stdout = "";
     let stderr = "";
     child.stdout?.on("data", (d: Buffer) => (stdout += d.toString()));
     child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    const timer = setTimeout(() => child.kill("SIGKILL"), patience(timeoutMs));
     child.on("error", rej);
     child.on("close", (code, signal) => {
       clearTimeout(timer);
@@ -33,11 +35,12 @@ export function collect(child: ChildProcess, timeoutMs: number): Promise<CliRun>
   });
 }
 
-/** Resolves when a line of the child's stdout satisfies the predicate (bounded). */
-export function waitForLine(child: ChildProcess, pred: (line: string) => boolean, timeoutMs = 15_000): Promise<string> {
+/** Resolves when a line of the child's stdout satisfies the predicate (bounded by patience(timeoutMs)). */
+export function waitForLine(child: ChildProcess, pred: (line: string) => boolean, timeoutMs = 60_000): Promise<string> {
   return new Promise((res, rej) => {
     let buf = "";
-    const timer = setTimeout(() => rej(new Error(`no matching line within ${timeoutMs} ms; got:\n${buf}`)), timeoutMs);
+    const limit = patience(timeoutMs);
+    const timer = setTimeout(() => rej(new Error(`no matching line within ${limit} ms; got:\n${buf}`)), limit);
     const onData = (d: Buffer) => {
       buf += d.toString();
       for (const line of buf.split("\n")) {

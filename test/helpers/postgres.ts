@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import pg from "pg";
+import { bound } from "./time.js";
 
 export interface PgServer {
   /** URL of the `postgres` maintenance database. */
@@ -20,8 +21,9 @@ export interface PgServer {
   stop(): Promise<void>;
 }
 
-const START_TIMEOUT_MS = 30_000;
-const STOP_TIMEOUT_MS = 15_000;
+// initdb alone takes seconds on a busy machine: bounds, not expectations.
+const START_TIMEOUT_MS = bound(90_000);
+const STOP_TIMEOUT_MS = bound(30_000);
 
 export function pgBinDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.TRUNKGATE_PG_BIN ?? "/usr/lib/postgresql/15/bin";

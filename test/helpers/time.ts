@@ -14,9 +14,22 @@ export function bound(ms: number): number {
   return Math.round(ms * scale);
 }
 
-/** Resolves with p, or rejects naming `what` once bound(ms) has passed without it. */
+/**
+ * The shortest a wait for something that must happen gives up after. Callers of the shared helpers
+ * pass what they expect on a quiet machine; a busy one stalls an event loop for seconds (GC, other
+ * processes compiling), and giving up early there fails a healthy test. Waiting longer costs
+ * nothing when the event comes: only a broken test waits this long.
+ */
+export const MIN_WAIT_MS = 30_000;
+
+/** The bound for a wait on an event that must come: at least MIN_WAIT_MS, then scaled. */
+export function patience(ms: number): number {
+  return bound(Math.max(ms, MIN_WAIT_MS));
+}
+
+/** Resolves with p, or rejects naming `what` once patience(ms) has passed without it. */
 export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  const limit = bound(ms);
+  const limit = patience(ms);
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`${what}: not within ${limit} ms`)), limit);
@@ -25,14 +38,15 @@ export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 /**
- * Polls cond until it holds, or rejects naming `what` after bound(ms). For state with no event to
+ * Polls cond until it holds, or rejects naming `what` after patience(ms). For state with no event to
  * wait on (a counter in another object); the poll interval is not a sleep-as-synchronisation: the
  * result does not depend on it, only how soon the wait notices.
  */
 export async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 30_000, everyMs = 20): Promise<void> {
-  const deadline = Date.now() + bound(ms);
+  const limit = patience(ms);
+  const deadline = Date.now() + limit;
   while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${bound(ms)} ms waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${limit} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
