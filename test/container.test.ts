@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { stringify } from "yaml";
 import { makeTestPki } from "./helpers/pki.js";
 import { collect, waitForLine } from "./helpers/cli.js";
-import { buildReadOnlyApp, closedAncestor } from "./helpers/app-tree.js";
+import { buildReadOnlyApp } from "./helpers/app-tree.js";
+import { closedAncestor } from "./helpers/reachable.js";
 import { bound } from "./helpers/time.js";
 
 t.test("Dockerfile: multi-stage, non-root, ports, healthcheck, stop signal", async (t) => {

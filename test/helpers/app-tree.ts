@@ -6,7 +6,7 @@
 // rest are copied and made world-readable. Only the production dependencies are taken (what
 // `npm ci --omit=dev` would install, read from package-lock.json), about a third of node_modules.
 import { chmod, copyFile, link, mkdir, readdir, readFile, stat } from "node:fs/promises";
-import { dirname, join, parse, resolve } from "node:path";
+import { join, resolve } from "node:path";
 
 /** The lock file's production packages (paths like node_modules/a or node_modules/a/node_modules/b). */
 export async function productionPackages(lockPath = "package-lock.json"): Promise<string[]> {
@@ -71,16 +71,4 @@ export async function buildReadOnlyApp(app: string, bundledRoots: string[]): Pro
   for (const f of bundledRoots) await placeFile(resolve("certs", f), join(app, "certs", f), (await stat(join("certs", f))).mode);
   await Promise.all((await productionPackages()).map((pkg) => copyTree(resolve(pkg), join(app, pkg), true)));
   await sealTree(app);
-}
-
-/**
- * The first directory on the way to path that a uid other than its owner and group cannot enter
- * (no o+x), or undefined when the whole way is open.
- */
-export async function closedAncestor(path: string): Promise<string | undefined> {
-  const root = parse(path).root;
-  for (let dir = resolve(path); ; dir = dirname(dir)) {
-    if (((await stat(dir)).mode & 0o001) === 0) return dir;
-    if (dir === root) return undefined;
-  }
 }

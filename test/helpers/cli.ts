@@ -5,6 +5,12 @@ import { patience } from "./time.js";
 
 export const MAIN = resolve("dist/src/main.js");
 
+/**
+ * The least a wait on a child process gives up after: each one loads the whole app (about a
+ * CPU-second), which took 7-20 s of wall time on a 2-core machine at load 20.
+ */
+const PROCESS_MS = 60_000;
+
 export interface CliRun {
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -19,14 +25,14 @@ export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.Proces
   });
 }
 
-/** The child's output and exit; it is SIGKILLed after patience(timeoutMs). */
+/** The child's output and exit; it is SIGKILLed after patience(timeoutMs), at least PROCESS_MS. */
 export function collect(child: ChildProcess, timeoutMs: number): Promise<CliRun> {
   return new Promise((res, rej) => {
     let stdout = "";
     let stderr = "";
     child.stdout?.on("data", (d: Buffer) => (stdout += d.toString()));
     child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), patience(timeoutMs));
+    const timer = setTimeout(() => child.kill("SIGKILL"), patience(Math.max(timeoutMs, PROCESS_MS)));
     child.on("error", rej);
     child.on("close", (code, signal) => {
       clearTimeout(timer);
@@ -39,7 +45,7 @@ export function collect(child: ChildProcess, timeoutMs: number): Promise<CliRun>
 export function waitForLine(child: ChildProcess, pred: (line: string) => boolean, timeoutMs = 60_000): Promise<string> {
   return new Promise((res, rej) => {
     let buf = "";
-    const limit = patience(timeoutMs);
+    const limit = patience(Math.max(timeoutMs, PROCESS_MS));
     const timer = setTimeout(() => rej(new Error(`no matching line within ${limit} ms; got:\n${buf}`)), limit);
     const onData = (d: Buffer) => {
       buf += d.toString();
