@@ -5,7 +5,7 @@ import { writeFile } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { MAIN } from "../helpers/cli.js";
+import { appEnv, MAIN } from "../helpers/cli.js";
 import type { TestPki } from "../helpers/pki.js";
 import { patience } from "../helpers/time.js";
 
@@ -114,7 +114,7 @@ export class RunningCli {
 }
 
 export function startCli(configPath: string, env: NodeJS.ProcessEnv = {}): RunningCli {
-  const child = spawn(process.execPath, [MAIN, "start", "--config", configPath], { stdio: "pipe", env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, [MAIN, "start", "--config", configPath], { stdio: "pipe", env: appEnv(env) });
   return new RunningCli(child);
 }
 
