@@ -5,6 +5,7 @@
 // Speed: files the world can already read are hard-linked (same filesystem: no bytes copied); the
 // rest are copied and made world-readable. Only the production dependencies are taken (what
 // `npm ci --omit=dev` would install, read from package-lock.json), about a third of node_modules.
+import { existsSync } from "node:fs";
 import { chmod, copyFile, link, mkdir, readdir, readFile, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 
@@ -69,6 +70,8 @@ export async function buildReadOnlyApp(app: string, bundledRoots: string[]): Pro
   await mkdir(join(app, "certs"), { recursive: true });
   await placeFile(resolve("package.json"), join(app, "package.json"), (await stat("package.json")).mode);
   for (const f of bundledRoots) await placeFile(resolve("certs", f), join(app, "certs", f), (await stat(join("certs", f))).mode);
-  await Promise.all((await productionPackages()).map((pkg) => copyTree(resolve(pkg), join(app, pkg), true)));
+  // An optional package for another platform is in the lock file but not installed: skipped.
+  const installed = (await productionPackages()).filter((pkg) => existsSync(resolve(pkg)));
+  await Promise.all(installed.map((pkg) => copyTree(resolve(pkg), join(app, pkg), true)));
   await sealTree(app);
 }
