@@ -3,13 +3,15 @@
 // directory writable — as the Dockerfile's runtime stage arranges it.
 import t from "tap";
 import { spawn } from "node:child_process";
-import { chmod, chown, copyFile, cp, mkdir, readFile, symlink, writeFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { chmod, chown, copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { stringify } from "yaml";
 import { makeTestPki } from "./helpers/pki.js";
 import { collect, waitForLine } from "./helpers/cli.js";
-
-const UID = 65534; // nobody
+import { buildReadOnlyApp } from "./helpers/app-tree.js";
+import { closedAncestor } from "./helpers/reachable.js";
+import { bound } from "./helpers/time.js";
 
 t.test("Dockerfile: multi-stage, non-root, ports, healthcheck, stop signal", async (t) => {
   const df = await readFile("Dockerfile", "utf8");
@@ -29,17 +31,26 @@ t.test("Dockerfile: multi-stage, non-root, ports, healthcheck, stop signal", asy
   t.match(df, /^ENTRYPOINT \["node", "\/app\/dist\/src\/main\.js"\]$/m);
 });
 
+// The image's runtime user (Dockerfile: USER 10001:10001). It has no passwd entry and no group:
+// it can read only what the world may read, and write only what it owns.
+const UID = 10001;
+const BUNDLED_ROOTS = ["digicert-global-root-g2.pem", "baltimore-cybertrust-root.pem"];
+
 t.test("the built app runs as an unprivileged uid from a read-only tree", { skip: process.getuid?.() !== 0 && "needs root to switch uid" }, async (t) => {
   const pki = await makeTestPki();
   t.teardown(() => pki.cleanup());
-  const app = join(pki.dir, "app");
-  const etc = join(pki.dir, "etc");
-  const data = join(pki.dir, "data");
-  await mkdir(join(app, "certs"), { recursive: true });
-  await cp(resolve("dist"), join(app, "dist"), { recursive: true });
-  await copyFile("package.json", join(app, "package.json"));
-  for (const f of ["digicert-global-root-g2.pem", "baltimore-cybertrust-root.pem"]) await copyFile(join("certs", f), join(app, "certs", f));
-  await symlink(resolve("node_modules"), join(app, "node_modules"));
+  // A tree of its own under the temporary directory, not under the checkout: the checkout may sit
+  // where the uid cannot enter (a 0700 `mktemp -d`, a home directory), and nothing in the tree
+  // points back into it.
+  const root = await mkdtemp(join(tmpdir(), "trunkgate-image-"));
+  t.teardown(() => rm(root, { recursive: true, force: true }));
+  await chmod(root, 0o755);
+  const closed = await closedAncestor(root);
+  if (closed) return t.fail(`uid ${UID} cannot enter ${closed} on the way to ${root}: point TMPDIR at a directory others can enter`);
+  const app = join(root, "app");
+  const etc = join(root, "etc");
+  const data = join(root, "data");
+  await buildReadOnlyApp(app, BUNDLED_ROOTS);
   await mkdir(etc);
   for (const [src, dst] of [
     [pki.serverEcdsa.certPath, "server.pem"],
@@ -65,25 +76,26 @@ t.test("the built app runs as an unprivileged uid from a read-only tree", { skip
       admin: { listen: { host: "127.0.0.1", port: 0 } },
       store: { url: `sqlite:${join(data, "trunkgate.db")}`, encryptionKeyFile: join(data, "trunkgate.key") },
     }),
+    { mode: 0o444 },
   );
+  await chmod(etc, 0o555);
   await mkdir(data);
   await chown(data, UID, UID);
-  // Read-only: nothing under the app or config tree is writable by anyone.
-  for (const dir of [app, etc]) await chmod(dir, 0o555);
-  await chmod(pki.dir, 0o755);
 
   // `env -u NODE_OPTIONS`: tap instruments spawned node processes through NODE_OPTIONS, and its hook
-  // would write into the (for this uid) read-only project tree.
+  // would load from (and write into) the checkout, which this uid may not even enter.
   const child = spawn("env", ["-u", "NODE_OPTIONS", "setpriv", `--reuid=${UID}`, `--regid=${UID}`, "--clear-groups", process.execPath, join(app, "dist/src/main.js"), "start"], {
     cwd: "/",
     env: { PATH: process.env.PATH, TRUNKGATE_CONFIG: join(etc, "config.yaml") },
     stdio: "pipe",
   });
-  const done = collect(child, 20_000);
-  const line = await waitForLine(child, (l) => l.includes('"trunkgate started"'));
+  const done = collect(child, bound(60_000));
+  const line = await waitForLine(child, (l) => l.includes('"trunkgate started"'), bound(60_000));
   t.match(line, /"admin":"127\.0\.0\.1:\d+"/);
   child.kill("SIGTERM");
   const r = await done;
   t.equal(r.code, 0, r.stderr);
   t.notMatch(r.stdout + r.stderr, /EACCES|EROFS|EPERM/);
+  // It wrote where it may: the store and its key in the data directory, owned by the uid.
+  for (const f of ["trunkgate.db", "trunkgate.key"]) t.equal((await stat(join(data, f))).uid, UID, `${f} written by uid ${UID}`);
 });

@@ -6,7 +6,7 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { makeTestPki, type TestPki } from "../helpers/pki.js";
-import { collect, MAIN, runCli, waitForLine } from "../helpers/cli.js";
+import { appEnv, collect, MAIN, runCli, waitForLine } from "../helpers/cli.js";
 
 let pki: TestPki;
 t.before(async () => {
@@ -82,7 +82,7 @@ t.test("config check: valid exits 0 with a summary; invalid exits 2", async (t) 
 
 t.test("SIGTERM drains and exits 0; SIGHUP reloads", async (t) => {
   const p = await writeConfig("run.yaml", config());
-  const child = spawn(process.execPath, [MAIN, "start", "--config", p], { stdio: "pipe" });
+  const child = spawn(process.execPath, [MAIN, "start", "--config", p], { stdio: "pipe", env: appEnv() });
   const done = collect(child, 20_000);
   await waitForLine(child, (l) => l.includes('"trunkgate started"'));
   child.kill("SIGHUP");

@@ -11,7 +11,7 @@ t.test("lifecycle.workers: default 1, integers, auto, env override; bad values n
   t.equal(parseConfig("{}", "(inline)", { TRUNKGATE__LIFECYCLE__WORKERS: "2" }).lifecycle.workers, 2);
   t.equal(parseConfig("{}", "(inline)", { TRUNKGATE__LIFECYCLE__WORKERS: "auto" }).lifecycle.workers, "auto");
   for (const bad of ["0", "1.5", "-1", "many", "257"]) {
-    t.throws(() => parseConfig(`lifecycle: { workers: ${bad} }`), { problems: [/^lifecycle\.workers: an integer from 1 to 256, or "auto"$/] }, bad);
+    t.throws(() => parseConfig(`lifecycle: { workers: ${bad} }`), { name: "ConfigError", problems: [/^lifecycle\.workers: an integer from 1 to 256, or "auto"$/] }, bad);
   }
 });
 

@@ -5,8 +5,16 @@ import { writeFile } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { MAIN } from "../helpers/cli.js";
+import { appEnv, MAIN } from "../helpers/cli.js";
 import type { TestPki } from "../helpers/pki.js";
+import { patience } from "../helpers/time.js";
+
+/**
+ * The default bound for a process-tree event (started, reloaded, exited). A primary and its
+ * workers each load the whole app: on a 2-core machine at load 20 a worker took 37 s to report
+ * a failed listen. A bound, not an expectation: the event usually comes in a second or two.
+ */
+const PROCESS_TREE_MS = 120_000;
 
 export type LogLine = Record<string, unknown> & { msg?: string; worker?: number; role?: string };
 
@@ -65,15 +73,16 @@ export class RunningCli {
     this.exited = new Promise((res) => child.on("close", (code, signal) => res({ code, signal })));
   }
 
-  /** The first log line (already seen or still to come) that satisfies pred, within timeoutMs. */
-  waitFor(pred: (l: LogLine) => boolean, what: string, timeoutMs = 20_000): Promise<LogLine> {
+  /** The first log line (already seen or still to come) that satisfies pred, within patience(timeoutMs). */
+  waitFor(pred: (l: LogLine) => boolean, what: string, timeoutMs = PROCESS_TREE_MS): Promise<LogLine> {
     const seen = this.lines.find(pred);
     if (seen) return Promise.resolve(seen);
+    const limit = patience(timeoutMs);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#waiters = this.#waiters.filter((w) => w.resolve !== done);
-        reject(new Error(`no log line "${what}" within ${timeoutMs} ms; stderr: ${this.stderr}\n${this.lines.map((l) => JSON.stringify(l)).join("\n")}`));
-      }, timeoutMs);
+        reject(new Error(`no log line "${what}" within ${limit} ms; stderr: ${this.stderr}\n${this.lines.map((l) => JSON.stringify(l)).join("\n")}`));
+      }, limit);
       const done = (l: LogLine) => {
         clearTimeout(timer);
         resolve(l);
@@ -86,14 +95,15 @@ export class RunningCli {
     });
   }
 
-  /** Resolves with the exit, or SIGKILLs the tree's root and rejects after timeoutMs. */
-  async exit(timeoutMs = 20_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  /** Resolves with the exit, or SIGKILLs the tree's root and rejects after patience(timeoutMs). */
+  async exit(timeoutMs = PROCESS_TREE_MS): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    const limit = patience(timeoutMs);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         this.child.kill("SIGKILL");
-        reject(new Error(`did not exit within ${timeoutMs} ms`));
-      }, timeoutMs);
+        reject(new Error(`did not exit within ${limit} ms`));
+      }, limit);
     });
     try {
       return await Promise.race([this.exited, timeout]);
@@ -104,14 +114,14 @@ export class RunningCli {
 }
 
 export function startCli(configPath: string, env: NodeJS.ProcessEnv = {}): RunningCli {
-  const child = spawn(process.execPath, [MAIN, "start", "--config", configPath], { stdio: "pipe", env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, [MAIN, "start", "--config", configPath], { stdio: "pipe", env: appEnv(env) });
   return new RunningCli(child);
 }
 
 /** GET on the plain-HTTP admin listener. */
 export function adminGet(port: number, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: "127.0.0.1", port, path, agent: false, timeout: 10_000 }, (res) => {
+    const req = httpRequest({ host: "127.0.0.1", port, path, agent: false, timeout: patience(10_000) }, (res) => {
       let body = "";
       res.on("data", (d: Buffer) => (body += d.toString()));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));

@@ -13,6 +13,7 @@ import type { TestPki } from "../helpers/pki.js";
 import { testPki } from "../sip/e2e/harness.js";
 import { AUDIENCE, ISSUER, signingKey, signToken, writeJwks } from "../provisioning/harness.js";
 import { UAC_NUMBER_CALL, uasExpectingHeader } from "./scenarios.js";
+import { patience } from "../helpers/time.js";
 
 const DAY = 86_400_000;
 const CALLED = "+4930123456";
@@ -33,7 +34,7 @@ function api(pki: TestPki, port: number, method: string, path: string, token: st
         key: pki.client.key,
         servername: "localhost",
         headers: { authorization: `Bearer ${token}`, ...(data ? { "content-type": "application/json", "content-length": data.length } : {}) },
-        timeout: 5000,
+        timeout: patience(5000),
       },
       (res) => {
         const chunks: Buffer[] = [];

@@ -8,6 +8,7 @@ import { PassThrough } from "node:stream";
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import type { TestPki } from "./pki.js";
+import { patience } from "./time.js";
 
 export interface EdgeOptions {
   /** Extra/overriding config, merged over the test defaults (deep for plain objects). */
@@ -84,7 +85,7 @@ export async function startEdge(pki: TestPkiPaths, opts: EdgeOptions = {}): Prom
       return a.port;
     },
     async metrics() {
-      const r = await fetch(`${adminUrl}/metrics`, { signal: AbortSignal.timeout(5000) });
+      const r = await fetch(`${adminUrl}/metrics`, { signal: AbortSignal.timeout(patience(5000)) });
       return r.text();
     },
     stop: () => app.stop(2000),

@@ -16,6 +16,7 @@ import { createMetrics, type EdgeMetrics } from "../../src/observability/metrics
 import { TlsContextProvider } from "../../src/tls/context-provider.js";
 import { createPeerIdentity } from "../../src/tls/peer-identity.js";
 import { makeTestPki, type CertFiles, type TestPki } from "./pki.js";
+import { patience } from "./time.js";
 
 export type UpstreamHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -264,22 +265,23 @@ export function h2request(
   });
 }
 
-/** Resolve when cond() holds, checking on an interval; reject after timeoutMs. */
+/** Resolve when cond() holds, checking on an interval; reject after patience(timeoutMs). */
 export async function waitFor(cond: () => boolean, timeoutMs = 5_000, what = "condition"): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + patience(timeoutMs);
   while (!cond()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
 }
 
-/** Bounded wait on a promise. */
+/** Bounded wait on a promise (patience(ms)). */
 export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  const limit = patience(ms);
   let timer: NodeJS.Timeout;
   return Promise.race([
     p.finally(() => clearTimeout(timer)),
     new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+      timer = setTimeout(() => reject(new Error(`timed out after ${limit} ms: ${what}`)), limit);
     }),
   ]);
 }

@@ -1,5 +1,6 @@
 // Runs `openssl s_client` (a real, independent TLS peer) against a listener, bounded in time.
 import { spawn } from "node:child_process";
+import { patience } from "./time.js";
 
 export interface SClientResult {
   code: number | null;
@@ -25,7 +26,7 @@ export function sClient(
     let out = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
     child.stderr.on("data", (d: Buffer) => (out += d.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 10_000);
+    const timer = setTimeout(() => child.kill("SIGKILL"), patience(opts.timeoutMs ?? 10_000));
     child.on("error", (err) => {
       clearTimeout(timer);
       reject(err);
@@ -43,10 +44,11 @@ export function sClient(
 
 /** Polls a condition until true or the deadline; for effects seen only through another process. */
 export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 5000, what = "condition"): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const limit = patience(timeoutMs);
+  const deadline = Date.now() + limit;
   for (;;) {
     if (await cond()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${limit} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }

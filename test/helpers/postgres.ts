@@ -7,9 +7,11 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import pg from "pg";
+import { bound } from "./time.js";
+import { closedAncestor } from "./reachable.js";
 
 export interface PgServer {
   /** URL of the `postgres` maintenance database. */
@@ -20,8 +22,9 @@ export interface PgServer {
   stop(): Promise<void>;
 }
 
-const START_TIMEOUT_MS = 30_000;
-const STOP_TIMEOUT_MS = 15_000;
+// initdb alone takes seconds on a busy machine: bounds, not expectations.
+const START_TIMEOUT_MS = bound(90_000);
+const STOP_TIMEOUT_MS = bound(30_000);
 
 export function pgBinDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.TRUNKGATE_PG_BIN ?? "/usr/lib/postgresql/15/bin";
@@ -46,7 +49,16 @@ export async function startPostgres(): Promise<PgServer | null> {
   const data = join(dir, "data");
   const asRoot = process.getuid?.() === 0;
   const ids = asRoot ? postgresIds() : undefined;
-  if (ids) chownSync(dir, ids.uid, ids.gid);
+  if (ids) {
+    chownSync(dir, ids.uid, ids.gid);
+    // The server runs as `postgres`: it must be able to reach its directory (a TMPDIR inside a
+    // private home directory is not reachable). Say so instead of a cryptic initdb failure.
+    const closed = await closedAncestor(dirname(dir));
+    if (closed) {
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error(`the postgres user cannot enter ${closed} (on the way to ${dir}): point TMPDIR at a directory others can enter`);
+    }
+  }
   const wrap = (cmd: string, args: string[]): [string, string[]] =>
     ids ? ["setpriv", ["--reuid", String(ids.uid), "--regid", String(ids.gid), "--init-groups", "--", cmd, ...args]] : [cmd, args];
 

@@ -22,6 +22,7 @@ import { createServer, type AddressInfo } from "node:net";
 import { createSocket } from "node:dgram";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { bound, patience } from "./time.js";
 
 export const SIPP = process.env.SIPP ?? "/usr/bin/sipp";
 export const STUNNEL = process.env.STUNNEL ?? "/usr/bin/stunnel4";
@@ -49,7 +50,8 @@ export async function freeUdpPort(): Promise<number> {
 /** Waits until something accepts TCP connections on 127.0.0.1:port (bounded). */
 export async function waitForTcpPort(port: number, timeoutMs = 5000): Promise<void> {
   const { connect } = await import("node:net");
-  const end = Date.now() + timeoutMs;
+  const limit = patience(timeoutMs);
+  const end = Date.now() + limit;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
       const s = connect(port, "127.0.0.1");
@@ -60,7 +62,7 @@ export async function waitForTcpPort(port: number, timeoutMs = 5000): Promise<vo
       s.once("error", () => resolve(false));
     });
     if (ok) return;
-    if (Date.now() > end) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
+    if (Date.now() > end) throw new Error(`nothing listens on 127.0.0.1:${port} after ${limit} ms`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }
@@ -281,7 +283,9 @@ export async function startSipp(o: SippOptions): Promise<Sipp> {
   }
   args.push("-t", o.transport ?? "t1", "-i", "127.0.0.1", "-p", String(port), "-cp", String(cp), "-mp", String(mp));
   args.push("-nostdin", "-max_socket", "512", "-trace_stat", "-stf", stf, "-fd", "1");
-  args.push("-timeout", `${o.timeoutSeconds ?? 30}s`, "-recv_timeout", String(o.recvTimeoutMs ?? 10_000));
+  // SIPp's own limits are bounds, not expectations: stretched with TRUNKGATE_TEST_TIME_SCALE.
+  const timeoutSeconds = Math.ceil(bound((o.timeoutSeconds ?? 30) * 1000) / 1000);
+  args.push("-timeout", `${timeoutSeconds}s`, "-recv_timeout", String(bound(o.recvTimeoutMs ?? 10_000)));
   if (o.calls !== undefined) args.push("-m", String(o.calls));
   if (o.rate !== undefined) args.push("-r", String(o.rate), "-rp", "1000");
   if (o.limit !== undefined) args.push("-l", String(o.limit));
@@ -290,7 +294,7 @@ export async function startSipp(o: SippOptions): Promise<Sipp> {
   args.push(...(o.args ?? []));
   if (o.target !== undefined) args.push(o.target);
   const name = typeof o.scenario === "string" ? o.scenario : o.scenario.name;
-  const p = startProcess(`sipp-${name}`, SIPP, args, { cwd: dir, maxMs: ((o.timeoutSeconds ?? 30) + 30) * 1000 });
+  const p = startProcess(`sipp-${name}`, SIPP, args, { cwd: dir, maxMs: (timeoutSeconds + 30) * 1000 });
   const isServer = o.target === undefined;
   if (isServer) {
     try {

@@ -176,6 +176,7 @@ export function sharedFor(config: Config, logger: Logger, metrics: EdgeMetrics, 
     tls: new TlsContextProvider(config.tls),
     identity: createPeerIdentity(config.peers),
     data: { store } as Partial<CustomerData> as CustomerData,
+    now: () => new Date(),
   };
 }
 

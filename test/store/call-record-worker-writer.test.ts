@@ -3,10 +3,11 @@
 // killed mid-way (terminate) or dying between its commit and its acknowledgement loses and
 // duplicates nothing, and the queue is bounded while the store is down.
 //
-// Under tap the worker runs from src: workers inherit the parent's execArgv, which holds tap's
-// `--import @tapjs/typescript/import` (ts-node's ESM hook), so `new URL("./call-record-worker.js",
-// import.meta.url)` resolves to the .ts file exactly as an import would. From dist the same URL is
-// the compiled .js next to the writer.
+// The worker threads run the compiled worker from dist/ (built by `npm test`'s pretest), the one
+// that ships. Left to its default, the worker URL resolves next to the writer, which under tap is
+// src/ — and each of the ~20 worker threads this file starts would compile the store's TypeScript
+// again through tap's loader (workers inherit its --import): 15-25 s a worker on a busy 2-core
+// machine, more than tap's whole per-file budget.
 import t from "tap";
 import pg from "pg";
 import { writeFileSync, rmSync } from "node:fs";
@@ -15,6 +16,9 @@ import { Registry } from "prom-client";
 import { eachBackend, type BackendEnv } from "./backends.js";
 import { CallRecordWorkerWriter } from "../../src/store/call-record-worker-writer.js";
 import type { CallRecordInput } from "../../src/store/call-records.js";
+import { until, within } from "../helpers/time.js";
+
+const workerUrl = new URL("../../dist/src/store/call-record-worker.js", import.meta.url);
 
 const DAY = "2025-01-01";
 const rec = (i: number): CallRecordInput => ({
@@ -31,17 +35,12 @@ const rec = (i: number): CallRecordInput => ({
 });
 
 function writer(t: Tap, env: BackendEnv, opts: Partial<ConstructorParameters<typeof CallRecordWorkerWriter>[0]> = {}): CallRecordWorkerWriter {
-  const w = new CallRecordWorkerWriter({ url: env.url, baseDir: env.dir, keyring: env.keyring, flushIntervalMs: 60_000, ...opts });
+  const w = new CallRecordWorkerWriter({ url: env.url, baseDir: env.dir, keyring: env.keyring, flushIntervalMs: 60_000, workerUrl, ...opts });
   t.teardown(() => w.close());
   return w;
 }
 type Tap = Parameters<Parameters<typeof eachBackend>[1]>[0];
 
-/** Bounded wait on a promise (no sleeps as synchronisation). */
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise<T>((_, rej) => (timer = setTimeout(() => rej(new Error(`${what}: not within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
-}
 
 async function callsOn(env: BackendEnv, day = DAY): Promise<number> {
   const store = await env.open();
@@ -56,7 +55,7 @@ eachBackend("worker writer: records and statistics written off-thread; flush wai
   for (let i = 0; i < 250; i++) t.equal(w.record(rec(i)), true);
   t.equal(w.queued, 250);
   t.equal(await store.callRecords.count(), 0, "record() never writes synchronously");
-  await within(w.flush(), 30_000, "flush");
+  await within(w.flush(), 60_000, "flush");
   t.equal(w.queued, 0, "flush resolved only once the worker acknowledged everything");
   t.equal(w.written, 250);
   t.equal(await store.callRecords.count(), 250, "flush() resolved after the rows were committed");
@@ -68,7 +67,7 @@ eachBackend("worker writer: records and statistics written off-thread; flush wai
   t.equal(found[0]!.durationMs, 60_000);
 
   for (let i = 250; i < 300; i++) w.record(rec(i));
-  await within(w.close(), 30_000, "close");
+  await within(w.close(), 60_000, "close");
   t.equal(await store.callRecords.count(), 300, "close() wrote what was still queued");
   t.equal(w.written, 300);
   t.equal(w.dropped, 0);
@@ -82,10 +81,12 @@ eachBackend("worker writer: a batch reaching batchSize is written without flush(
   const store = await env.open();
   const w = writer(t, env, { batchSize: 20 });
   for (let i = 0; i < 20; i++) w.record(rec(i));
-  // flush() with nothing pending only waits for what is in flight: the batch was posted on its own.
-  await new Promise((r) => setImmediate(r));
   t.equal(w.queued, 20, "posted, not yet acknowledged");
-  await within(w.flush(), 30_000, "flush");
+  // No flush() and no timer (flushIntervalMs is a minute): the rows arrive because the full batch
+  // was posted on its own. Waiting on the rows, not on a tick, keeps this true on a busy machine.
+  await until(async () => (await store.callRecords.count()) === 20, "the batch written without flush()", 60_000);
+  await within(w.flush(), 60_000, "flush");
+  t.equal(w.queued, 0);
   t.equal(await store.callRecords.count(), 20);
 });
 
@@ -96,8 +97,8 @@ eachBackend("worker writer: a terminated worker is restarted and loses nothing",
   const flushed = w.flush(); // four batches posted
   await w.terminateWorkerForTest(); // dies with them unanswered (some possibly committed)
   for (let i = 200; i < 300; i++) w.record(rec(i));
-  await within(flushed, 30_000, "flush across the restart");
-  await within(w.flush(), 30_000, "second flush");
+  await within(flushed, 60_000, "flush across the restart");
+  await within(w.flush(), 60_000, "second flush");
   t.equal(w.queued, 0);
   t.equal(await store.callRecords.count(), 300, "every record stored once");
   t.equal(await callsOn(env), 300, "and counted once");
@@ -109,7 +110,7 @@ eachBackend("worker writer: a batch committed but not acknowledged is not stored
   // The first worker exits right after committing its second batch, before answering for it.
   const w = writer(t, env, { batchSize: 40, exitAfterBatches: 2 });
   for (let i = 0; i < 120; i++) w.record(rec(i));
-  await within(w.flush(), 30_000, "flush across the restart");
+  await within(w.flush(), 60_000, "flush across the restart");
   t.equal(w.queued, 0);
   t.equal(await store.callRecords.count(), 120, "the re-posted batch skipped its committed rows");
   t.equal(await callsOn(env), 120, "statistics counted each record once");
@@ -123,7 +124,7 @@ eachBackend("worker writer: invalid records are dropped one by one", async (t, e
   w.record({ ...rec(2), finalStatus: 42 });
   w.record({ ...rec(3), startedAt: new Date(NaN) });
   w.record(rec(4));
-  await within(w.close(), 30_000, "close");
+  await within(w.close(), 60_000, "close");
   t.equal(await store.callRecords.count(), 2);
   t.equal(w.written, 2);
   t.equal(w.dropped, 2);
@@ -156,11 +157,11 @@ async function unavailableStore(env: BackendEnv): Promise<{ url: string; makeAva
 eachBackend("worker writer: store down keeps records up to the bound, counts drops, recovers", async (t, env) => {
   const down = await unavailableStore(env);
   const registry = new Registry();
-  const w = new CallRecordWorkerWriter({ url: down.url, baseDir: env.dir, keyring: env.keyring, batchSize: 10, maxQueued: 50, flushIntervalMs: 60_000, registry });
+  const w = new CallRecordWorkerWriter({ url: down.url, baseDir: env.dir, keyring: env.keyring, batchSize: 10, maxQueued: 50, flushIntervalMs: 60_000, registry, workerUrl });
   t.teardown(() => w.close());
   for (let i = 0; i < 60; i++) w.record(rec(i));
   t.equal(w.dropped, 10, "records beyond maxQueued dropped at once");
-  await within(w.flush(), 30_000, "flush with the store down");
+  await within(w.flush(), 60_000, "flush with the store down");
   t.equal(w.queued, 50, "kept up to the bound");
   t.equal(w.written, 0);
   t.match(await registry.getSingleMetricAsString("trunkgate_store_call_records_dropped_total"), /reason="queue_full"} 10/);
@@ -169,7 +170,7 @@ eachBackend("worker writer: store down keeps records up to the bound, counts dro
   t.equal(w.record(rec(100)), false, "still full");
 
   await down.makeAvailable();
-  await within(w.flush(), 30_000, "flush after recovery");
+  await within(w.flush(), 60_000, "flush after recovery");
   t.equal(w.queued, 0);
   t.equal(w.written, 50);
   const store = await env.open({ url: down.url });
@@ -179,9 +180,9 @@ eachBackend("worker writer: store down keeps records up to the bound, counts dro
 eachBackend("worker writer: close() with the store still down counts what is lost", async (t, env) => {
   const down = await unavailableStore(env);
   const registry = new Registry();
-  const w = new CallRecordWorkerWriter({ url: down.url, baseDir: env.dir, keyring: env.keyring, batchSize: 10, maxQueued: 50, flushIntervalMs: 60_000, registry });
+  const w = new CallRecordWorkerWriter({ url: down.url, baseDir: env.dir, keyring: env.keyring, batchSize: 10, maxQueued: 50, flushIntervalMs: 60_000, registry, workerUrl });
   for (let i = 0; i < 30; i++) w.record(rec(i));
-  await within(w.close(), 30_000, "close");
+  await within(w.close(), 60_000, "close");
   t.equal(w.dropped, 30);
   t.match(await registry.getSingleMetricAsString("trunkgate_store_call_records_dropped_total"), /reason="close"} 30/);
 });

@@ -4,6 +4,7 @@ import { eachBackend } from "./backends.js";
 import { CallRecordWriter } from "../../src/store/call-records.js";
 import type { CallRecordInput } from "../../src/store/call-records.js";
 import type { Store } from "../../src/store/store.js";
+import { within } from "../helpers/time.js";
 
 const rec = (i: number): CallRecordInput => ({
   callId: `call-${i}`,
@@ -73,6 +74,6 @@ eachBackend("writer flushes on its timer", async (t, env) => {
   const w = new CallRecordWriter({ insertMany: async (r) => { const n = await store.callRecords.insertMany(r); resolveWritten(); return n; } }, { batchSize: 1000, flushIntervalMs: 20 });
   t.teardown(() => w.close());
   w.record(rec(1));
-  await Promise.race([written, new Promise((_, rej) => setTimeout(() => rej(new Error("no timed flush within 5 s")), 5000).unref())]);
+  await within(written, 5000, "timed flush");
   t.equal(await store.callRecords.count(), 1);
 });

@@ -5,6 +5,7 @@ import { makeTestPki, type CertFiles, type TestPki } from "../helpers/pki.js";
 import { startEdge, metricValue, type RunningEdge } from "../helpers/edge.js";
 import { sClient, waitFor } from "../helpers/openssl.js";
 import { TLS12_CIPHERS, TLS13_SUITES } from "../../src/tls/policy.js";
+import { patience } from "../helpers/time.js";
 
 let pki: TestPki;
 let edge: RunningEdge;
@@ -27,7 +28,7 @@ function nodeConnect(opts: ConnectionOptions): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
     const s = connect({ host: "127.0.0.1", port, ca: pki.ca.cert, ...opts }, () => resolve(s));
     s.once("error", reject);
-    s.setTimeout(5000, () => s.destroy(new Error("timeout")));
+    s.setTimeout(patience(5000), () => s.destroy(new Error("timeout")));
   });
 }
 
@@ -44,7 +45,7 @@ function outcome(cert: CertFiles | undefined, extra: ConnectionOptions = {}): Pr
     s.on("error", (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
     s.on("close", () => resolve("closed"));
     s.resume();
-    s.setTimeout(5000, () => s.destroy(new Error("timeout")));
+    s.setTimeout(patience(5000), () => s.destroy(new Error("timeout")));
   });
 }
 

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { connect, type TLSSocket } from "node:tls";
 import { makeTestPki, type TestPki } from "../helpers/pki.js";
 import { metricValue, startEdge, type RunningEdge } from "../helpers/edge.js";
+import { patience, within } from "../helpers/time.js";
 
 let pki: TestPki;
 t.before(async () => {
@@ -20,12 +21,8 @@ function open(port: number): Promise<TLSSocket> {
       resolve(s),
     );
     s.once("error", reject);
-    s.setTimeout(5000, () => s.destroy(new Error("timeout")));
+    s.setTimeout(patience(5000), () => s.destroy(new Error("timeout")));
   });
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return Promise.race([p, new Promise<T>((_, rej) => setTimeout(() => rej(new Error(`timeout: ${what}`)), ms).unref())]);
 }
 
 /** Serial numbers as hex without leading zeros (Node prints whole bytes, the PKI helper may not). */
@@ -58,7 +55,7 @@ t.test("a replaced certificate file is picked up; the open connection stays", as
   await copyFile(next.certPath, join(dir, "server.pem.tmp"));
   await rename(join(dir, "server.key.tmp"), join(dir, "server.key"));
   await rename(join(dir, "server.pem.tmp"), join(dir, "server.pem"));
-  await withTimeout(reloaded, 5000, "reload event");
+  await within(reloaded, 5000, "reload event");
   // A debounced watcher may also see the half-way state (new key, old cert) and reject it; what
   // matters is that the final state is served.
   t.equal(await serial(port), norm(next.serialNumber), "new connections get the new certificate");
@@ -87,7 +84,7 @@ t.test("a Kubernetes-style ..data symlink swap is picked up", async (t) => {
   const reloaded = once(edge.app.tls, "reload");
   await symlink("v2", join(base, "..data_tmp"));
   await rename(join(base, "..data_tmp"), join(base, "..data"));
-  await withTimeout(reloaded, 5000, "reload event");
+  await within(reloaded, 5000, "reload event");
   t.equal(await serial(port), norm(next.serialNumber));
 });
 
@@ -104,7 +101,7 @@ t.test("a broken file keeps the old context, logs an error and counts it", async
   const failed = once(edge.app.tls, "reloadError");
   await writeFile(join(dir, "server.pem"), "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n");
   t.equal(edge.app.reloadTls(), false, "SIGHUP-style reload refuses the broken file");
-  const [err] = await withTimeout(failed, 1000, "reloadError");
+  const [err] = await within(failed, 1000, "reloadError");
   t.match((err as Error).message, /^tls\.certificates\.0\.cert: /);
   t.equal(await serial(port), norm(pki.serverEcdsa.serialNumber), "still served the old certificate");
   t.equal(metricValue(await edge.metrics(), 'trunkgate_tls_reloads_total{result="error"}'), 1);

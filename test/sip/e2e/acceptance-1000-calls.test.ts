@@ -37,15 +37,14 @@ t.test("1,000 calls, 200 calls/s, one persistent TLS connection each side, 0 fai
     calls: 1000,
     rate: 200,
     limit: 400,
-    timeoutSeconds: 60,
-    recvTimeoutMs: 10_000,
+    timeoutSeconds: 180, // a bound for a loaded machine; speed is the benchmark's business
+    recvTimeoutMs: 30_000,
   });
   const wallMs = Date.now() - started;
   t.equal(res.stats.outgoing, 1000, "1000 calls placed");
   t.equal(res.stats.successful, 1000, "1000 calls successful");
   t.equal(res.stats.failed, 0, "0 failed calls");
   t.equal(res.code, 0, `sipp exit code 0${res.code === 0 ? "" : `: ${res.output.slice(-2000)}`}`);
-  t.ok(wallMs < 60_000, `finished in ${wallMs} ms`);
   const stats = gw.proxy.stats();
   t.equal(stats.activeCalls, 0, "no dialog left");
   t.equal(stats.upstreamConnections, 1, "one pooled TLS connection upstream");

@@ -18,6 +18,7 @@ import { TlsContextProvider } from "../../../src/tls/context-provider.js";
 import { createPeerIdentity } from "../../../src/tls/peer-identity.js";
 import { makeTestPki, type CertFiles, type TestPki } from "../../helpers/pki.js";
 import { freeTcpPort, startStunnel, type Stunnel } from "../../helpers/sipp.js";
+import { patience } from "../../helpers/time.js";
 
 export class LogLines extends Writable {
   readonly lines: Record<string, unknown>[] = [];
@@ -199,13 +200,13 @@ export class TrunkClient {
 
   /** The next message (or "pong"), within timeoutMs. */
   async next(timeoutMs = 3000): Promise<Received> {
-    const end = Date.now() + timeoutMs;
+    const end = Date.now() + patience(timeoutMs);
     for (;;) {
       const m = this.#queue.shift();
       if (m !== undefined) return m;
       if (this.closed) throw new Error("connection closed while waiting for a message");
       const left = end - Date.now();
-      if (left <= 0) throw new Error(`no message within ${timeoutMs} ms`);
+      if (left <= 0) throw new Error(`no message within ${patience(timeoutMs)} ms`);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, left);
         this.#waiters.push(() => {
@@ -218,7 +219,7 @@ export class TrunkClient {
 
   /** Waits for the connection to close (bounded). */
   async waitClosed(timeoutMs = 3000): Promise<void> {
-    const end = Date.now() + timeoutMs;
+    const end = Date.now() + patience(timeoutMs);
     while (!this.closed) {
       const left = end - Date.now();
       if (left <= 0) throw new Error("connection still open");

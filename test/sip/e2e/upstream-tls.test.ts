@@ -8,6 +8,7 @@ import t from "tap";
 import { SipStreamFramer } from "../../../src/sip/transport/framing.js";
 import { buildResponse, parseMessage, type SipMessage, type SipRequest, type SipResponse } from "../../../src/sip/parse/index.js";
 import { TrunkClient, sipRequest, startGateway, testPki } from "./harness.js";
+import { patience, until } from "../../helpers/time.js";
 
 /** Reads SIP messages from a socket into a queue. */
 class Peer {
@@ -31,7 +32,7 @@ class Peer {
   }
   closed = false;
   async next(pred: (m: SipMessage) => boolean, timeoutMs = 5000): Promise<SipMessage> {
-    const end = Date.now() + timeoutMs;
+    const end = Date.now() + patience(timeoutMs);
     for (;;) {
       const i = this.messages.findIndex(pred);
       if (i >= 0) return this.messages.splice(i, 1)[0]!;
@@ -139,8 +140,7 @@ t.test("a new call from upstream toward a trunk with no open connection: trunkga
     peers: [{ name: "dev-trunk", match: { dnsNames: ["dev-trunk.local"] }, sip: { targets: [{ host: "127.0.0.1", port: (trunk.address() as AddressInfo).port, serverName: "localhost" }] } }],
   });
   t.teardown(() => gw.stop());
-  const end = Date.now() + 5000;
-  while (upPeer === undefined && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+  await until(() => upPeer !== undefined, "the upstream connection").catch(() => undefined);
   t.ok(upPeer, "trunkgate connected to the upstream");
   upSock!.write([
     "INVITE sip:+4930555@dev-trunk SIP/2.0", "Via: SIP/2.0/TCP 127.0.0.1:7777;branch=z9hG4bK-up-inv1", "Max-Forwards: 70",
@@ -149,8 +149,7 @@ t.test("a new call from upstream toward a trunk with no open connection: trunkga
   ].join("\r\n"));
   const trying = (await upPeer!.next((m) => m.kind === "response")) as SipResponse;
   t.equal(trying.status, 100, "100 Trying to the upstream");
-  const wait = Date.now() + 5000;
-  while (trunkPeer === undefined && Date.now() < wait) await new Promise((r) => setTimeout(r, 20));
+  await until(() => trunkPeer !== undefined, "the trunk connection").catch(() => undefined);
   t.ok(trunkPeer, "trunkgate opened a TLS connection to the trunk's sip.targets");
   t.equal(trunkSni, "localhost", "SNI = serverName");
   const inv = (await trunkPeer!.next(isReq("INVITE"))) as SipRequest;

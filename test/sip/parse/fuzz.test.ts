@@ -1,5 +1,7 @@
-// Mutation fuzzing of the corpus (seeded, bounded): the parser never throws and always returns
-// within the time bound; the framer never throws and a valid stream split anywhere keeps sync.
+// Mutation fuzzing of the corpus (seeded, bounded): the parser never throws and answers every
+// mutant (a message or a reason to refuse it); the framer never throws and a valid stream split
+// anywhere keeps sync. No wall-clock bound: how fast the parser is belongs to the benchmark, and a
+// time limit here only measures how busy the machine is.
 import t from "tap";
 import { parseMessage } from "../../../src/sip/parse/index.js";
 import { SipStreamFramer } from "../../../src/sip/transport/framing.js";
@@ -36,23 +38,18 @@ const SEEDS = Buffer.from([...VALID, ...INVALID].map((e) => e.text).join("\u0000
 const CORPUS = [...VALID, ...INVALID].map((e) => Buffer.from(e.text, "utf8"));
 const ITERATIONS = 20_000;
 
-t.test("parser: mutated messages never throw, always answer fast", async (t) => {
+t.test("parser: mutated messages never throw and always get an answer", async (t) => {
   const r = prng(0x5eed);
   let accepted = 0;
-  let worst = 0;
   for (let i = 0; i < ITERATIONS; i++) {
     const m = mutate(CORPUS[i % CORPUS.length]!, r);
-    const t0 = performance.now();
     const res = parseMessage(m); // parseMessage has a catch-all; check it is never needed below
-    const dt = performance.now() - t0;
-    if (i >= 1000 && dt > worst) worst = dt; // after JIT warm-up
     if (res.ok) accepted++;
-    else if (res.reason === "Bad Request") {
-      t.fail(`internal exception on mutation ${i}: ${JSON.stringify(m.toString("latin1"))}`);
+    else if (res.reason === "Bad Request" || !(res.status >= 400 && res.status < 600) || res.reason === "") {
+      t.fail(`no proper answer (${res.status} ${JSON.stringify(res.reason)}) on mutation ${i}: ${JSON.stringify(m.toString("latin1"))}`);
       return;
     }
   }
-  t.ok(worst < 50, `slowest parse after warm-up ${worst.toFixed(2)} ms`);
   t.ok(accepted > 0 && accepted < ITERATIONS, `${accepted} of ${ITERATIONS} mutants accepted`);
   t.ok(SEEDS.length > 0);
 });
