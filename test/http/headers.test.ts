@@ -10,6 +10,8 @@ const conn: ConnectionInfo = {
   clientCert: ":AA==:",
   clientCertChain: undefined,
   inFlight: 0,
+  lastProgress: 0,
+  session: undefined,
 };
 const ctx = (over: Partial<ForwardContext> = {}): ForwardContext => ({
   conn,

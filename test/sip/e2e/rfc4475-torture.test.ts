@@ -139,7 +139,7 @@ t.test("the archive copy is complete and byte-exact (SHA256SUMS)", async (t) => 
   t.equal(sums.length, 50, "50 files listed");
   for (const line of sums) {
     const [hash, name] = line.split(/\s+/);
-    t.equal(createHash("sha256").update(readFileSync(join(DIR, name!))).digest("hex"), hash, name);
+    t.equal(createHash("sha256").update(readFileSync(join(DIR, name!))).digest("hex"), hash, name!);
   }
   const files = readdirSync(DIR).filter((f) => f !== "SHA256SUMS").sort();
   t.same(files, Object.keys(VERDICTS).sort(), "a verdict for every file, a file for every verdict");
