@@ -9,14 +9,13 @@
 #                      "node dist/src/main.js start"
 #   TG_WORKERS         lifecycle.workers in the generated configs: auto (default, one per core) or N
 #   TRUNKGATE_CLI      the CLI without a command (for `config check`): "node dist/src/main.js"
-#   ANCHORS            the shared harness (../shared/bench): setup, PKI, SIP chain, helpers
+#   BENCH_FIXED_PORTS=1  refuse (naming the port) instead of moving off a taken default port
 # Root is needed (apt-get, ulimit -n). Everything runs on 127.0.0.1; every process is started in
-# its own process group and stopped by its PID; core dumps are off (the shared lib.sh).
+# its own process group and stopped by its PID; core dumps are off (lib/harness.sh). Everything it
+# uses is in bench/ (lib/setup.sh installs Debian packages, lib/pki.sh makes a throwaway PKI).
 set -euo pipefail
 export BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$BENCH_DIR/.." && pwd)
-export ANCHORS=${ANCHORS:-$(cd "$ROOT/../shared/bench" 2>/dev/null && pwd || true)}
-[ -n "$ANCHORS" ] && [ -f "$ANCHORS/lib.sh" ] || { echo "bench: the shared harness (ANCHORS=../shared/bench) is missing" >&2; exit 2; }
 QUICK=${QUICK:-0}
 STAMP=${STAMP:-$(date +%Y%m%dT%H%M%S)}
 export RUN_DIR=${RUN_DIR:-/tmp/trunkgate-bench/run-$STAMP} PKI_DIR=${PKI_DIR:-/tmp/trunkgate-bench/pki}
@@ -38,13 +37,18 @@ else
 fi
 SIP_QUICK_RATE_L1=${SIP_QUICK_RATE_L1:-1000}
 SIP_QUICK_RATE_LN=${SIP_QUICK_RATE_LN:-100}
-# ports: the shared harness owns 5061-5063 5070 5072 5090 5091 8080 8443 8444
-export TG_SIP_PORT=${TG_SIP_PORT:-5081} TG_HTTPS_PORT=${TG_HTTPS_PORT:-9443} TG_ADMIN_PORT=${TG_ADMIN_PORT:-9091}
-export DIRECT_PORT=${DIRECT_PORT:-5085} NGINX_PORT=${NGINX_PORT:-8443} UPSTREAM_PORT=${UPSTREAM_PORT:-8080} UAS_PORT=5070
+# Ports (127.0.0.1): the usual numbers when free, else the next free ones (bench/ports.mjs says which
+# moved); a port set in the environment is used as it is or refused. KAM_PORT is a block of three
+# (TLS, TCP toward the uas, TLS with the RSA certificate). SIPp picks its own UDP control port.
+ports=$(node "$BENCH_DIR/ports.mjs" ${BENCH_FIXED_PORTS:+--fixed} KAM_PORT=5061:3 UAS_SIPP_PORT=5070 UAS_TLS_PORT=5072 \
+  UAC_PORT=5090 UAC_TLS_PORT=5091 UPSTREAM_PORT=8080 NGINX_PORT=8443 TG_SIP_PORT=5081 TG_HTTPS_PORT=9443 \
+  TG_ADMIN_PORT=9091 DIRECT_PORT=5085) || exit 2
+eval "$ports"
+export UAS_PORT=$UAS_SIPP_PORT
 
 mkdir -p "$RUN_DIR"
 # shellcheck source=/dev/null
-. "$ANCHORS/lib.sh"
+. "$BENCH_DIR/lib/harness.sh"
 for f in trunkgate-config nginx-conf speed sip https memory; do
   # shellcheck source=/dev/null
   . "$BENCH_DIR/lib/$f.sh"
@@ -55,8 +59,8 @@ trap 'exit 130' INT TERM
 T0=$(date +%s)
 log "run dir $RUN_DIR ($([ "$QUICK" = 1 ] && echo quick || echo full)); parts: $PARTS"
 
-bash "$ANCHORS/setup.sh"
-bash "$ANCHORS/pki.sh" "$PKI_DIR" >/dev/null
+bash "$BENCH_DIR/lib/setup.sh"
+bash "$BENCH_DIR/lib/pki.sh" "$PKI_DIR" >/dev/null
 
 v() { "$@" 2>&1 | head -1 | tr -s ' \t' ' ' | sed 's/^ //' || true; }
 record env host cpu "$(awk -F: '/model name/{gsub(/^ /,"",$2); print $2; exit}' /proc/cpuinfo) x$(nproc)" "" "$(uname -r), $(free -g | awk '/Mem:/{print $2}') GiB RAM"

@@ -55,7 +55,7 @@ if (o.server) {
     process.exit(2);
   }
   if (!existsSync(join(o.pki, "client.crt"))) {
-    const r = spawnSync("bash", [join(here, "../../shared/bench/pki.sh"), o.pki], { stdio: "inherit" });
+    const r = spawnSync("bash", [join(here, "lib/pki.sh"), o.pki], { stdio: "inherit" });
     if (r.status !== 0) throw new Error(`no PKI in ${o.pki}`);
   }
   for (const kind of kinds) {

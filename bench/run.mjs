@@ -1,7 +1,7 @@
 // `npm run bench [-- options]`: trunkgate side by side with Kamailio (SIP) and nginx (HTTPS) in one
 // run on this machine; the table lands in bench/results/<time>-<quick|full>.{md,tsv}.
-// This builds trunkgate, then hands over to the bash driver bench/bench.sh (which reuses the
-// shared harness in ../shared/bench). docs/benchmarks.md explains the figures and the pitfalls.
+// This builds trunkgate, then hands over to the bash driver bench/bench.sh (everything it uses lives
+// in bench/). docs/benchmarks.md explains the figures and the pitfalls.
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";

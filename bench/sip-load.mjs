@@ -16,7 +16,7 @@
 // (one process), --mode l1|ln (one TLS connection for all calls | one per call), --node-flags "…",
 // --cpu-prof DIR (node --cpu-prof over the whole run), --log-level (default warn, as the harness),
 // --log-transactions (sip.logTransactions true; default false, as the harness), --pki DIR (default:
-// the harness's /tmp/trunkgate-bench/pki, made with ../shared/bench/pki.sh if missing).
+// the harness's /tmp/trunkgate-bench/pki, made with bench/lib/pki.sh if missing).
 // Needs sipp, stunnel4, openssl. Every process runs in its own process group, stopped by PID.
 import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
@@ -49,7 +49,7 @@ const seconds = Number(o.seconds);
 const mode = o.mode === "ln" ? "ln" : "l1";
 const pki = resolve(o.pki);
 if (!existsSync(join(pki, "client.crt"))) {
-  const r = spawnSync("bash", [join(root, "../shared/bench/pki.sh"), pki], { stdio: "inherit" });
+  const r = spawnSync("bash", [join(root, "bench/lib/pki.sh"), pki], { stdio: "inherit" });
   if (r.status !== 0) throw new Error("PKI generation failed");
 }
 const work = mkdtempSync(join(tmpdir(), "tg-sip-load-"));

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The "direct" SIP system: no proxy. A stunnel server only terminates the caller's mutual-TLS
 # connection(s) on $SUT_PORT and passes the bytes to the SIPp uas ($UAS_HOST:$UAS_PORT, TCP).
-# Run by the shared SIP harness as a SUT command; it exports SUT_PORT UAS_HOST UAS_PORT PKI_DIR
+# Run by lib/sip-bench.sh as a SUT command; it exports SUT_PORT UAS_HOST UAS_PORT PKI_DIR
 # TLS12_CIPHERS TLS13_SUITES. Against this baseline the latency a proxy adds is exactly the
 # proxy (the TLS hop that carries SIPp's calls is the same in both cases).
 set -euo pipefail

@@ -1,17 +1,17 @@
 # shellcheck shell=bash
-# HTTPS part: wrk (client certificate through the shared LD_PRELOAD shim) -> SUT -> one upstream
+# HTTPS part: wrk (client certificate through the LD_PRELOAD shim lib/cert_shim.c) -> SUT -> one upstream
 # nginx (1 worker, `return 200 "ok\n"`), for nginx and trunkgate in turn, repetitions interleaved
 # (nginx, trunkgate, nginx, ...) so slow drifts of a shared machine hit both alike.
 #   ka   keep-alive requests/s, p50/p99 (wrk --latency), SUT CPU-us per request
 #   new  a new connection with a FULL mutual-TLS handshake and one request each (wrk,
 #        Connection: close, SHIM_NO_RESUME=1), conns/s and SUT CPU-us per connection
-# Sourced by bench.sh (uses the shared lib.sh helpers and nginx-conf.sh).
+# Sourced by bench.sh (uses the lib/harness.sh helpers and nginx-conf.sh).
 
 HTTPS_DURATION=${HTTPS_DURATION:-20}
 HTTPS_REPS=${HTTPS_REPS:-3}
 HTTPS_WARMUP=${HTTPS_WARMUP:-2}     # s of unmeasured keep-alive load after each start
 WRK_THREADS=${WRK_THREADS:-2}
-WRK_CONNS=${WRK_CONNS:-50}         # keep-alive connections (as the shared anchors)
+WRK_CONNS=${WRK_CONNS:-50}         # keep-alive connections (as the anchor harness)
 WRK_CONNS_NEW=${WRK_CONNS_NEW:-16} # concurrent connect/handshake/request/close loops
 HD=$RUN_DIR/https
 UP_PID=
@@ -19,7 +19,7 @@ UP_PID=
 https_start_upstream() {
   mkdir -p "$HD"
   nginx_write_upstream "$HD/upstream"
-  port_free "$UPSTREAM_PORT" || die "upstream port $UPSTREAM_PORT busy"
+  port_free "$UPSTREAM_PORT" || die "upstream $(port_busy_msg "$UPSTREAM_PORT")"
   start_bg upstream "$HD/upstream.log" nginx -p "$HD/upstream" -c "$HD/upstream/nginx.conf"
   UP_PID=$LAST_PID
   wait_port "$UPSTREAM_PORT" 10 || die "upstream nginx did not listen on $UPSTREAM_PORT"
@@ -34,12 +34,12 @@ https_start_sut() {
   if [ "$name" = nginx ]; then
     SUT_PORT=$NGINX_PORT
     nginx_write_proxy "$HD/nginx"
-    port_free "$SUT_PORT" || die "port $SUT_PORT busy"
+    port_free "$SUT_PORT" || die "$(port_busy_msg "$SUT_PORT")"
     start_bg nginx "$HD/nginx.log" nginx -p "$HD/nginx" -c "$HD/nginx/nginx.conf"
   else
     SUT_PORT=$TG_HTTPS_PORT
     tg_write_config "$RUN_DIR/trunkgate-$part.yaml" "$part"
-    port_free "$SUT_PORT" || die "port $SUT_PORT busy"
+    port_free "$SUT_PORT" || die "$(port_busy_msg "$SUT_PORT")"
     start_bg trunkgate "$HD/trunkgate.log" bash -c "exec $TRUNKGATE_CMD --config $RUN_DIR/trunkgate-$part.yaml"
   fi
   SUT_PID=$LAST_PID

@@ -1,7 +1,7 @@
 # shellcheck shell=bash
-# nginx configs: the HTTPS peer (mutual TLS, the shared anchors' settings) and the upstream both
+# nginx configs: the HTTPS peer (mutual TLS, the anchor harness' settings) and the upstream both
 # proxies forward to. Same TLS policy as trunkgate ($TLS12_CIPHERS / $TLS13_SUITES from the
-# shared lib.sh). Differences from the shared anchors, both for the idle-connection memory test:
+# lib/harness.sh). Differences from the team's anchor harness, both for the idle-connection memory test:
 # worker_connections 32768 (2 workers x 8192 could refuse part of 10k connections when accepts
 # land unevenly) and client_header_timeout 300s (nginx closes a connection that sends no request
 # within 60 s by default; trunkgate's config gets the same 300 s).

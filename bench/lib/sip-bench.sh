@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Copy of ../shared/bench/sip-bench.sh (the shared harness, read-only there) with two changes for
-# trunkgate's bench (bench/lib/sip.sh runs it; the shared lib.sh is sourced from $ANCHORS):
+# The SIP load driver of trunkgate's bench (bench/lib/sip.sh runs it; helpers from lib/harness.sh).
+# Started from the team's anchor harness (../shared/bench/sip-bench.sh) with two changes:
 #  1. sip_sanity: a client without a certificate must be refused, but a refusal without a TLS
 #     alert (the server closes the connection after the handshake) is recorded, not fatal; it is
 #     fatal only if such a client gets a SIP answer or keeps its connection.
@@ -39,7 +39,7 @@
 #   Note the built-in SIPp uac scenario sends ACK/BYE with NO Route header and the
 #   Request-URI of the proxy itself: the SUT must forward those to the UAS too.
 set -euo pipefail
-. "${ANCHORS:?set ANCHORS to the shared harness (../shared/bench)}/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
 
 SIP_DURATION=${SIP_DURATION:-20}      # seconds of load per trial
 SIP_START_RATE=${SIP_START_RATE:-1000} # first trial of the first repetition (mode l1)
@@ -244,13 +244,13 @@ EOC
 
 UAS_PID=; STS_PID=; SUT_PID=; STC_PID=; SUT_MANAGED=0
 start_uas() {
-  port_free "$UAS_SIPP_PORT" || die "UAS port $UAS_SIPP_PORT busy"
+  port_free "$UAS_SIPP_PORT" || die "UAS $(port_busy_msg "$UAS_SIPP_PORT")"
   start_bg uas "$SD/uas.log" "$SIPP" -sn uas -t t1 -i 127.0.0.1 -p "$UAS_SIPP_PORT" -nostdin \
     -recv_timeout 30000 -timeout 3600s -max_socket "$MAX_SOCK"
   UAS_PID=$LAST_PID
   wait_port "$UAS_SIPP_PORT" 10 || die "UAS did not listen"
   if [ "$UAS_TRANSPORT" = tls ]; then
-    port_free "$UAS_TLS_PORT" || die "UAS TLS port $UAS_TLS_PORT busy"
+    port_free "$UAS_TLS_PORT" || die "UAS TLS $(port_busy_msg "$UAS_TLS_PORT")"
     write_stunnel_uas
     start_bg stunnel-uas "$SD/stunnel-uas.log" "$STUNNEL" "$SD/stunnel-uas.conf"
     STS_PID=$LAST_PID
@@ -263,7 +263,7 @@ stop_uas() { stop_pid "$STS_PID" KILL; STS_PID=; stop_pid "$UAS_PID"; UAS_PID=; 
 start_stunnel_uac() { # debug-level logfile
   local p=$SUT_PORT
   [ "${SIP_CERT:-ec}" = rsa ] && p=$((SUT_PORT + 2))
-  port_free "$UAC_TLS_PORT" || die "stunnel port $UAC_TLS_PORT busy"
+  port_free "$UAC_TLS_PORT" || die "stunnel $(port_busy_msg "$UAC_TLS_PORT")"
   write_stunnel_uac "$1" "$p"
   start_bg stunnel-uac "$2" "$STUNNEL" "$SD/stunnel-uac.conf"
   STC_PID=$LAST_PID
@@ -275,7 +275,7 @@ start_sut() { # name
   SUT_MANAGED=1
   if [ "$name" = kamailio ]; then
     SUT_PORT=$KAM_PORT
-    port_free "$SUT_PORT" || die "port $SUT_PORT busy"
+    port_free "$SUT_PORT" || die "$(port_busy_msg "$SUT_PORT")"
     # -w: working dir (default /), where a core file would land were core dumps allowed
     start_bg kamailio "$SD/kamailio.log" env OPENSSL_CONF="$SD/kamailio/openssl.cnf" \
       kamailio -f "$SD/kamailio/kamailio.cfg" -DD -E -m "$KAM_SHM_MB" -M 16 -Y "$SD/kamailio" \
@@ -286,7 +286,7 @@ start_sut() { # name
     SUT_PORT=${!v_port:?set $v_port}
     cmd=${!v_cmd:-}
     if [ -n "$cmd" ]; then
-      port_free "$SUT_PORT" || die "port $SUT_PORT busy"
+      port_free "$SUT_PORT" || die "$(port_busy_msg "$SUT_PORT")"
       start_bg "$name" "$SD/$name.log" bash -c "exec $cmd"
       SUT_PID=$LAST_PID
     else
@@ -479,9 +479,9 @@ search() { # name mode start step
 # ---------------------------------------------------------------- main
 cd "$SD"   # SIPp drops stray files (uac_PID_.csv) in its cwd
 SUTS=${*:-${SIP_SUTS:-kamailio}}
-[ -x "$SIPP" ] || die "no SIPp ($SIPP); run setup.sh (package sip-tester)"
-[ -x "$STUNNEL" ] || die "no stunnel ($STUNNEL); run setup.sh (package stunnel4)"
-bash "$ANCHORS_DIR/pki.sh" "$PKI_DIR" >/dev/null
+[ -x "$SIPP" ] || die "no SIPp ($SIPP); run bench/lib/setup.sh (package sip-tester)"
+[ -x "$STUNNEL" ] || die "no stunnel ($STUNNEL); run bench/lib/setup.sh (package stunnel4)"
+bash "$BENCH_LIB/pki.sh" "$PKI_DIR" >/dev/null
 for name in $SUTS; do
   for mode in $SIP_MODES; do
     KAM_CHILDREN_NOW=$KAM_TCP_CHILDREN; [ "$mode" = ln ] && KAM_CHILDREN_NOW=$KAM_TCP_CHILDREN_LN

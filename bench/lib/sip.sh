@@ -1,12 +1,12 @@
 # shellcheck shell=bash
-# SIP part, driven by lib/sip-bench.sh (the shared harness's sip-bench.sh, copied, see its header): SIPp uac -> stunnel
+# SIP part, driven by lib/sip-bench.sh (see its header): SIPp uac -> stunnel
 # (mutual TLS, client certificate) -> proxy -> SIPp uas, for Kamailio (built in there) and trunkgate
 # (an extra SUT: SIP_SUT_trunkgate_*), shapes l1 (one TLS connection) and ln (one per call).
 # Added here:
 #  * every uac runs through lib/sipp-trace-rtt.sh (-trace_rtt): each call's INVITE->200 time, so
 #    p50/p99 at a given rate, through each proxy and through "direct" (lib/direct-stunnel.sh: the
 #    same TLS hop ending in a stunnel server in front of the uas, no proxy);
-#  * one shared-harness invocation per (system, shape, purpose), each with its own raw TSV, so a
+#  * one sip-bench.sh invocation per (system, shape, purpose), each with its own raw TSV, so a
 #    system that fails its smoke calls is reported as such and the others still get measured.
 # Sourced by bench.sh.
 
@@ -19,7 +19,7 @@ SIP_LAT_DURATION=${SIP_LAT_DURATION:-20}
 SIP_LAT_WARMUP_S=${SIP_LAT_WARMUP_S:-$([ "$QUICK" = 1 ] && echo 1 || echo 5)}
 SD=$RUN_DIR/sip
 
-# sip_invoke <sut> <mode> <label> <fixed rate | search>: one run of the shared harness.
+# sip_invoke <sut> <mode> <label> <fixed rate | search>: one run of lib/sip-bench.sh.
 # Sets S_OK (1 = it ran to the end), S_ERR, S_MAX, S_US, S_CPU, S_RTT_FILE (the first trial's
 # per-call times, "" if none), S_FIRST_PASS (did the first trial after the smoke pass).
 sip_invoke() {
@@ -33,7 +33,7 @@ sip_invoke() {
   mkdir -p "$SD"; : >"$raw"
   rm -f "$SD"/uac_*_rtt.csv   # strays of an interrupted run
   local n0=1; [ -f "$SD/trials.tsv" ] && n0=$(wc -l <"$SD/trials.tsv")
-  log "SIP $sut $mode ($label, rate $rate): shared harness, log $lg"
+  log "SIP $sut $mode ($label, rate $rate): sip-bench.sh, log $lg"
   env "${env[@]}" bash "$BENCH_DIR/lib/sip-bench.sh" "$sut" >"$lg" 2>&1 || rc=$?
   S_OK=1; S_ERR=; S_MAX=0; S_US=NA; S_CPU=NA; S_RTT_FILE=; S_FIRST_PASS=0
   # how a client without a certificate was refused (with or without a TLS alert): into the table
@@ -89,7 +89,7 @@ sip_latency_pair() {
 }
 
 # quick: one trial per system and shape at a fixed rate (also the latency trial), no search
-# full:  the shared search for the max rate held SIP_DURATION s, then latency at half of it
+# full:  the search for the max rate held SIP_DURATION s, then latency at half of it
 sip_part() { # proxies...
   local p mode rate
   export SIPP=$BENCH_DIR/lib/sipp-trace-rtt.sh SIPP_RTT_FREQ=${SIPP_RTT_FREQ:-100}
