@@ -34,7 +34,8 @@ function writeConfig(dir: string, store: Record<string, unknown>): string {
         trust: { bundledRoots: false, extraRoots: [pki.ca.certPath] },
       },
       peers: [{ name: "dev-trunk", match: { dnsNames: ["dev-trunk.local"] } }],
-      sip: { listen: { host: "127.0.0.1", port: 0 } },
+      // `numbers import` accepts only services that name a configured upstream.
+      sip: { listen: { host: "127.0.0.1", port: 0 }, upstreams: [{ name: "svc", targets: [{ host: "127.0.0.1", port: 5070, transport: "tcp" }], healthCheck: { enabled: false } }] },
       http: { enabled: false },
       admin: { listen: { host: "127.0.0.1", port: 0 } },
       store,
