@@ -16,7 +16,12 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const seconds = Number(process.env.SECONDS_PER_CASE ?? 1.5);
 
 async function loadApi() {
-  if (process.argv.includes("--dist")) return import(pathToFileURL(join(root, "dist/src/sip/parse/index.js")).href);
+  // The parser and the forwarding edits (message/edit.js: not re-exported by parse/index.js).
+  const both = async (dir) => ({
+    ...(await import(pathToFileURL(join(dir, "src/sip/parse/index.js")).href)),
+    ...(await import(pathToFileURL(join(dir, "src/sip/message/edit.js")).href)),
+  });
+  if (process.argv.includes("--dist")) return both(join(root, "dist"));
   const out = join(root, "node_modules/.cache/trunkgate-bench");
   const files = [];
   const walk = (d) => {
@@ -37,7 +42,7 @@ async function loadApi() {
     mkdirSync(dirname(dest), { recursive: true });
     writeFileSync(dest, js);
   }
-  return import(pathToFileURL(join(out, "src/sip/parse/index.js")).href);
+  return both(out);
 }
 
 const api = await loadApi();

@@ -4,6 +4,7 @@
 // numbers in typed arrays, copied into prom-client when scraped (collect()), so a message costs an
 // array increment, not prom-client's label hashing; other children are resolved once.
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import type { Direction } from "./direction.js";
 
 export const METHODS = [
   "INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER", "UPDATE", "INFO", "PRACK",
@@ -14,9 +15,8 @@ const OTHER_METHOD = METHODS.length - 1;
 
 /** inbound = sent by a trunk (downstream peer), outbound = sent by an upstream service. */
 export const DIRECTIONS = ["inbound", "outbound"] as const;
-export type Direction = 0 | 1;
-export const INBOUND: Direction = 0;
-export const OUTBOUND: Direction = 1;
+// Kept importable from here for older callers; the definition lives in ./direction.ts.
+export { INBOUND, OUTBOUND, type Direction } from "./direction.js";
 
 export const RESPONSE_METHODS = ["OPTIONS", "INVITE", "other"] as const;
 export const CLASSES = ["1xx", "2xx", "3xx", "4xx", "5xx", "6xx"] as const;

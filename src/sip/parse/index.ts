@@ -1,6 +1,5 @@
-// Public API of the SIP message layer: parsing (lazy, hot path), forwarding edits (slice-based
-// serialisation), builders for proxy-generated messages, stream framing, and a sip.js-backed URI
-// validator for non-hot-path input. Import everything from here: "../parse/index.js".
+// Public API of the SIP parser: parsed messages (lazy, hot path), URIs and header names. Import
+// parsing from here: "../parse/index.js".
 //
 // Hot-path contract: parseMessage() eagerly decodes only what a proxy needs on every message
 // (start line, top Via, Call-ID, CSeq, From/To, Max-Forwards, Content-Length/-Type); every other
@@ -37,42 +36,8 @@ export { canonicalHeaderName } from "./header-names.js";
 // validateSipUri (sip.js's grammar, config/provisioning input only) lives in ./uri-validate.js and is
 // deliberately not re-exported: sip.js must stay out of the per-message import closure.
 
-/**
- * Forwarding edits, slice-based (untouched header lines copied verbatim):
- *   forwardRequest(req, edits: RequestEdits): Buffer — prepend Via, replace Request-URI, remove
- *     top Route, prepend Record-Route, decrement Max-Forwards (insert 70 when absent), add/remove
- *     headers, replace body (Content-Length/Content-Type updated).
- *   forwardResponse(res, edits?: ResponseEdits): Buffer — remove the top Via (default), add/remove
- *     headers, replace body.
- * Neither checks Max-Forwards == 0: the proxy answers 483 before forwarding.
- */
-export {
-  forwardRequest,
-  forwardResponse,
-  type RequestEdits,
-  type ResponseEdits,
-  type BodyReplacement,
-} from "../message/edit.js";
-
-/**
- * Builders for messages the proxy originates:
- *   buildResponse(req, status, reason, opts?) — copies Via(s), From, To (adds a To tag unless one
- *     exists or status is 100), Call-ID, CSeq; extra headers; Content-Length: 0 unless a body.
- *   buildRequest(spec) — e.g. OPTIONS health probes.
- *   buildCancel(sentInvite) — §9.1 CANCEL for an INVITE *as the proxy sent it* (parse the bytes
- *     forwardRequest produced): same R-URI, Call-ID, From, To, CSeq number, top Via, Routes.
- *   buildAckForNon2xx(sentInvite, response) — §17.1.1.3 ACK: To from the response (with tag).
- *   newBranch() / newTag() — random "z9hG4bK…" branch and tag tokens.
- */
-export {
-  buildResponse,
-  buildRequest,
-  buildCancel,
-  buildAckForNon2xx,
-  newBranch,
-  newTag,
-  type ResponseOptions,
-  type RequestSpec,
-} from "../message/build.js";
-
+// Forwarding edits (forwardRequest/forwardResponse) and builders for messages the proxy originates
+// (buildResponse, buildRequest, buildCancel, buildAckForNon2xx, newBranch, newTag) live in
+// ../message/edit.js and ../message/build.js and are not re-exported here: the message layer uses
+// the parser, so a re-export would make the two folders import each other.
 // Stream framing (TLS/TCP) lives in ../transport/framing.js: the parser does not depend on transport.

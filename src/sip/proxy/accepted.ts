@@ -13,7 +13,7 @@
 //     That needs the caller's flow, the direction and the dialog: this object.
 // Both expire through Timers.expireLater (a ring of keys, no timer entry per record).
 import type { Dialog } from "../dialog/dialogs.js";
-import type { Direction } from "../metrics.js";
+import type { Direction } from "../direction.js";
 import type { Flow } from "../transport/flow.js";
 
 export class AcceptedInviteClient {

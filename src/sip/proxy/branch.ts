@@ -13,10 +13,9 @@
 // branch space unpredictable to outsiders, and this runs on every forwarded request, where an
 // HMAC costs several microseconds.
 import { randomBytes } from "node:crypto";
+import { MAGIC_COOKIE, TG_MARK } from "../message/branch-marks.js";
 
-export const MAGIC_COOKIE = "z9hG4bK";
-/** Marks branches trunkgate generated (so the loop check skips foreign Vias cheaply). */
-export const TG_MARK = "tg";
+export { MAGIC_COOKIE, TG_MARK };
 const PREFIX = MAGIC_COOKIE + TG_MARK;
 
 // cyrb53-style mixing into two 32-bit lanes (the second lane of the last call is kept in `lane2`,

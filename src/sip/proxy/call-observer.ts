@@ -1,7 +1,7 @@
 // What the proxy core tells the outside about calls, for call records. Called once per initial
 // INVITE (when its final response goes out) and once per BYE; never per retransmission.
 import type { SipRequest } from "../parse/index.js";
-import type { Direction } from "../metrics.js";
+import type { Direction } from "../direction.js";
 
 export interface InviteCompletion {
   /** The INVITE as received (numbers are read from it; valid only during the call). */

@@ -9,21 +9,11 @@ import type { Logger } from "../../observability/logger.js";
 import { hashId } from "../../observability/hash.js";
 import type { PeerConfig } from "../../config/schema/index.js";
 import { checkBody } from "../media/body-policy.js";
-import { INBOUND, OUTBOUND, type Direction, type SipMetrics } from "../metrics.js";
-import {
-  buildAckForNon2xx,
-  buildCancel,
-  buildRequest,
-  buildResponse,
-  forwardRequest,
-  forwardResponse,
-  newBranch,
-  parseMessage,
-  parseUri,
-  type RequestEdits,
-  type SipRequest,
-  type SipResponse,
-} from "../parse/index.js";
+import { INBOUND, OUTBOUND, type Direction } from "../direction.js";
+import type { SipMetrics } from "../metrics.js";
+import { parseMessage, parseUri, type SipRequest, type SipResponse } from "../parse/index.js";
+import { buildAckForNon2xx, buildCancel, buildRequest, buildResponse, newBranch } from "../message/build.js";
+import { forwardRequest, forwardResponse, type RequestEdits } from "../message/edit.js";
 import { dialogKey, type DialogTable } from "../dialog/dialogs.js";
 import { isReject, type PeerRouteDecision, type PeerRouteFn, type RouteDecision, type RouteFn } from "../route/decision.js";
 import type { KeyExpiryTarget, Timers } from "../timer/timers.js";
@@ -37,7 +27,8 @@ import type { Dialog } from "../dialog/dialogs.js";
 import { AcceptedInviteClient } from "./accepted.js";
 import { isFailoverStatus, type UpstreamCluster, type UpstreamTarget } from "../upstream/cluster.js";
 import { isBetterFinal, statusToForward } from "./best-response.js";
-import { BranchFactory, isOurBranch, MAGIC_COOKIE } from "./branch.js";
+import { BranchFactory, isOurBranch } from "./branch.js";
+import { MAGIC_COOKIE } from "../message/branch-marks.js";
 import type { ProxyIdentity } from "./identity.js";
 import { ProxyTx, type ClientTx, type ProxyTxOwner, type ServerTx } from "./proxy-tx.js";
 import { reasonPhrase } from "./reasons.js";

@@ -10,7 +10,7 @@ import type { NonInviteClientTransaction } from "../transaction/non-invite-clien
 import type { NonInviteServerTransaction } from "../transaction/non-invite-server.js";
 import type { Flow } from "../transport/flow.js";
 import type { UpstreamCluster, UpstreamTarget } from "../upstream/cluster.js";
-import type { Direction } from "../metrics.js";
+import type { Direction } from "../direction.js";
 
 export type ServerTx = InviteServerTransaction<ProxyTx> | NonInviteServerTransaction<ProxyTx>;
 export type ClientTx = InviteClientTransaction<ProxyTx> | NonInviteClientTransaction<ProxyTx>;

@@ -7,7 +7,7 @@
 // Names are kept as the request spelt them (compact forms included), values unfolded.
 // Not a hot path: this runs only for bad input.
 import { parseNameAddr } from "../parse/address.js";
-import { newTag } from "../parse/index.js";
+import { newTag } from "../message/build.js";
 
 const enum Echo {
   Via = 1,

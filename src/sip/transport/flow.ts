@@ -1,7 +1,7 @@
 // A flow, as the proxy core sees a connection: where a message came from and a way to send bytes
 // back on it. Implemented by SipConnection over real sockets, and by in-memory fakes in tests.
 import type { PeerConfig } from "../../config/schema/index.js";
-import type { Direction } from "../metrics.js";
+import type { Direction } from "../direction.js";
 import type { UpstreamTarget } from "../upstream/cluster.js";
 
 export interface Flow {

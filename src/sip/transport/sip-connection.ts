@@ -11,7 +11,7 @@
 import type { Socket } from "node:net";
 import type { PeerConfig } from "../../config/schema/index.js";
 import { SipStreamFramer, type FramingError, type FramingLimits } from "./framing.js";
-import type { Direction } from "../metrics.js";
+import type { Direction } from "../direction.js";
 import type { TimerEntry, TimerTarget, Timers } from "../timer/timers.js";
 import type { UpstreamTarget } from "../upstream/cluster.js";
 import type { Flow } from "./flow.js";

@@ -2,17 +2,28 @@
 // gets an OPTIONS over its pooled connection; a response within `timeoutMs` (anything but
 // 408/503/504) counts as success, silence or a broken connection as failure. TargetHealth turns
 // the results into up/down with the configured thresholds; the gauge follows.
-import { buildRequest, newTag } from "../parse/index.js";
-import { MAGIC_COOKIE, TG_MARK } from "../proxy/branch.js";
+import { buildRequest, newTag } from "../message/build.js";
+import { PROBE_BRANCH_PREFIX } from "../message/branch-marks.js";
 import type { Logger } from "../../observability/logger.js";
 import type { SipMetrics } from "../metrics.js";
-import type { ProxyIdentity } from "../proxy/identity.js";
 import type { TimerEntry, TimerTarget, Timers } from "../timer/timers.js";
-import type { Flow } from "../transport/flow.js";
 import { probeSucceeded } from "./health-state.js";
 import type { UpstreamCluster, UpstreamTarget } from "./cluster.js";
 
-const PROBE_BRANCH_PREFIX = MAGIC_COOKIE + TG_MARK + "hc";
+/**
+ * What a probe needs of a connection (the transport's Flow satisfies it). Declared here so that
+ * upstream/ does not import transport/ (which imports upstream/: the folders would form a cycle).
+ */
+export interface ProbeFlow {
+  readonly transport: "TLS" | "TCP";
+  send(data: Buffer): boolean;
+}
+
+/** Who sends the probes (the proxy's ProxyIdentity satisfies it). */
+export interface ProbeIdentity {
+  readonly sentBy: string;
+  readonly advertisedHost: string;
+}
 
 const enum ProbeTimer {
   Interval = 1,
@@ -21,7 +32,7 @@ const enum ProbeTimer {
 
 class TargetProbe implements TimerTarget {
   branch: string | undefined;
-  flow: Flow | undefined;
+  flow: ProbeFlow | undefined;
   interval: TimerEntry | undefined;
   timeout: TimerEntry | undefined;
   cseq = 0;
@@ -44,11 +55,11 @@ class TargetProbe implements TimerTarget {
 export interface HealthCheckerOptions {
   clusters: readonly UpstreamCluster[];
   timers: Timers;
-  identity: ProxyIdentity;
+  identity: ProbeIdentity;
   metrics: SipMetrics;
   logger: Logger;
   /** The pooled flow toward a target (opening it when needed). */
-  flowTo(target: UpstreamTarget): Flow;
+  flowTo(target: UpstreamTarget): ProbeFlow;
 }
 
 export class HealthChecker {
@@ -124,7 +135,7 @@ export class HealthChecker {
   }
 
   /** The connection a probe was sent on closed: that probe failed. */
-  onFlowClosed(flow: Flow): void {
+  onFlowClosed(flow: ProbeFlow): void {
     for (const p of this.#probes) if (p.flow === flow && p.branch !== undefined) this.#result(p, false);
   }
 

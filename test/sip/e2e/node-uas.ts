@@ -4,7 +4,8 @@
 import { once } from "node:events";
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { SipStreamFramer } from "../../../src/sip/transport/framing.js";
-import { buildResponse, parseMessage, type SipRequest } from "../../../src/sip/parse/index.js";
+import { parseMessage, type SipRequest } from "../../../src/sip/parse/index.js";
+import { buildResponse } from "../../../src/sip/message/build.js";
 
 export interface NodeUas {
   port: number;

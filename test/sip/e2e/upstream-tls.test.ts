@@ -6,7 +6,8 @@ import { createServer as createTcpServer, type AddressInfo, type Socket } from "
 import { createServer as createTlsServer, type TLSSocket } from "node:tls";
 import t from "tap";
 import { SipStreamFramer } from "../../../src/sip/transport/framing.js";
-import { buildResponse, parseMessage, type SipMessage, type SipRequest, type SipResponse } from "../../../src/sip/parse/index.js";
+import { parseMessage, type SipMessage, type SipRequest, type SipResponse } from "../../../src/sip/parse/index.js";
+import { buildResponse } from "../../../src/sip/message/build.js";
 import { TrunkClient, sipRequest, startGateway, testPki } from "./harness.js";
 import { patience, until } from "../../helpers/time.js";
 

@@ -1,9 +1,8 @@
 import t from "tap";
 import { Core } from "sip.js";
-import {
-  buildAckForNon2xx, buildCancel, buildRequest, buildResponse, forwardRequest, forwardResponse, newBranch,
-  parseMessage, type SipMessage, type SipRequest, type SipResponse,
-} from "../../../src/sip/parse/index.js";
+import { parseMessage, type SipMessage, type SipRequest, type SipResponse } from "../../../src/sip/parse/index.js";
+import { buildAckForNon2xx, buildCancel, buildRequest, buildResponse, newBranch } from "../../../src/sip/message/build.js";
+import { forwardRequest, forwardResponse } from "../../../src/sip/message/edit.js";
 import { INVITE_SDP, OK_200, VALID } from "./corpus.js";
 
 const quiet = { log() {}, debug() {}, warn() {}, error() {}, info() {} } as unknown as Core.Logger;
