@@ -1,25 +1,23 @@
-// The response context of one proxied request (RFC 3261 §16): the server transaction toward the
-// sender, the current client transaction toward the next hop, failover state and the best final
-// response so far. Plain fields, no closures: the core drives it.
+// The per-request context every proxy phase works on (RFC 3261 §16 response context): the server
+// transaction toward the sender, the current client transaction toward the next hop, what the
+// request filter and the route phase decided, failover state and the best final response so far.
+// Plain fields, no closures: the phases drive it.
 import type { SipRequest, SipResponse } from "../parse/index.js";
 import type { RouteHints } from "./route-set.js";
 import type { TimerEntry, TimerTarget } from "../timer/timers.js";
-import type { InviteClientTransaction } from "../transaction/invite-client.js";
-import type { InviteServerTransaction } from "../transaction/invite-server.js";
-import type { NonInviteClientTransaction } from "../transaction/non-invite-client.js";
-import type { NonInviteServerTransaction } from "../transaction/non-invite-server.js";
+import type { ClientTx as AnyClientTx, ServerTx as AnyServerTx, TxContext } from "../transaction/layer.js";
 import type { Flow } from "../transport/flow.js";
 import type { UpstreamCluster, UpstreamTarget } from "../upstream/cluster.js";
 import type { Direction } from "../direction.js";
 
-export type ServerTx = InviteServerTransaction<ProxyTx> | NonInviteServerTransaction<ProxyTx>;
-export type ClientTx = InviteClientTransaction<ProxyTx> | NonInviteClientTransaction<ProxyTx>;
+export type ServerTx = AnyServerTx<ProxyTx>;
+export type ClientTx = AnyClientTx<ProxyTx>;
 
 export interface ProxyTxOwner {
   onGuardTimer(ptx: ProxyTx): void;
 }
 
-export class ProxyTx implements TimerTarget {
+export class ProxyTx implements TimerTarget, TxContext<ProxyTx> {
   server!: ServerTx;
   client: ClientTx | undefined;
   clientFlow: Flow | undefined;

@@ -1,8 +1,10 @@
 // INVITE client transaction (RFC 3261 §17.1.1, amended by RFC 6026 §7.2: a 2xx moves it to
 // Accepted, where 2xx retransmissions keep reaching the proxy core for Timer M = 64·T1).
+// receiveResponse returns what the layer does with the response (ClientAction); the layer then
+// settles the transition (settleAccepted / settleCompleted) once the proxy core handled it.
 // Timer C (§16.6 step 11) lives here too because it belongs to each forwarded INVITE.
 import type { TimerEntry, TimerTarget, Timers } from "../timer/timers.js";
-import { ClientState, TimerKind, type ClientTxOwner, type TxTiming } from "./types.js";
+import { ClientAction, ClientState, TimerKind, type ClientTxOwner, type TxTiming } from "./types.js";
 
 export class InviteClientTransaction<C = unknown> implements TimerTarget {
   state = ClientState.Calling;
@@ -41,7 +43,7 @@ export class InviteClientTransaction<C = unknown> implements TimerTarget {
     if (failoverMs > 0) this.#tFailover = this.timers.start(this, TimerKind.Failover, failoverMs);
   }
 
-  receiveResponse(status: number, response: unknown): void {
+  receiveResponse(status: number): ClientAction {
     switch (this.state) {
       case ClientState.Calling:
       case ClientState.Proceeding:
@@ -55,35 +57,41 @@ export class InviteClientTransaction<C = unknown> implements TimerTarget {
           // §16.7 step 2: Timer C restarts on every provisional response.
           this.timers.cancel(this.#tC);
           this.#tC = this.timers.start(this, TimerKind.C, this.timing.timerC);
-          this.owner.clientResponse(this, response, status);
-        } else if (status < 300) {
-          this.finalStatus = status;
-          this.#stopRunning();
-          this.state = ClientState.Accepted;
-          this.owner.clientResponse(this, response, status);
-          // Timer M only when the owner did not take the Accepted state over (handOffAccepted)
-          // while handling this 2xx.
-          if (this.state === ClientState.Accepted) this.#tEnd = this.timers.start(this, TimerKind.M, 64 * this.timing.t1);
-        } else {
-          this.finalStatus = status;
-          this.#stopRunning();
-          this.state = ClientState.Completed;
-          this.owner.sendAck(this, response);
-          this.owner.clientResponse(this, response, status);
-          if (this.timing.reliable) this.#terminate();
-          else this.#tEnd = this.timers.start(this, TimerKind.D, 32_000);
+          return ClientAction.PassUp;
         }
-        return;
+        this.finalStatus = status;
+        this.#stopRunning();
+        if (status < 300) {
+          this.state = ClientState.Accepted;
+          return ClientAction.PassUpAccepted;
+        }
+        this.state = ClientState.Completed;
+        return ClientAction.AckPassUpCompleted;
       case ClientState.Accepted:
         // RFC 6026: 2xx retransmissions (or 2xx from other forks) go to the TU; others are dropped.
-        if (status >= 200 && status < 300) this.owner.clientResponse(this, response, status);
-        return;
+        return status >= 200 && status < 300 ? ClientAction.PassUp : ClientAction.Drop;
       case ClientState.Completed:
-        if (status >= 300) this.owner.sendAck(this, response);
-        return;
+        return status >= 300 ? ClientAction.Ack : ClientAction.Drop;
       default:
-        return;
+        return ClientAction.Drop;
     }
+  }
+
+  /**
+   * After PassUpAccepted was handled: Timer M, unless the owner took the Accepted state over
+   * (handOffAccepted) while handling the 2xx.
+   */
+  settleAccepted(): void {
+    if (this.state === ClientState.Accepted && this.#tEnd === undefined) {
+      this.#tEnd = this.timers.start(this, TimerKind.M, 64 * this.timing.t1);
+    }
+  }
+
+  /** After AckPassUpCompleted was handled: Timer D absorbs retransmitted finals (zero over TLS/TCP). */
+  settleCompleted(): void {
+    if (this.state !== ClientState.Completed || this.#tEnd !== undefined) return;
+    if (this.timing.reliable) this.#terminate();
+    else this.#tEnd = this.timers.start(this, TimerKind.D, 32_000);
   }
 
   /** The connection carrying this transaction failed before a final response (§17.1.4). */

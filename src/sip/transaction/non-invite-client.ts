@@ -2,7 +2,7 @@
 // Timer E retransmits (unreliable transports only), Timer F (64·T1) gives up, Timer K (T4, zero
 // over TLS/TCP) absorbs late retransmissions of the final response.
 import type { TimerEntry, TimerTarget, Timers } from "../timer/timers.js";
-import { ClientState, TimerKind, type ClientTxOwner, type TxTiming } from "./types.js";
+import { ClientAction, ClientState, TimerKind, type ClientTxOwner, type TxTiming } from "./types.js";
 
 export class NonInviteClientTransaction<C = unknown> implements TimerTarget {
   /** Calling = "Trying" in §17.1.2. */
@@ -30,17 +30,22 @@ export class NonInviteClientTransaction<C = unknown> implements TimerTarget {
     this.#tF = this.timers.start(this, TimerKind.F, this.timeoutMs);
   }
 
-  receiveResponse(status: number, response: unknown): void {
-    if (this.state !== ClientState.Calling && this.state !== ClientState.Proceeding) return;
+  /** Returns what the layer does with the response (then settleCompleted() after a final). */
+  receiveResponse(status: number): ClientAction {
+    if (this.state !== ClientState.Calling && this.state !== ClientState.Proceeding) return ClientAction.Drop;
     if (status < 200) {
       this.state = ClientState.Proceeding;
-      this.owner.clientResponse(this, response, status);
-      return;
+      return ClientAction.PassUp;
     }
     this.finalStatus = status;
     this.#stopRunning();
     this.state = ClientState.Completed;
-    this.owner.clientResponse(this, response, status);
+    return ClientAction.PassUpCompleted;
+  }
+
+  /** After the final was handled: Timer K absorbs its retransmissions (zero over TLS/TCP). */
+  settleCompleted(): void {
+    if (this.state !== ClientState.Completed || this.#tK !== undefined) return;
     if (this.timing.reliable) this.#terminate();
     else this.#tK = this.timers.start(this, TimerKind.K, this.timing.t4);
   }

@@ -1,5 +1,5 @@
 // An answered INVITE over TLS/TCP keeps only compact records for RFC 6026's Accepted state
-// (src/sip/proxy/accepted.ts): the wire behaviour for the 64·T1 after the 2xx must be exactly what
+// (src/sip/transaction/accepted.ts): the wire behaviour for the 64·T1 after the 2xx must be exactly what
 // the full transactions did: retransmitted INVITE absorbed, 2xx retransmissions passed back, ACK
 // with the INVITE's branch forwarded, CANCEL answered 200 and not forwarded, and everything gone
 // at Timer L / M.

@@ -5,22 +5,52 @@ import { InviteClientTransaction } from "../../../src/sip/transaction/invite-cli
 import { InviteServerTransaction } from "../../../src/sip/transaction/invite-server.js";
 import { NonInviteClientTransaction } from "../../../src/sip/transaction/non-invite-client.js";
 import { NonInviteServerTransaction } from "../../../src/sip/transaction/non-invite-server.js";
-import { ClientState, ServerState, type TxTiming } from "../../../src/sip/transaction/types.js";
+import { AckAction, ClientAction, ClientState, SendResult, ServerState, type TxTiming } from "../../../src/sip/transaction/types.js";
 
 const RELIABLE: TxTiming = { t1: 500, t2: 4000, t4: 5000, reliable: true, timerC: 180_001 };
 const UNRELIABLE: TxTiming = { ...RELIABLE, reliable: false };
+
+// Transitions return what to do (ClientAction, SendResult, AckAction); only timers call the
+// owner. The helpers below apply the returned actions as the transaction layer does (layer.ts),
+// recording them as events next to the owner's, so each test reads as the event sequence.
 
 function clientOwner() {
   const ev: string[] = [];
   return {
     ev,
     retransmitRequest: () => ev.push("retransmit"),
-    clientResponse: (_tx: unknown, _r: unknown, s: number) => ev.push(`response ${s}`),
-    sendAck: () => ev.push("ack"),
     clientFailed: (_tx: unknown, why: string) => ev.push(`failed ${why}`),
     clientTimerC: () => ev.push("timerC"),
     clientTerminated: () => ev.push("terminated"),
   };
+}
+
+type AnyClient = InviteClientTransaction<unknown> | NonInviteClientTransaction<unknown>;
+
+/** A response reaches the client transaction; its action applied as the layer applies it. */
+function receive(o: { ev: string[] }, tx: AnyClient, status: number): void {
+  switch (tx.receiveResponse(status)) {
+    case ClientAction.PassUp:
+      o.ev.push(`response ${status}`);
+      break;
+    case ClientAction.PassUpAccepted:
+      o.ev.push(`response ${status}`);
+      (tx as InviteClientTransaction<unknown>).settleAccepted();
+      break;
+    case ClientAction.AckPassUpCompleted:
+      o.ev.push("ack", `response ${status}`);
+      tx.settleCompleted();
+      break;
+    case ClientAction.PassUpCompleted:
+      o.ev.push(`response ${status}`);
+      tx.settleCompleted();
+      break;
+    case ClientAction.Ack:
+      o.ev.push("ack");
+      break;
+    default:
+      break;
+  }
 }
 
 function serverOwner() {
@@ -28,10 +58,26 @@ function serverOwner() {
   return {
     ev,
     retransmitResponse: () => ev.push("retransmit"),
-    ackInAccepted: () => ev.push("ack-accepted"),
     ackTimeout: () => ev.push("timerH"),
     serverTerminated: () => ev.push("terminated"),
   };
+}
+
+type AnyServer = InviteServerTransaction<unknown> | NonInviteServerTransaction<unknown>;
+
+/** A response offered to the server transaction; settled as the layer does (no compact record here). */
+function send(tx: AnyServer, status: number): boolean {
+  const r = tx.sendResponse(status, Buffer.from(String(status)));
+  if (r === SendResult.SentThenEnd || r === SendResult.SentAccepted) tx.settle();
+  return r !== SendResult.Refused;
+}
+
+function retransmission(o: { ev: string[] }, tx: AnyServer): void {
+  if (tx.receiveRequestRetransmission()) o.ev.push("retransmit");
+}
+
+function ack(o: { ev: string[] }, tx: InviteServerTransaction<unknown>): void {
+  if (tx.receiveAck() === AckAction.Forward) o.ev.push("ack-accepted");
 }
 
 function setup() {
@@ -57,14 +103,14 @@ t.test("INVITE client: provisional stops Timer B, restarts Timer C; non-2xx → 
   const tx = new InviteClientTransaction("b", null, o, timers, RELIABLE);
   tx.start();
   p.advance(1000);
-  tx.receiveResponse(180, {});
+  receive(o, tx, 180);
   t.equal(tx.state, ClientState.Proceeding);
   t.ok(tx.provisionalSeen);
   p.advance(60_000);
   t.same(o.ev, ["response 180"], "no Timer B once Proceeding");
   p.advance(120_001);
   t.same(o.ev, ["response 180", "timerC"], "Timer C 180001 ms after the last provisional");
-  tx.receiveResponse(486, {});
+  receive(o, tx, 486);
   t.same(o.ev.slice(2), ["ack", "response 486", "terminated"]);
 });
 
@@ -73,10 +119,10 @@ t.test("INVITE client: 2xx → Accepted, 2xx retransmissions passed on, Timer M 
   const o = clientOwner();
   const tx = new InviteClientTransaction("b", null, o, timers, RELIABLE);
   tx.start();
-  tx.receiveResponse(200, {});
+  receive(o, tx, 200);
   t.equal(tx.state, ClientState.Accepted);
-  tx.receiveResponse(200, {});
-  tx.receiveResponse(486, {});
+  receive(o, tx, 200);
+  receive(o, tx, 486);
   t.same(o.ev, ["response 200", "response 200"], "2xx retransmission passed, late non-2xx dropped");
   p.advance(32_000);
   t.same(o.ev, ["response 200", "response 200", "terminated"]);
@@ -89,8 +135,8 @@ t.test("INVITE client, unreliable: Timer A retransmits doubling; Timer D 32 s ab
   tx.start();
   p.advance(500 + 1000 + 2000);
   t.same(o.ev, ["retransmit", "retransmit", "retransmit"]);
-  tx.receiveResponse(503, {});
-  tx.receiveResponse(503, {});
+  receive(o, tx, 503);
+  receive(o, tx, 503);
   t.same(o.ev.slice(3), ["ack", "response 503", "ack"], "retransmitted final: ACK again, not passed up");
   p.advance(32_000);
   t.equal(o.ev.at(-1), "terminated");
@@ -123,9 +169,9 @@ t.test("non-INVITE client, reliable: final → Completed → Terminated at once 
   const o = clientOwner();
   const tx = new NonInviteClientTransaction("b", null, o, timers, RELIABLE);
   tx.start();
-  tx.receiveResponse(100, {});
-  tx.receiveResponse(200, {});
-  tx.receiveResponse(200, {});
+  receive(o, tx, 100);
+  receive(o, tx, 200);
+  receive(o, tx, 200);
   t.same(o.ev, ["response 100", "response 200", "terminated"]);
 });
 
@@ -133,13 +179,13 @@ t.test("INVITE server: non-2xx → Completed; ACK → Confirmed → Terminated (
   const { timers } = setup();
   const o = serverOwner();
   const tx = new InviteServerTransaction("k", null, o, timers, RELIABLE);
-  t.ok(tx.sendResponse(100, Buffer.from("100")));
-  tx.receiveRequestRetransmission();
+  t.ok(send(tx, 100));
+  retransmission(o, tx);
   t.same(o.ev, ["retransmit"], "INVITE retransmission → last provisional again");
-  t.ok(tx.sendResponse(487, Buffer.from("487")));
+  t.ok(send(tx, 487));
   t.equal(tx.state, ServerState.Completed);
-  t.notOk(tx.sendResponse(200, Buffer.from("200")), "no second final");
-  tx.receiveAck({});
+  t.notOk(send(tx, 200), "no second final");
+  ack(o, tx);
   t.same(o.ev, ["retransmit", "terminated"]);
 });
 
@@ -147,7 +193,7 @@ t.test("INVITE server: Timer H when no ACK comes; Timer G retransmits (unreliabl
   const { p, timers } = setup();
   const o = serverOwner();
   const tx = new InviteServerTransaction("k", null, o, timers, UNRELIABLE);
-  tx.sendResponse(500, Buffer.from("500"));
+  send(tx, 500);
   p.advance(500 + 1000 + 2000 + 4000);
   t.equal(o.ev.filter((e) => e === "retransmit").length, 4);
   p.advance(32_000);
@@ -159,10 +205,10 @@ t.test("INVITE server: 2xx → Accepted (RFC 6026): 2xx retransmissions allowed,
   const { p, timers } = setup();
   const o = serverOwner();
   const tx = new InviteServerTransaction("k", null, o, timers, RELIABLE);
-  t.ok(tx.sendResponse(200, Buffer.from("200")));
-  t.ok(tx.sendResponse(200, Buffer.from("200")), "2xx retransmission forwarded");
-  t.notOk(tx.sendResponse(500, Buffer.from("500")), "no non-2xx after a 2xx");
-  tx.receiveAck({});
+  t.ok(send(tx, 200));
+  t.ok(send(tx, 200), "2xx retransmission forwarded");
+  t.notOk(send(tx, 500), "no non-2xx after a 2xx");
+  ack(o, tx);
   t.same(o.ev, ["ack-accepted"]);
   p.advance(32_000);
   t.same(o.ev, ["ack-accepted", "terminated"]);
@@ -172,12 +218,12 @@ t.test("non-INVITE server: final → Terminated at once over TLS/TCP (J = 0), Ti
   const { p, timers } = setup();
   const o = serverOwner();
   const tx = new NonInviteServerTransaction("k", null, o, timers, RELIABLE);
-  tx.sendResponse(200, Buffer.from("200"));
+  send(tx, 200);
   t.same(o.ev, ["terminated"]);
   const o2 = serverOwner();
   const tx2 = new NonInviteServerTransaction("k", null, o2, timers, UNRELIABLE);
-  tx2.sendResponse(200, Buffer.from("200"));
-  tx2.receiveRequestRetransmission();
+  send(tx2, 200);
+  retransmission(o2, tx2);
   t.same(o2.ev, ["retransmit"]);
   p.advance(32_000);
   t.same(o2.ev, ["retransmit", "terminated"]);

@@ -1,0 +1,45 @@
+// CPU per call through the proxy core alone, in process (no sockets, no TLS, no SIPp): a full call
+// (INVITE, 100, 180, 200, ACK, BYE, 200) driven through the in-memory core harness, timed with
+// process.cpuUsage. The harness parses what the core sends and builds the far side's messages as
+// text, so the figure is an upper bound of the core's own cost; it moves with the core and stays
+// usable on a loaded machine, where the SIPp bench (npm run bench) cannot keep its rate.
+// Not a test (tap ignores it):
+//   node --import=./node_modules/@tapjs/typescript/dist/esm/import.mjs test/sip/bench/core-cpu.ts [calls] [rounds]
+import { sipRequest } from "../e2e/harness.js";
+import { answer, makeCore } from "../proxy/core-harness.js";
+import type { SipRequest } from "../../../src/sip/parse/index.js";
+
+const calls = Number(process.argv[2] ?? 5000);
+const rounds = Number(process.argv[3] ?? 5);
+const URI = "sip:+4930123456@127.0.0.1:5061";
+const h = makeCore({ srtp: false, targets: 2 });
+h.logs.lines.length = 0;
+
+let n = 0;
+function oneCall(): void {
+  const id = ++n;
+  h.fromTrunk(sipRequest({ method: "INVITE", uri: URI, branch: `z9hG4bK-b${id}`, callId: `bench-${id}`, fromTag: "f" }));
+  const fwd = h.up(0).takeOne() as SipRequest;
+  h.fromUpstream(0, answer(fwd, 180, "Ringing", { toTag: "u" }));
+  h.fromUpstream(0, answer(fwd, 200, "OK", { toTag: "u" }));
+  h.trunk.take();
+  h.fromTrunk(sipRequest({ method: "ACK", uri: URI, branch: `z9hG4bK-a${id}`, callId: `bench-${id}`, fromTag: "f", toTag: "u" }));
+  h.fromTrunk(sipRequest({ method: "BYE", uri: URI, branch: `z9hG4bK-y${id}`, callId: `bench-${id}`, fromTag: "f", toTag: "u", cseq: 2 }));
+  const up = h.up(0).take();
+  const bye = up[up.length - 1] as SipRequest;
+  h.fromUpstream(0, answer(bye, 200, "OK"));
+  h.trunk.take();
+  if (h.logs.lines.length > 1000) h.logs.lines.length = h.logs.raw.length = 0;
+}
+
+for (let i = 0; i < 2000; i++) oneCall(); // warm-up (JIT)
+const perCall: number[] = [];
+for (let r = 0; r < rounds; r++) {
+  const c0 = process.cpuUsage();
+  for (let i = 0; i < calls; i++) oneCall();
+  const c = process.cpuUsage(c0);
+  perCall.push((c.user + c.system) / calls);
+  h.platform.advance(64 * 500 + 1); // Accepted-state records and timers expire between rounds
+}
+perCall.sort((a, b) => a - b);
+console.log(`core CPU per call: min ${perCall[0]!.toFixed(1)} µs, median ${perCall[Math.floor(rounds / 2)]!.toFixed(1)} µs (${calls} calls x ${rounds} rounds)`);
