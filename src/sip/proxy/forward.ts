@@ -4,7 +4,7 @@
 // the cluster's next target when an attempt fails (§16.7 step 6 restricted to 408/503/504).
 import { INBOUND } from "../direction.js";
 import { forwardRequest, type RequestEdits } from "../message/edit.js";
-import type { InviteClientTransaction } from "../transaction/invite-client.js";
+import { InviteClientTransaction } from "../transaction/invite-client.js";
 import type { Flow } from "../transport/flow.js";
 import type { UpstreamTarget } from "../upstream/cluster.js";
 import type { ProxyEnv } from "./env.js";
@@ -57,7 +57,7 @@ export function send(env: ProxyEnv, ptx: ProxyTx, flow: Flow): void {
   if (flow.carriedClientTransactions !== true) flow.carriedClientTransactions = true;
   const tx = env.layer.createClient(branch, ptx, ptx.isInvite);
   ptx.client = tx;
-  if (ptx.isInvite) startInvite(env, ptx, tx as InviteClientTransaction<ProxyTx>);
+  if (tx instanceof InviteClientTransaction) startInvite(env, ptx, tx);
   else tx.start();
   if (!flow.send(bytes)) tx.transportError();
 }

@@ -46,7 +46,7 @@ export function onClientResponse(env: ProxyEnv, tx: ClientTx, res: SipResponse, 
     if (method === "INVITE" && ptx.outOfDialog) {
       // When the Accepted state was taken over by a compact record, that record re-confirms the
       // dialog on 2xx retransmissions as the transaction did.
-      env.layer.attachDialog((tx as InviteClientTransaction<ProxyTx>).branch, confirmDialog(env, ptx, res));
+      env.layer.attachDialog(tx.branch, confirmDialog(env, ptx, res));
     } else if (method === "BYE") endDialog(env, ptx);
     return;
   }

@@ -221,7 +221,7 @@ export class TransactionLayer<C extends TxContext<C>> implements ClientTxOwner<C
         break;
       case ClientAction.PassUpAccepted:
         this.#tu.clientResponse(tx, res, status);
-        (tx as InviteClientTransaction<C>).settleAccepted();
+        if (tx instanceof InviteClientTransaction) tx.settleAccepted();
         break;
       case ClientAction.AckPassUpCompleted:
         this.#tu.sendAck(tx, res);
