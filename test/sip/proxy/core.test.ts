@@ -436,3 +436,23 @@ t.test("the same branch from two different senders makes two transactions (sent-
   h.fromTrunk(b);
   t.equal(h.up(0).requests().filter((r) => r.method === "INVITE").length, 2, "both forwarded");
 });
+
+t.test("a stray 2xx (its transactions gone) passes the same media filter as any 2xx: other suites removed", async (t) => {
+  const h = makeCore({ targets: 1 });
+  h.fromTrunk(sipRequest({ method: "INVITE", uri: URI, body: SRTP_SDP, callId: "stray-sdp", fromTag: "f" }));
+  h.trunk.take();
+  const fwd = h.up(0).takeOne() as SipRequest;
+  const ok = answer(fwd, 200, "OK", { toTag: "u", body: SRTP_SDP });
+  h.fromUpstream(0, ok);
+  const first = h.trunk.takeOne() as SipResponse;
+  t.equal(first.status, 200);
+  t.notOk(first.body.toString().includes("AES_CM_128_HMAC_SHA1_32"), "the 2xx itself: other suite removed");
+  h.platform.advance(64 * 500 + 1); // the Accepted state (Timer L/M) is over: no transaction left
+  t.equal(h.core.clientTransactions, 0);
+  h.fromUpstream(0, ok); // the UAS retransmits its 2xx (our ACK was slow): forwarded along the dialog
+  const again = h.trunk.takeOne() as SipResponse;
+  t.equal(again.status, 200);
+  t.ok(again.body.toString().includes("AES_CM_128_HMAC_SHA1_80"), "allowed suite kept");
+  t.notOk(again.body.toString().includes("AES_CM_128_HMAC_SHA1_32"), "other suite removed here too");
+  t.equal(again.contentLength, again.body.length, "Content-Length follows the body");
+});
