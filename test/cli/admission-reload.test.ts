@@ -8,6 +8,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import type { SipResponse } from "../../src/sip/parse/index.js";
+import { clusterConfig } from "../cluster/harness.js";
 import { appEnv, collect, MAIN, waitForLine } from "../helpers/cli.js";
 import { RTP_SDP, sipRequest, testPki, TrunkClient } from "../sip/e2e/harness.js";
 import { startNodeUas } from "../sip/e2e/node-uas.js";
@@ -29,26 +30,19 @@ t.test("SIGHUP applies a new maxConcurrentCalls; an invalid file keeps the old o
   const pki = await testPki();
   const uas = await startNodeUas({ inviteStatus: 200 });
   t.teardown(() => uas.close());
-  const config = (admission: Record<string, unknown>, idleMs = 600_000): Record<string, unknown> => ({
-    tls: {
-      certificates: [{ cert: pki.serverEcdsa.certPath, key: pki.serverEcdsa.keyPath }],
-      clientCertificate: { cert: pki.upstreamClient.certPath, key: pki.upstreamClient.keyPath },
-      trust: { bundledRoots: false, extraRoots: [pki.ca.certPath] },
-      watch: false,
-    },
-    peers: [{ name: "dev-trunk", match: { dnsNames: ["dev-trunk.local"] } }],
-    sip: {
-      listen: { host: "127.0.0.1", port: 0 },
-      upstreams: [{ name: "svc", targets: [{ host: "127.0.0.1", port: uas.port, transport: "tcp" }], healthCheck: { enabled: false } }],
-      media: { srtpPolicy: "off" },
-      numberRouting: { enabled: false },
-      timeouts: { idleMs },
-      admission,
-    },
-    http: { enabled: false },
-    admin: { listen: { host: "127.0.0.1", port: 0 } },
-    store: { url: `sqlite:${join(pki.dir, "reload-store.db")}`, encryptionKeyFile: join(pki.dir, "reload-store.key") },
-  });
+  // One process (the reload path of `start` itself; cluster workers share App.reloadConfig).
+  const config = (admission: Record<string, unknown>, idleMs = 600_000): Record<string, unknown> =>
+    clusterConfig(pki, {
+      sip: {
+        listen: { host: "127.0.0.1", port: 0 },
+        upstreams: [{ name: "svc", targets: [{ host: "127.0.0.1", port: uas.port, transport: "tcp" }], healthCheck: { enabled: false } }],
+        media: { srtpPolicy: "off" },
+        numberRouting: { enabled: false },
+        timeouts: { idleMs },
+        admission,
+      },
+      lifecycle: { workers: 1, drainGraceSeconds: 2 },
+    });
   const file = join(pki.dir, "admission-reload.yaml");
   await writeFile(file, stringify(config({ maxConcurrentCalls: 1 })));
   const child = spawn(process.execPath, [MAIN, "start", "--config", file], { stdio: "pipe", env: appEnv() });

@@ -115,6 +115,15 @@ t.test("two peers: limits apply to the peer that reaches them only", async (t) =
   t.equal((await hangUp(a, "a4", a4.to.tag!)).status, 200);
   t.equal(await calls(gw, "carrier-a"), 0, "every call of carrier-a ended: 0");
 
+  // INVITEs the core answers itself, without a transaction (483 here), are no calls either.
+  for (const id of ["m1", "m2", "m3"]) {
+    a.send(sipRequest({ method: "INVITE", uri: URI, callId: id, fromTag: `f-${id}`, maxForwards: 0, body: RTP_SDP }));
+    t.equal((await final(a)).status, 483, `${id}: 483 from the core`);
+  }
+  t.equal(await calls(gw, "carrier-a"), 0, "INVITEs refused by the core leave no call counted");
+  t.equal((await call(a, "a7")).status, 200, "so carrier-a still has its room");
+  t.equal((await hangUp(a, "a7", (await uas.waitFor((r) => r.method === "ACK" && r.callId === "a7")).req.to.tag!)).status, 200);
+
   // Request rate for carrier-b: 6 tokens, refilled 1 per 100 s. b1's INVITE and ACK spent 2.
   const seen: number[] = [];
   for (let i = 0; i < 4; i++) {
