@@ -255,10 +255,14 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
       if (admit === Admit.Refused) return;
       if (admit === Admit.Passed) return core.onRequest(conn, msg);
       // A new call counted from here: if the core answered it without a transaction (400, 488,
-      // draining 503, …) no final-response event will end it, so it ends now.
+      // draining 503, …, or a bug the error boundary answers 500) no final-response event will
+      // end it, so it ends now.
       const pending = core.pendingRequests;
-      core.onRequest(conn, msg);
-      if (core.pendingRequests === pending) this.admission.notTaken(msg);
+      try {
+        core.onRequest(conn, msg);
+      } finally {
+        if (core.pendingRequests === pending) this.admission.notTaken(msg);
+      }
       return;
     }
     this.metrics.parseError(r.kind);

@@ -17,7 +17,6 @@ t.test("token bucket: a burst, then the rate", async (t) => {
   t.ok(b.take(100), "100 ms: one token");
   t.notOk(b.take(100));
   t.equal(b.available(10_000), 3, "never more than the burst");
-  t.notOk(new TokenBucket(10, 3, 1000).take(500) === false && false, "a clock going backwards neither refills nor throws");
   const back = new TokenBucket(1, 1, 1000);
   t.ok(back.take(1000));
   t.notOk(back.take(500), "backwards: nothing refilled");
