@@ -3,6 +3,8 @@
 import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import type { Config } from "./config/schema/index.js";
+import { ConfigError, loadConfigFile } from "./config/load.js";
+import { restartOnlyChanges } from "./config/live-reload.js";
 import { type Component, listenError } from "./component.js";
 import { AdminServer } from "./admin/admin-server.js";
 import { setLogHashKey } from "./observability/hash.js";
@@ -152,6 +154,28 @@ export class App {
 
   reloadTls(): boolean {
     return this.tls.reload();
+  }
+
+  /**
+   * SIGHUP: re-read the config file and apply what can change live (the admission limits). An
+   * invalid file changes nothing (the error names the key); other changed keys are logged as
+   * needing a restart. Returns whether the new config was applied.
+   */
+  reloadConfig(path: string): boolean {
+    let next: Config;
+    try {
+      next = loadConfigFile(path);
+    } catch (err) {
+      const problems = err instanceof ConfigError ? err.problems : [String(err)];
+      this.logger.error({ file: path, problems }, `config reload refused, the running limits stay: ${problems.join("; ")}`);
+      return false;
+    }
+    const restart = restartOnlyChanges(this.config, next);
+    if (restart.length > 0) {
+      this.logger.warn({ file: path, keys: restart }, `config reload: changed keys that need a restart (not applied): ${restart.join(", ")}`);
+    }
+    for (const c of this.components) c.reloadConfig?.(next);
+    return true;
   }
 
   /** Graceful stop: readiness goes red, listeners stop accepting, work in flight drains. */

@@ -1,4 +1,5 @@
 import type { AddressInfo } from "node:net";
+import type { Config } from "./config/schema/index.js";
 
 // What the composition root needs from each capability (SIP proxy, HTTP proxy, provisioning API):
 // start listening, say whether it is ready, drain work in flight by a deadline, and close.
@@ -11,6 +12,8 @@ export interface Component {
   close(): Promise<void>;
   /** The bound address once started (port 0 in tests resolves here). */
   address(): AddressInfo | undefined;
+  /** SIGHUP with a valid new config: apply the keys this component takes live (src/config/live-reload.ts). */
+  reloadConfig?(next: Config): void;
 }
 
 export class StartupError extends Error {

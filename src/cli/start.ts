@@ -1,5 +1,5 @@
 // `trunkgate start [--config FILE]`: run until SIGTERM/SIGINT (graceful drain, exit 0).
-// SIGHUP reloads certificates, keys, roots and CRLs.
+// SIGHUP reloads certificates, keys, roots and CRLs, and the config file's admission limits.
 // lifecycle.workers > 1: this process becomes the cluster primary (src/cluster/primary.ts) and the
 // workers it forks run this same command, which hands them to src/cluster/worker.ts.
 import cluster from "node:cluster";
@@ -15,7 +15,8 @@ import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliIo } from "./io.js";
 
 const HELP = `usage: trunkgate start [--config FILE]
   run the proxy until SIGTERM/SIGINT (graceful drain for lifecycle.drainGraceSeconds, then exit 0);
-  SIGHUP reloads certificates, keys, roots and CRLs. --config defaults to $TRUNKGATE_CONFIG, else
+  SIGHUP reloads certificates, keys, roots and CRLs, and the admission limits of the config file
+  (sip.admission, peers[].admission; other keys need a restart). --config defaults to $TRUNKGATE_CONFIG, else
   config/default.yaml. Exit codes: 2 invalid configuration, 1 cannot start (the message names the key).`;
 
 export async function startCommand(argv: string[], io: CliIo): Promise<number> {
@@ -62,8 +63,9 @@ export async function startCommand(argv: string[], io: CliIo): Promise<number> {
     process.on("SIGTERM", () => stop("SIGTERM"));
     process.on("SIGINT", () => stop("SIGINT"));
     process.on("SIGHUP", () => {
-      app.logger.info("SIGHUP: reloading TLS material");
+      app.logger.info("SIGHUP: reloading TLS material and the admission limits");
       app.reloadTls();
+      app.reloadConfig(path);
     });
   });
 }

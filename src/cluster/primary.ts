@@ -13,6 +13,8 @@ import type { AddressInfo } from "node:net";
 import { AdminServer } from "../admin/admin-server.js";
 import { listenError } from "../component.js";
 import type { Config } from "../config/schema/index.js";
+import { loadConfigFile } from "../config/load.js";
+import { withLiveKeys } from "../config/live-reload.js";
 import { EXIT_FAILURE, EXIT_OK, type CliIo } from "../cli/io.js";
 import { flushLogger } from "../observability/logger.js";
 import { VERSION } from "../version.js";
@@ -48,6 +50,7 @@ export async function runPrimary(config: Config, configPath: string, size: numbe
   metrics.restarts.inc(0);
   const logHashKey = config.logging.hashKeyFile ? "" : randomBytes(32).toString("hex");
   const pool = new WorkerPool({ size, config, logHashKey, logger });
+  let running = config;
   pool.on("restart", () => metrics.restarts.inc());
 
   const admin = new AdminServer({
@@ -102,7 +105,15 @@ export async function runPrimary(config: Config, configPath: string, size: numbe
     const onInt = () => stop("SIGINT");
     const onHup = () => {
       const n = pool.reload();
-      logger.info({ workers: n }, "SIGHUP: reloading TLS material in every worker");
+      logger.info({ workers: n }, "SIGHUP: reloading TLS material and the admission limits in every worker");
+      // Each worker re-reads the file and logs what it applied or refused; the primary only keeps
+      // the live keys for the workers it will start later (replacements), nothing else.
+      try {
+        running = withLiveKeys(running, loadConfigFile(configPath));
+        pool.setConfig(running);
+      } catch {
+        // invalid: the workers log why; replacements keep the limits running now
+      }
     };
     process.on("SIGTERM", onTerm).on("SIGINT", onInt).on("SIGHUP", onHup);
 

@@ -202,6 +202,11 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     return answers.flat();
   }
 
+  /** The config a worker started from now on gets (a reload's live keys; see config/live-reload.ts). */
+  setConfig(config: Config): void {
+    this.o.config = config;
+  }
+
   /** Forwards a certificate reload to every running worker (each answers; the answers are logged). */
   reload(): number {
     let n = 0;

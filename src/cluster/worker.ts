@@ -59,8 +59,11 @@ export async function runWorker(configPath: string, io: CliIo): Promise<number> 
         return void send({ tg: "readiness", id: msg.id, notReady: app && started ? app.notReady() : ["starting"] });
       case "reload":
         if (app && started) {
-          app.logger.info("reload requested by the primary: reloading TLS material");
-          void send({ tg: "reloaded", ok: app.reloadTls() });
+          app.logger.info("reload requested by the primary: reloading TLS material and the admission limits");
+          const tlsOk = app.reloadTls();
+          // Every worker re-reads the same file: each applies the limits to the connections it holds.
+          app.reloadConfig(configPath);
+          void send({ tg: "reloaded", ok: tlsOk });
         }
         return;
       case "stop":
@@ -71,8 +74,9 @@ export async function runWorker(configPath: string, io: CliIo): Promise<number> 
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGHUP", () => {
     if (app && started) {
-      app.logger.info("SIGHUP: reloading TLS material");
+      app.logger.info("SIGHUP: reloading TLS material and the admission limits");
       app.reloadTls();
+      app.reloadConfig(configPath);
     }
   });
 

@@ -73,6 +73,10 @@ export function sipComponent(
       proxy.close();
       listener.destroyAll();
     },
+    reloadConfig(next) {
+      proxy.admission.reconfigure(next.sip.admission, next.peers);
+      s.logger.info({ admission: next.sip.admission }, "admission limits applied (sip.admission, peers[].admission)");
+    },
   };
   return { component, proxy, listener };
 }

@@ -7,9 +7,10 @@ import type { Registry } from "prom-client";
 import type { PeerConfig, SipConfig } from "../config/schema/index.js";
 import type { Logger } from "../observability/logger.js";
 import { internalErrors } from "../observability/internal-errors.js";
+import { Admit, AdmissionControl } from "./admission/admission-control.js";
 import { DialogTable } from "./dialog/dialogs.js";
 import { SipErrorBoundary, errorText } from "./error-boundary.js";
-import { SipMetrics } from "./metrics.js";
+import { INBOUND, SipMetrics } from "./metrics.js";
 import { parseMessage } from "./parse/index.js";
 import type { FramingError } from "./transport/framing.js";
 import { BranchFactory } from "./proxy/branch.js";
@@ -76,6 +77,8 @@ export interface SipProxy {
   stats(): SipProxyStats;
   readonly metrics: SipMetrics;
   readonly clusters: ReadonlyMap<string, UpstreamCluster>;
+  /** Per-peer admission control (the gate before the core); reconfigure() applies a reload. */
+  readonly admission: AdmissionControl;
 }
 
 const SWEEP_MS = 60_000;
@@ -98,6 +101,7 @@ export function createSipProxy(deps: SipProxyDeps): SipProxy {
 class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
   readonly metrics: SipMetrics;
   readonly clusters = new Map<string, UpstreamCluster>();
+  readonly admission: AdmissionControl;
   readonly #deps: SipProxyDeps;
   readonly #timers: Timers;
   readonly #conns: ConnectionManager;
@@ -122,6 +126,12 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
     for (const u of cfg.upstreams) this.clusters.set(u.name, new UpstreamCluster(u));
     for (const p of deps.peers) this.#peers.set(p.name, p);
     this.#dialogs = new DialogTable(cfg.timeouts.dialogIdleMs, (n) => this.metrics.activeCalls.set(n), cfg.limits.maxDialogs, () => this.metrics.dialogsEvicted.inc());
+    const timers = this.#timers;
+    this.admission = new AdmissionControl({
+      config: cfg.admission, peers: deps.peers, registry: deps.registry, logger: deps.logger, sipMetrics: this.metrics, now: () => timers.now(),
+    });
+    // Answered calls count against their peer's limit from the dialog table's own events.
+    this.#dialogs.listener = this.admission;
     this.#conns = new ConnectionManager({
       handler: this,
       timers: this.#timers,
@@ -192,8 +202,9 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
       failoverMs: cfg.timeouts.failoverMs,
       ownedHeaders: [cfg.numberRouting.customHeaderName],
       probeResponse: (branch, status) => health.onResponse(branch, status),
-      ...(this.#deps.calls ? { calls: this.#deps.calls } : {}),
+      calls: this.admission.observe(this.#deps.calls),
     });
+    this.admission.start();
     this.#started = true;
     this.#health.start();
     this.#sweep = this.#timers.start(this, 0, SWEEP_MS);
@@ -206,6 +217,9 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
       this.#deps.logger.info({ dialogs: n }, "forgot idle dialogs (no BYE seen)");
       this.#core?.recheckDrain();
     }
+    // No INVITE transaction lives longer than Timer C plus the 64·T1 guards after it.
+    const t = this.#deps.config.timeouts;
+    this.admission.sweep(t.timerCMs + 3 * 64 * t.t1Ms);
     this.#sweep = this.#timers.start(this, 0, SWEEP_MS);
   }
 
@@ -234,8 +248,21 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
     const r = parseMessage(buf);
     if (r.ok) {
       const msg = r.message;
-      if (msg.kind === "request") core.onRequest(conn, msg);
-      else core.onResponse(conn, msg);
+      if (msg.kind === "response") return core.onResponse(conn, msg);
+      if (conn.side !== INBOUND) return core.onRequest(conn, msg);
+      // The admission gate: requests from trunks only, before the core spends anything on them.
+      const admit = this.admission.admit(conn, msg);
+      if (admit === Admit.Refused) return;
+      if (admit === Admit.Passed) return core.onRequest(conn, msg);
+      // A new call counted from here: if the core answered it without a transaction (400, 488,
+      // draining 503, …, or a bug the error boundary answers 500) no final-response event will
+      // end it, so it ends now.
+      const pending = core.pendingRequests;
+      try {
+        core.onRequest(conn, msg);
+      } finally {
+        if (core.pendingRequests === pending) this.admission.notTaken(msg);
+      }
       return;
     }
     this.metrics.parseError(r.kind);
@@ -284,6 +311,7 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
 
   onClose(conn: SipConnection): void {
     this.#conns.forget(conn);
+    this.admission.connectionClosed(conn);
     this.#core?.onFlowClosed(conn);
     this.#health?.onFlowClosed(conn);
   }
@@ -308,6 +336,7 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
     if (this.#closed) return;
     this.#closed = true;
     this.#health?.stop();
+    this.admission.close();
     this.#timers.cancel(this.#sweep);
     this.#conns.closeAll();
     this.#dialogs.clear();

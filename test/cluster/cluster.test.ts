@@ -1,6 +1,6 @@
 // `trunkgate start` with lifecycle.workers: 2, as real processes: both workers serve TLS
 // connections, the primary's /metrics adds up every worker's counters, /readyz asks every worker,
-// SIGHUP reaches every worker, a killed worker is replaced, SIGTERM drains all and exits 0.
+// SIGHUP reaches every worker (TLS material and admission limits), a killed worker is replaced, SIGTERM drains all and exits 0.
 import t from "tap";
 import { createServer as createHttpServer, type Server } from "node:http";
 import { request as httpsRequest } from "node:https";
@@ -144,6 +144,10 @@ t.test("SIGHUP on the primary reloads the TLS material in every worker", async (
     [1, 2].map((w) => cli.waitFor((l) => l.worker === w && l.role === undefined && String(l.msg).startsWith("TLS material reloaded"), `worker ${w} reloaded`)),
   );
   t.equal(reloaded.length, 2);
+  // Each worker also re-read the config file and applied its admission limits (issue 14).
+  for (const w of [1, 2]) {
+    await cli.waitFor((l) => l.worker === w && l.role === undefined && String(l.msg).startsWith("admission limits applied"), `worker ${w} applied the admission limits`);
+  }
   await cli.waitFor((l) => isPrimary(l) && l.msg === "worker reloaded its TLS material" && l.worker === 1, "primary saw worker 1's answer");
   await cli.waitFor((l) => isPrimary(l) && l.msg === "worker reloaded its TLS material" && l.worker === 2, "primary saw worker 2's answer");
   const { body } = await adminGet(ports.admin, "/metrics");

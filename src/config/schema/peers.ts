@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { peerAdmissionSchema } from "./admission.js";
 import { host, port } from "./common.js";
 
 const sipTarget = z.strictObject({
@@ -46,6 +47,8 @@ export const peerSchema = z.strictObject({
   sip: z.strictObject({ targets: z.array(sipTarget).default([]) }).prefault({}),
   /** Connection cap for this peer on each listener. */
   maxConnections: z.number().int().positive().default(1000),
+  /** Overrides of sip.admission for this peer (unset keys: the sip.admission value). */
+  admission: peerAdmissionSchema,
 });
 
 export const peersSchema = z.array(peerSchema).default([]).refine(

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { sipAdmissionSchema } from "./admission.js";
 import { host, listen, port } from "./common.js";
 
 const target = z.strictObject({
@@ -103,6 +104,8 @@ export const sipSchema = z
     retryAfterSeconds: z.number().int().min(0).max(86_400).default(30),
     /** One info log line per finished transaction (method, hashed Call-ID, status, durations). */
     logTransactions: z.boolean().default(true),
+    /** Per-peer admission control defaults (peers[].admission overrides them); reloaded on SIGHUP. */
+    admission: sipAdmissionSchema,
   })
   .prefault({});
 export type SipConfig = z.infer<typeof sipSchema>;

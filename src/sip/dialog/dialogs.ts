@@ -32,9 +32,16 @@ export function dialogKey(callId: string, tagA: string | undefined, tagB: string
   return a <= b ? `${callId}\n${a}\n${b}` : `${callId}\n${b}\n${a}`;
 }
 
+/** Told of every dialog entering and leaving the table, whatever the cause (per-peer call counts). */
+export interface DialogListener {
+  dialogAdded(d: Dialog): void;
+  dialogRemoved(d: Dialog): void;
+}
+
 export class DialogTable {
   // Insertion order = order of confirmation: the first entry is the oldest (eviction).
   readonly #byKey = new Map<string, Dialog>();
+  listener: DialogListener | undefined;
 
   constructor(
     private idleMs: number,
@@ -51,9 +58,13 @@ export class DialogTable {
     const had = this.#byKey.has(d.key);
     this.#byKey.set(d.key, d);
     if (had) return;
+    this.listener?.dialogAdded(d);
     if (this.#byKey.size > this.maxDialogs) {
-      const oldest = this.#byKey.keys().next().value;
-      if (oldest !== undefined) this.#byKey.delete(oldest);
+      const oldest = this.#byKey.values().next().value;
+      if (oldest !== undefined) {
+        this.#byKey.delete(oldest.key);
+        this.listener?.dialogRemoved(oldest);
+      }
       this.onEvicted();
     }
     this.onCountChange(this.#byKey.size);
@@ -66,7 +77,11 @@ export class DialogTable {
   }
 
   end(key: string): void {
-    if (this.#byKey.delete(key)) this.onCountChange(this.#byKey.size);
+    const d = this.#byKey.get(key);
+    if (d === undefined) return;
+    this.#byKey.delete(key);
+    this.listener?.dialogRemoved(d);
+    this.onCountChange(this.#byKey.size);
   }
 
   /** Drops dialogs idle for longer than idleMs; returns how many. Call every few minutes. */
@@ -75,6 +90,7 @@ export class DialogTable {
     for (const [k, d] of this.#byKey) {
       if (now - d.lastUsed > this.idleMs) {
         this.#byKey.delete(k);
+        this.listener?.dialogRemoved(d);
         n++;
       }
     }
@@ -83,6 +99,8 @@ export class DialogTable {
   }
 
   clear(): void {
+    const l = this.listener;
+    if (l !== undefined) for (const d of this.#byKey.values()) l.dialogRemoved(d);
     this.#byKey.clear();
     this.onCountChange(0);
   }
