@@ -15,7 +15,7 @@ export const httpSchema = z
      * HTTP/1.1 downstream engine: "lean" (trunkgate's own parser and response writer, fewer
      * objects per request) or "node" (Node's HTTP server). HTTP/2 is Node's either way.
      */
-    engine: z.enum(["lean", "node"]).default("node"),
+    engine: z.enum(["lean", "node"]).default("lean"),
     listen: listen("0.0.0.0", 8443),
     upstream: z
       .strictObject({
