@@ -12,7 +12,7 @@ import { requestIdFor } from "./request-id.js";
 /** Whatever the client still sends is read and dropped this long, so it sees the answer. */
 const LINGER_MS = 2_000;
 
-export function handleConnect(s: ProxyShared, req: IncomingMessage, socket: Duplex): void {
+export function handleConnect(s: ProxyShared, req: Pick<IncomingMessage, "headers" | "httpVersion">, socket: Duplex): void {
   const conn = connectionInfoOf(socket as never);
   const requestId = requestIdFor(req.headers["x-request-id"]);
   if (socket.writable) socket.end(rawErrorResponse(405, requestId, ALLOW_HEADER));

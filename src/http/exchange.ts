@@ -11,12 +11,14 @@ import { reportInternalError, type BoundaryContext } from "./boundary.js";
 import { BodyMeter, BodyTooLargeError } from "./body-meter.js";
 import { connectionInfoOf, type ConnectionInfo } from "./connection-info.js";
 import { ALLOW_HEADER, classifyUpstreamError, errorBody } from "./errors.js";
+import { LeanRequest } from "./h1-message.js";
 import { downstreamResponseHeaders, upstreamRequestHeaders, type HostRewrite } from "./headers.js";
 import { methodLabel, type HttpMetrics } from "./metrics.js";
 import { requestIdFor } from "./request-id.js";
 import type { UpstreamPool } from "./upstream-pool.js";
 
-export type ProxyRequest = IncomingMessage | Http2ServerRequest;
+export type ProxyRequest = IncomingMessage | Http2ServerRequest | LeanRequest;
+/** The lean engine's LeanResponse passes as a ServerResponse: it has the members used here. */
 export type ProxyResponse = ServerResponse | Http2ServerResponse;
 
 /** Shared by every exchange of one proxy. */
@@ -165,11 +167,14 @@ class Exchange implements Dispatcher.DispatchHandler {
     let body: BodyMeter | null = null;
     if (hasBody) {
       const meter = (body = this.#meter = new BodyMeter(max, s.cfg.timeouts.bodyIdleMs));
-      req.on("error", (err) => meter.destroy(err));
-      // pipe, not pipeline: a meter error must not destroy the request (that would destroy the
-      // socket before the 413/408 is written).
-      req.pipe(meter);
-      meter.on("error", () => req.unpipe(meter));
+      if (req instanceof LeanRequest) req.bodyTo(meter);
+      else {
+        req.on("error", (err) => meter.destroy(err));
+        // pipe, not pipeline: a meter error must not destroy the request (that would destroy the
+        // socket before the 413/408 is written).
+        req.pipe(meter);
+        meter.on("error", () => req.unpipe(meter));
+      }
     }
 
     this.#upstreamStart = performance.now();

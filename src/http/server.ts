@@ -17,6 +17,7 @@ import { reportInternalError } from "./boundary.js";
 import { handleConnect } from "./connect.js";
 import { attachConnectionInfo, connectionInfoOf } from "./connection-info.js";
 import { handleRequest, type ProxyShared } from "./exchange.js";
+import { H1Connection, type LeanShared } from "./h1-connection.js";
 import { boundIdle } from "./idle-bound.js";
 import type { HostRewrite } from "./headers.js";
 import { createHttpMetrics } from "./metrics.js";
@@ -81,6 +82,13 @@ export function createHttpProxy(deps: HttpProxyDeps): HttpProxy {
   };
 
   const { limits, timeouts } = cfg;
+  const lean: LeanShared = {
+    s: shared,
+    tunnels,
+    connections: new Set<H1Connection>(),
+    limits: { maxHeaderBytes: limits.maxHeaderBytes, maxHeaders: limits.maxHeaders },
+    headersMs: timeouts.headersMs,
+  };
   const idleCloses = shared.metrics.clientTimeouts.labels("idle");
   // Never below headersMs: a request whose header section is still (legitimately) arriving is
   // Node's headers timeout's to end, with a 408.
@@ -98,8 +106,8 @@ export function createHttpProxy(deps: HttpProxyDeps): HttpProxy {
     maxConnections: limits.maxConnections,
     perPeerLimit: (peer) => peer.maxConnections,
     alpnProtocols: ["h2", "http/1.1"],
-    createServer: (options) =>
-      createSecureServer({
+    createServer: (options) => {
+      const h2 = createSecureServer({
         ...options,
         allowHTTP1: true,
         // Above these nghttp2 resets the stream outright; up to them the request is checked
@@ -110,7 +118,10 @@ export function createHttpProxy(deps: HttpProxyDeps): HttpProxy {
           maxHeaderListSize: limits.maxHeaderBytes * 2,
           enablePush: false,
         },
-      }),
+      });
+      if (cfg.engine === "lean") routeHttp1To(h2, lean);
+      return h2;
+    },
     onConnection: ({ socket, peer, certificate }) => {
       const info = attachConnectionInfo(socket, peer, certificate);
       boundIdle(socket, info, idleBound);
@@ -179,6 +190,7 @@ export function createHttpProxy(deps: HttpProxyDeps): HttpProxy {
       shared.draining = true;
       listener.stopAccepting();
       for (const t of tunnels) t.destroy();
+      for (const c of lean.connections) c.socket.destroy();
       for (const s of sessions) s.destroy();
       listener.destroyAll();
       await upstream.destroy();
@@ -195,12 +207,32 @@ export function createHttpProxy(deps: HttpProxyDeps): HttpProxy {
       shared.draining = true;
       listener.stopAccepting(); // also closes idle HTTP/1.1 connections
       for (const s of sessions) s.close(); // GOAWAY: streams in flight finish, no new ones
+      for (const c of lean.connections) c.drain();
       await idle(graceMs);
       await close();
     },
     close,
     activeRequests: () => shared.active,
   };
+}
+
+/**
+ * The lean engine takes the HTTP/1.1 connections (ALPN http/1.1, or none) from the HTTP/2 server,
+ * which keeps those that chose h2. The listener's own check runs before (it is prepended later)
+ * and leaves a refused socket destroyed, without connection info.
+ */
+function routeHttp1To(server: Http2SecureServer, lean: LeanShared): void {
+  const http2Handlers = server.listeners("secureConnection") as ((socket: TLSSocket) => void)[];
+  server.removeAllListeners("secureConnection");
+  server.on("secureConnection", (socket: TLSSocket) => {
+    if (socket.alpnProtocol === "h2") {
+      for (const h of http2Handlers) h.call(server, socket);
+      return;
+    }
+    const info = connectionInfoOf(socket);
+    if (info === undefined || socket.destroyed) return void socket.destroy();
+    new H1Connection(lean, socket, info);
+  });
 }
 
 function hostRewrite(setting: string, url: URL): HostRewrite {

@@ -15,7 +15,10 @@ import { requestIdFor } from "./request-id.js";
 
 const LINGER_MS = 5_000;
 
-export function handleUpgrade(s: ProxyShared, tunnels: Set<Duplex>, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+/** What an upgrade needs of its request (Node's IncomingMessage, or the lean engine's head). */
+export type UpgradeRequest = Pick<IncomingMessage, "headers" | "httpVersionMajor" | "httpVersion" | "method" | "url" | "rawHeaders">;
+
+export function handleUpgrade(s: ProxyShared, tunnels: Set<Duplex>, req: UpgradeRequest, socket: Duplex, head: Buffer): void {
   const started = process.hrtime.bigint();
   const conn = connectionInfoOf(socket as never);
   const requestId = requestIdFor(req.headers["x-request-id"]);

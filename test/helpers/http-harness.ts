@@ -123,6 +123,11 @@ export interface HarnessOptions {
   tls?: Record<string, unknown>;
 }
 
+function engineFromEnv(): { engine?: string } {
+  const engine = process.env.TRUNKGATE_TEST_HTTP_ENGINE;
+  return engine ? { engine } : {};
+}
+
 export async function startProxy(o: HarnessOptions): Promise<ProxyHarness> {
   const { pki } = o;
   const http = (o.http ?? {}) as { upstream?: Record<string, unknown> };
@@ -136,7 +141,8 @@ export async function startProxy(o: HarnessOptions): Promise<ProxyHarness> {
       ...o.tls,
     },
     peers: [{ name: "dev-trunk", match: { dnsNames: ["dev-trunk.local"] } }],
-    http: { ...http, listen: { host: "127.0.0.1", port: 0 }, upstream: { url: o.upstreamUrl, ...http.upstream } },
+    // TRUNKGATE_TEST_HTTP_ENGINE=lean|node runs the HTTP tests against that HTTP/1.1 engine.
+    http: { ...engineFromEnv(), ...http, listen: { host: "127.0.0.1", port: 0 }, upstream: { url: o.upstreamUrl, ...http.upstream } },
   });
   const tls = new TlsContextProvider(config.tls);
   const metrics = createMetrics("test", new Registry());

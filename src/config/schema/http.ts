@@ -11,6 +11,11 @@ const HOST_LITERAL = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?$/;
 export const httpSchema = z
   .strictObject({
     enabled: z.boolean().default(true),
+    /**
+     * HTTP/1.1 downstream engine: "lean" (trunkgate's own parser and response writer, fewer
+     * objects per request) or "node" (Node's HTTP server). HTTP/2 is Node's either way.
+     */
+    engine: z.enum(["lean", "node"]).default("lean"),
     listen: listen("0.0.0.0", 8443),
     upstream: z
       .strictObject({
