@@ -107,6 +107,12 @@ function build() {
 async function main() {
   const [mode = "all", ...rest] = process.argv.slice(2);
   if (mode === "build") process.exit(await build());
+  if (mode === "list") {
+    // Which files a mode would run, with their class: for checking the unit/integration split.
+    const memo = new Map();
+    for (const f of walk(outTests, (n) => n.endsWith(".test.js")).sort()) console.log(`${spawnsProcesses(f, memo) ? "integration" : "unit"}\t${relative(root, toSrc(f))}`);
+    return;
+  }
   if (!["all", "unit", "integration"].includes(mode)) {
     console.error(`usage: node test/run-suite.mjs [build|all|unit|integration] [tap options] [test files]`);
     process.exit(2);
