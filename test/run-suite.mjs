@@ -18,7 +18,8 @@
 // test helper it imports (transitively, within test/) imports node:child_process, i.e. may spawn a
 // process (the app, PostgreSQL, SIPp, openssl, curl, promtool). Everything else runs in-process.
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -139,13 +140,19 @@ async function main() {
     // quick in-process files fill the gaps, instead of ending on one slow file with a core idle.
     if (mode === "all") files = [...files.filter((f) => spawnsProcesses(f, memo)), ...files.filter((f) => !spawnsProcesses(f, memo))];
   }
+  // What the test processes of this one run share (the test PKI material, test/helpers/pki.ts):
+  // a directory of its own, so two runs side by side never mix, removed when the run ends.
+  const runDir = mkdtempSync(join(tmpdir(), "trunkgate-test-run-"));
   const tap = join(root, "node_modules", ".bin", "tap");
   const args = ["--test-env=TAP_TYPE_STRIP_ONLY=1", ...options, ...files.map((f) => relative(root, f))];
-  const child = spawn(tap, args, { stdio: "inherit", cwd: root });
+  const child = spawn(tap, args, { stdio: "inherit", cwd: root, env: { ...process.env, TRUNKGATE_TEST_RUN_DIR: runDir } });
   const forward = (sig) => child.kill(sig);
   process.on("SIGINT", forward);
   process.on("SIGTERM", forward);
-  child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+  child.on("exit", (code, signal) => {
+    rmSync(runDir, { recursive: true, force: true });
+    process.exit(code ?? (signal ? 1 : 0));
+  });
 }
 
 await main();
