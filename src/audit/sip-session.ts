@@ -6,6 +6,9 @@ import { parseMessage, type SipResponse } from "../sip/parse/message.js";
 import { SipStreamFramer } from "../sip/transport/framing.js";
 import { describeTlsError } from "./tls-probe.js";
 
+/** How long a closing session waits for its last writes to drain before it drops the connection. */
+const CLOSE_GRACE_MS = 5_000;
+
 export type WaitOutcome =
   | { kind: "response"; response: SipResponse }
   | { kind: "closed"; reason: string }
@@ -72,8 +75,18 @@ export class SipSession {
     }
   }
 
+  /**
+   * Hangs up after everything sent so far: the last message is often the ACK for the test INVITE's
+   * final answer, and destroy() right after end() dropped writes still queued (a loaded machine, a
+   * carrier slow to read: the carrier never saw its ACK). A peer that stops reading cannot hold
+   * the audit open: the socket is destroyed after CLOSE_GRACE_MS regardless.
+   */
   close(): void {
-    this.#socket.end();
-    this.#socket.destroy();
+    const socket = this.#socket;
+    if (socket.destroyed) return;
+    socket.end();
+    const timer = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS);
+    timer.unref();
+    socket.once("close", () => clearTimeout(timer));
   }
 }

@@ -4,10 +4,10 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { createServer, type Server } from "node:net";
-import { fileURLToPath } from "node:url";
 import t from "tap";
+import { repoPath } from "../helpers/paths.js";
 
-const PORTS = fileURLToPath(new URL("../../bench/ports.mjs", import.meta.url));
+const PORTS = repoPath("bench/ports.mjs");
 
 async function listenOnEphemeral(): Promise<{ server: Server; port: number }> {
   const server = createServer();

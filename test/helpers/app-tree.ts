@@ -66,7 +66,8 @@ async function sealTree(dir: string): Promise<void> {
  * checkout in the current directory, then seals the tree read-only.
  */
 export async function buildReadOnlyApp(app: string, bundledRoots: string[]): Promise<void> {
-  await copyTree(resolve("dist"), join(app, "dist"), false);
+  // dist/src only: dist/test (the compiled tests) is no part of the app.
+  await copyTree(resolve("dist/src"), join(app, "dist/src"), false);
   await mkdir(join(app, "certs"), { recursive: true });
   await placeFile(resolve("package.json"), join(app, "package.json"), (await stat("package.json")).mode);
   for (const f of bundledRoots) await placeFile(resolve("certs", f), join(app, "certs", f), (await stat(join("certs", f))).mode);

@@ -1,7 +1,7 @@
 // An HTTP proxy under test with everything real: a run-time test PKI, a real upstream server
 // (http, or https that verifies trunkgate's client certificate), the proxy on an ephemeral port,
-// and clients (curl, node https, node http2) presenting test client certificates.
-import { execFile } from "node:child_process";
+// and clients (node https, node http2; curl in ./curl.ts) presenting test client certificates.
+// No process is spawned here: tests using only this harness are unit tests (test/run-suite.mjs).
 import { once } from "node:events";
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { request as httpsRequest, createServer as createHttpsServer, type RequestOptions } from "node:https";
@@ -154,44 +154,6 @@ export async function startProxy(o: HarnessOptions): Promise<ProxyHarness> {
 }
 
 export { makeTestPki };
-
-export interface CurlResult {
-  code: number | null;
-  status: number;
-  httpVersion: string;
-  headers: Record<string, string>;
-  body: string;
-  stderr: string;
-}
-
-/** curl with the test client certificate (unless `cert: null`); bounded by --max-time. */
-export function curl(pki: TestPki, url: string, args: string[] = [], cert: CertFiles | null = pki.client): Promise<CurlResult> {
-  const certArgs = cert ? ["--cert", cert.certPath, "--key", cert.keyPath] : [];
-  const all = ["-sS", "--max-time", "20", "--cacert", pki.ca.certPath, ...certArgs, "-D", "-", ...args, url];
-  return new Promise((resolve) => {
-    execFile("/usr/bin/curl", all, { maxBuffer: 64 * 1024 * 1024, timeout: 30_000 }, (err, stdout, stderr) => {
-      const code = err ? ((err as { code?: number }).code ?? 1) : 0;
-      // Headers (possibly after a 100 Continue block), blank line, body.
-      let rest = stdout;
-      let head = "";
-      for (;;) {
-        const i = rest.indexOf("\r\n\r\n");
-        if (i < 0) break;
-        head = rest.slice(0, i);
-        rest = rest.slice(i + 4);
-        if (!/^HTTP\/\S+ 1\d\d/.test(head)) break;
-      }
-      const lines = head.split("\r\n");
-      const m = /^HTTP\/(\S+) (\d{3})/.exec(lines[0] ?? "");
-      const headers: Record<string, string> = {};
-      for (const l of lines.slice(1)) {
-        const c = l.indexOf(":");
-        if (c > 0) headers[l.slice(0, c).toLowerCase()] = l.slice(c + 1).trim();
-      }
-      resolve({ code: code as number, status: m ? Number(m[2]) : 0, httpVersion: m?.[1] ?? "", headers, body: rest, stderr });
-    });
-  });
-}
 
 export interface NodeResponse {
   status: number;

@@ -1,7 +1,7 @@
 /**
  * Test PKI, generated at run time (no key is ever committed).
  *
- *   const pki = await makeTestPki();          // fresh dir under os.tmpdir(), ~0.3 s
+ *   const pki = await makeTestPki();          // fresh dir under os.tmpdir(); material generated once per suite run
  *   t.teardown(() => pki.cleanup());
  *   tls.createServer({ cert: pki.serverEcdsa.cert, key: pki.serverEcdsa.key, ca: pki.ca.cert, … });
  *
@@ -31,10 +31,11 @@
  * default a server certificate for localhost like serverEcdsa; files are replaced atomically
  * (write + rename), so file watchers in hot-reload tests never see a half-written file.
  */
-import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { addDays, createCrl, issueCertificate, type EkuName, type Issued, type KeyKind } from "../../src/pki/issue.js";
+import { subtle, x509 } from "../../src/pki/x509.js";
 
 export interface CertFiles {
   certPath: string;
@@ -109,7 +110,7 @@ async function writeAtomic(path: string, data: string, mode: number): Promise<vo
   await rename(tmp, path);
 }
 
-async function save(dir: string, name: string, issued: Issued): Promise<CertFiles> {
+async function save(dir: string, name: string, issued: Pick<Issued, "certPem" | "keyPem" | "serialNumber">): Promise<CertFiles> {
   const certPath = join(dir, `${name}.pem`);
   const keyPath = join(dir, `${name}.key`);
   await Promise.all([writeAtomic(certPath, issued.certPem, 0o644), writeAtomic(keyPath, issued.keyPem, 0o600)]);
@@ -146,10 +147,17 @@ export async function issueTestCert(pki: TestPki, opts: TestIssueOptions): Promi
   return save(pki.dir, opts.name, issued);
 }
 
-export async function makeTestPki(dir?: string): Promise<TestPki> {
-  const root = dir ?? (await mkdtemp(join(tmpdir(), "trunkgate-pki-")));
-  if (dir) await mkdir(dir, { recursive: true, mode: 0o700 });
+/** Everything makeTestPki() writes, as PEM: what a run shares between its test processes. */
+interface Material {
+  /** Certificates and keys by entry name (authorities and leaves). */
+  entries: Record<string, { certPem: string; keyPem: string; serialNumber: string }>;
+  crl: string;
+  emptyCrl: string;
+}
 
+const AUTHORITIES = ["ca", "intermediate", "foreignCa"] as const;
+
+async function generateMaterial(): Promise<Material> {
   const now = new Date();
   const [ca, foreignCa] = await Promise.all([
     issueCertificate({ commonName: "trunkgate test root CA", organization: "trunkgate tests", ca: {} }),
@@ -187,34 +195,71 @@ export async function makeTestPki(dir?: string): Promise<TestPki> {
     viaIntermediate: issueCertificate({ ...trunk, issuer: intermediate }),
   };
   const names = Object.keys(leaves) as (keyof typeof leaves)[];
-  const issued = Object.fromEntries(
-    (await Promise.all(names.map((n) => leaves[n]))).map((v, i) => [names[i]!, v]),
-  ) as Record<keyof typeof leaves, Issued>;
-
-  const [crlPem, emptyCrlPem] = await Promise.all([
-    createCrl({ issuer: ca, revoked: [{ serialNumber: issued.revoked.serialNumber }] }),
+  const issued = await Promise.all(names.map((n) => leaves[n]));
+  const entries: Material["entries"] = {};
+  for (const [name, i] of [["ca", ca], ["intermediate", intermediate], ["foreignCa", foreignCa], ...names.map((n, k) => [n, issued[k]!] as const)] as const) {
+    entries[name] = { certPem: i.certPem, keyPem: i.keyPem, serialNumber: i.serialNumber };
+  }
+  const [crl, emptyCrl] = await Promise.all([
+    createCrl({ issuer: ca, revoked: [{ serialNumber: entries.revoked!.serialNumber }] }),
     createCrl({ issuer: ca, revoked: [] }),
   ]);
+  return { entries, crl, emptyCrl };
+}
 
+/**
+ * The run's material. Generating it costs about a CPU-second (two RSA keys, twenty signatures) and
+ * some forty test files make a PKI, so within one run of the suite (test/run-suite.mjs sets
+ * TRUNKGATE_TEST_RUN_DIR to a directory of its own) the first process generates it and the others
+ * read it. Each makeTestPki() still writes its own copy of the files into its own directory: tests
+ * that replace or add files never see each other's. Outside a suite run (one file under tap), or
+ * when the shared file cannot be read, it is generated here as before.
+ */
+async function runMaterial(): Promise<Material> {
+  const runDir = process.env.TRUNKGATE_TEST_RUN_DIR;
+  if (!runDir) return generateMaterial();
+  const file = join(runDir, "test-pki.json");
+  try {
+    return JSON.parse(await readFile(file, "utf8")) as Material;
+  } catch {
+    // not there yet (or unreadable): generate, then share. Two processes racing here both
+    // generate; each one's rename is atomic, so a reader sees one complete file or none.
+  }
+  const material = await generateMaterial();
+  await writeAtomic(file, JSON.stringify(material), 0o600).catch(() => {});
+  return material;
+}
+
+/** An authority as issueCertificate() wants it (to sign with), from its PEM. */
+async function authorityFromPem(e: Material["entries"][string]): Promise<Issued> {
+  const cert = new x509.X509Certificate(e.certPem);
+  const privateKey = await subtle.importKey("pkcs8", x509.PemConverter.decode(e.keyPem)[0]!, { name: "ECDSA", namedCurve: "P-256" }, true, ["sign"]);
+  const publicKey = await cert.publicKey.export();
+  return { cert, keys: { privateKey, publicKey }, keyKind: "ecdsa", certPem: e.certPem, keyPem: e.keyPem, serialNumber: e.serialNumber };
+}
+
+export async function makeTestPki(dir?: string): Promise<TestPki> {
+  const root = dir ?? (await mkdtemp(join(tmpdir(), "trunkgate-pki-")));
+  if (dir) await mkdir(dir, { recursive: true, mode: 0o700 });
+
+  const material = await runMaterial();
   const files = Object.fromEntries(
-    await Promise.all(names.map(async (n) => [n, await save(root, n, issued[n])] as const)),
-  ) as Record<keyof typeof leaves, CertFiles>;
-  const chain = issued.viaIntermediate.certPem + intermediate.certPem;
+    await Promise.all(Object.entries(material.entries).map(async ([n, e]) => [n, await save(root, n, e)] as const)),
+  ) as Record<string, CertFiles>;
+  const chain = material.entries.viaIntermediate!.certPem + material.entries.intermediate!.certPem;
   const chainPath = join(root, "viaIntermediate-chain.pem");
   await writeAtomic(chainPath, chain, 0o644);
 
-  const pki: TestPki = {
+  const pki = {
     dir: root,
-    ca: await save(root, "ca", ca),
-    intermediate: await save(root, "intermediate", intermediate),
-    foreignCa: await save(root, "foreignCa", foreignCa),
     ...files,
-    viaIntermediate: { ...files.viaIntermediate, chainPath, chain },
-    crl: await saveCrl(root, "ca", crlPem),
-    emptyCrl: await saveCrl(root, "ca-empty", emptyCrlPem),
-    issue: (opts) => issueTestCert(pki, opts),
+    viaIntermediate: { ...files.viaIntermediate!, chainPath, chain },
+    crl: await saveCrl(root, "ca", material.crl),
+    emptyCrl: await saveCrl(root, "ca-empty", material.emptyCrl),
+    issue: (opts: TestIssueOptions) => issueTestCert(pki, opts),
     cleanup: () => rm(root, { recursive: true, force: true }),
-  };
-  authorities.set(pki, { ca, intermediate, foreignCa });
+  } as TestPki;
+  const [ca, intermediate, foreignCa] = await Promise.all(AUTHORITIES.map((n) => authorityFromPem(material.entries[n]!)));
+  authorities.set(pki, { ca: ca!, intermediate: intermediate!, foreignCa: foreignCa! });
   return pki;
 }

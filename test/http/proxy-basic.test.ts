@@ -1,7 +1,6 @@
 import t from "tap";
 import { connect as tlsConnect } from "node:tls";
 import {
-  curl,
   h1request,
   h2request,
   h2session,
@@ -11,6 +10,7 @@ import {
   startUpstream,
   within,
 } from "../helpers/http-harness.js";
+import { curl } from "../helpers/curl.js";
 
 const pki = await makeTestPki();
 t.teardown(() => pki.cleanup());

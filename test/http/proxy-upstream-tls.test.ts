@@ -3,7 +3,8 @@ import { copyFile, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TLSSocket } from "node:tls";
-import { curl, h1request, makeTestPki, metricValue, startProxy, startUpstream, type UpstreamHandler } from "../helpers/http-harness.js";
+import { h1request, makeTestPki, metricValue, startProxy, startUpstream, type UpstreamHandler } from "../helpers/http-harness.js";
+import { curl } from "../helpers/curl.js";
 
 const pki = await makeTestPki();
 t.teardown(() => pki.cleanup());

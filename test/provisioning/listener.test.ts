@@ -4,7 +4,8 @@
 import t from "tap";
 import { connect as tlsConnect } from "node:tls";
 import { makeTestPki } from "../helpers/pki.js";
-import { curl, metricValue, within } from "../helpers/http-harness.js";
+import { metricValue, within } from "../helpers/http-harness.js";
+import { curl } from "../helpers/curl.js";
 import { ROLES } from "../../src/provisioning/roles.js";
 import { startHarness } from "./harness.js";
 

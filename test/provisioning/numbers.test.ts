@@ -3,7 +3,7 @@
 // 415, malformed JSON), and what the logs must never carry.
 import t from "tap";
 import { makeTestPki } from "../helpers/pki.js";
-import { curl } from "../helpers/http-harness.js";
+import { curl } from "../helpers/curl.js";
 import { ROLES } from "../../src/provisioning/roles.js";
 import { startHarness } from "./harness.js";
 

@@ -9,6 +9,8 @@
 // again through tap's loader (workers inherit its --import): 15-25 s a worker on a busy 2-core
 // machine, more than tap's whole per-file budget.
 import t from "tap";
+import { pathToFileURL } from "node:url";
+import { repoPath } from "../helpers/paths.js";
 import pg from "pg";
 import { writeFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -18,7 +20,7 @@ import { CallRecordWorkerWriter } from "../../src/store/call-record-worker-write
 import type { CallRecordInput } from "../../src/store/call-records.js";
 import { until, within } from "../helpers/time.js";
 
-const workerUrl = new URL("../../dist/src/store/call-record-worker.js", import.meta.url);
+const workerUrl = pathToFileURL(repoPath("dist/src/store/call-record-worker.js"));
 
 const DAY = "2025-01-01";
 const rec = (i: number): CallRecordInput => ({

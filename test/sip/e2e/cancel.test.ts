@@ -3,10 +3,11 @@
 // back through, and the caller's ACK for it is absorbed hop by hop.
 import { readFileSync } from "node:fs";
 import t from "tap";
+import { repoPath } from "../../helpers/paths.js";
 import { runSipp, startSipp } from "../../helpers/sipp.js";
 import { startGateway } from "./harness.js";
 
-const scenario = (name: string) => ({ name, xml: readFileSync(new URL(`./scenarios/${name}.xml`, import.meta.url), "utf8") });
+const scenario = (name: string) => ({ name, xml: readFileSync(repoPath("test/sip/e2e/scenarios", `${name}.xml`), "utf8") });
 
 t.test("CANCEL after 180: 200 for the CANCEL, 487 for the INVITE, on both sides", async (t) => {
   const uas = await startSipp({ scenario: scenario("uas-cancel"), timeoutSeconds: 30 });

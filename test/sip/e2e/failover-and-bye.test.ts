@@ -2,10 +2,11 @@
 // trunk over its own TLS connection, both with SIPp on each side.
 import { readFileSync } from "node:fs";
 import t from "tap";
+import { repoPath } from "../../helpers/paths.js";
 import { runSipp, startSipp } from "../../helpers/sipp.js";
 import { startGateway } from "./harness.js";
 
-const scenario = (name: string) => ({ name, xml: readFileSync(new URL(`./scenarios/${name}.xml`, import.meta.url), "utf8") });
+const scenario = (name: string) => ({ name, xml: readFileSync(repoPath("test/sip/e2e/scenarios", `${name}.xml`), "utf8") });
 
 t.test("first target answers 503, the second 200: calls succeed, the 503 never reaches the trunk", async (t) => {
   const busy = await startSipp({ scenario: scenario("uas-503"), timeoutSeconds: 30 });

@@ -28,13 +28,13 @@
 // The media policy is off here: the run is about parsing and forwarding, not SDP.
 import { createHash } from "node:crypto";
 import { readFileSync, readdirSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import t from "tap";
+import { repoPath } from "../../helpers/paths.js";
 import { TrunkClient, startGateway, type Gateway, type Received } from "./harness.js";
 import { startNodeUas, type NodeUas } from "./node-uas.js";
 
-const DIR = join(dirname(fileURLToPath(import.meta.url)), "../torture/rfc4475");
+const DIR = repoPath("test/sip/torture/rfc4475");
 
 type Verdict =
   | { v: "forward" } // reaches the UAS; its final (486 INVITE, else 200) comes back
