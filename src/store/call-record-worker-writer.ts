@@ -306,7 +306,9 @@ export class CallRecordWorkerWriter implements CallRecordQueue {
     if (this.#stopping) return;
     const quick = Date.now() - this.#startedAt < QUICK_DEATH_MS;
     this.#logger?.error({ code, unacknowledged: this.#inFlight }, "call record worker exited; restarting it");
-    const delay = quick ? Math.min(this.#flushIntervalMs, 5_000) : 0;
+    // At least QUICK_DEATH_MS: with the 100 ms flush interval a worker that cannot start must not
+    // be restarted (and logged) ten times a second.
+    const delay = quick ? Math.min(Math.max(this.#flushIntervalMs, QUICK_DEATH_MS), 5_000) : 0;
     this.#restartTimer = setTimeout(() => this.#start(), delay);
     if (this.#inFlight === 0) this.#restartTimer.unref();
   }
