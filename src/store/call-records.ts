@@ -45,13 +45,12 @@ interface CallRecordRow {
 }
 
 const T = "call_records";
-export const CALL_ID_DOMAIN = "call-id";
+const CALL_ID_DOMAIN = "call-id";
 const COLUMNS = "id, call_id_hash, started_at, answered_at, ended_at, duration_ms, final_status, hangup_side, service, peer_enc, calling_enc, called_enc";
 
 /** One call_records row as inserted (COLUMNS order). */
 export type EncodedRecord = SqlValue[];
 type Row = EncodedRecord;
-
 
 const INSERT_ONE = `INSERT INTO call_records (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`;
 const ROW_PLACEHOLDERS = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
