@@ -1,8 +1,11 @@
 // Turns the proxy's call events into call records (one per INVITE dialog) for the store's batched
 // writer. Unanswered calls are recorded when the INVITE fails; answered calls when a BYE ends
 // them (or, if the BYE never comes, when the dialog has been idle past the limit, or on shutdown).
+// An answered call is also journaled at once (sink.answered, written in the next batch), so that
+// if this process dies before the call's record is written, the next start records it
+// (src/store/call-journal-recovery.ts).
 // Runs once per INVITE and per BYE: a Map entry per live call, no timers per call.
-import type { CallRecordInput, HangupSide } from "../store/call-records.js";
+import type { AnsweredCall, CallRecordInput, HangupSide } from "../store/call-record-types.js";
 import type { Direction } from "./metrics.js";
 import type { CallObserver, InviteCompletion } from "./proxy/call-observer.js";
 import { calledNumber, callingNumber } from "./route/call-numbers.js";
@@ -10,6 +13,8 @@ import { calledNumber, callingNumber } from "./route/call-numbers.js";
 export interface CallRecordSinkSync {
   /** Queue one record; never waits (CallRecordWriter.record). */
   record(r: CallRecordInput): boolean;
+  /** Journal an answered call until its record is written (CallRecordWriter.answered). */
+  answered(c: AnsweredCall): boolean;
 }
 
 // Times are kept as epoch ms, not Dates: a live call stays in memory for the call's whole length,
@@ -46,6 +51,7 @@ export class CallRecorder implements CallObserver {
     };
     if (c.status >= 200 && c.status < 300) {
       this.#live.set(c.req.callId, { status: c.status, startedAt, answeredAt: now.getTime(), direction: c.direction, input: base });
+      this.sink.answered({ journal: true, ...base, startedAt: new Date(startedAt), answeredAt: now, finalStatus: c.status });
       return;
     }
     this.sink.record({ ...base, startedAt: new Date(startedAt), answeredAt: null, endedAt: now, finalStatus: c.status, hangupSide: "none" });

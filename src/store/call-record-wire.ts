@@ -1,12 +1,15 @@
 // What crosses the thread boundary between the main-thread CallRecordWorkerWriter and its worker
-// (call-record-worker.ts). A batch of records travels as one flat array of primitives, 10 slots per
-// record, with times as epoch ms: record() then allocates nothing, and structured-cloning a flat
+// (call-record-worker.ts). A batch of records travels as one flat array of primitives, 11 slots per
+// record or journal entry (the last slot tells which), with times as epoch ms: record() then allocates nothing, and structured-cloning a flat
 // array of strings and numbers is much cheaper than cloning objects (their keys) or Dates.
-import type { CallRecordInput, HangupSide } from "./call-records.js";
+import { isAnsweredCall, type CallEvent, type HangupSide } from "./call-record-types.js";
 import { Keyring } from "./crypto/keyring.js";
 
 export type WireValue = string | number | null;
-export const WIRE_FIELDS = 10;
+export const WIRE_FIELDS = 11;
+/** The last slot: a call record, or a journal entry for an answered call (AnsweredCall). */
+const RECORD = 0;
+const ANSWERED = 1;
 
 /** The keyring's key material (fresh copies: a pooled Buffer would clone its whole pool). */
 export interface WireKeyring {
@@ -19,6 +22,8 @@ export interface WorkerInit {
   url: string;
   baseDir: string;
   keyring: WireKeyring;
+  /** The store_instances id journal entries are kept under (the instance's, see call-journal.ts). */
+  journalOwner: string;
   /** Test hook: exit right after committing this many batches, before acknowledging the last. */
   exitAfterBatches?: number;
 }
@@ -51,39 +56,49 @@ export function fromWireKeyring(w: WireKeyring): Keyring {
 }
 
 /**
- * Appends one record. Values of the wrong type become values insertMany rejects (NaN time or
- * status, empty callId or hangup side), so an invalid record is dropped as "invalid" in the worker
- * exactly as the inline writer would drop it.
+ * Appends one record or journal entry. Values of the wrong type become values insertMany rejects
+ * (NaN time or status, empty callId or hangup side), so an invalid record is dropped as "invalid"
+ * in the worker exactly as the inline writer would drop it.
  */
-export function appendWire(out: WireValue[], r: CallRecordInput): void {
+export function appendWire(out: WireValue[], e: CallEvent): void {
+  const answered = isAnsweredCall(e);
   out.push(
-    typeof r.callId === "string" ? r.callId : "",
-    time(r.startedAt),
-    time(r.answeredAt),
-    time(r.endedAt),
-    r.finalStatus === null || r.finalStatus === undefined ? null : typeof r.finalStatus === "number" ? r.finalStatus : NaN,
-    typeof r.hangupSide === "string" ? r.hangupSide : "",
-    text(r.service),
-    text(r.peer),
-    text(r.callingNumber),
-    text(r.calledNumber),
+    typeof e.callId === "string" ? e.callId : "",
+    time(e.startedAt),
+    time(e.answeredAt),
+    answered ? null : time(e.endedAt),
+    e.finalStatus === null || e.finalStatus === undefined ? null : typeof e.finalStatus === "number" ? e.finalStatus : NaN,
+    answered ? "" : typeof e.hangupSide === "string" ? e.hangupSide : "",
+    text(e.service),
+    text(e.peer),
+    text(e.callingNumber),
+    text(e.calledNumber),
+    answered ? ANSWERED : RECORD,
   );
 }
 
-export function decodeWire(data: readonly WireValue[]): CallRecordInput[] {
-  const out: CallRecordInput[] = [];
+export function decodeWire(data: readonly WireValue[]): CallEvent[] {
+  const out: CallEvent[] = [];
   for (let i = 0; i + WIRE_FIELDS <= data.length; i += WIRE_FIELDS) {
-    out.push({
+    const common = {
       callId: data[i] as string,
+      service: data[i + 6] as string | null,
+      peer: data[i + 7] as string | null,
+      callingNumber: data[i + 8] as string | null,
+      calledNumber: data[i + 9] as string | null,
+    };
+    if (data[i + 10] === ANSWERED) {
+      // A missing answer time or status stays invalid (NaN), so the entry is refused, not guessed.
+      out.push({ ...common, journal: true, startedAt: date(data[i + 1]) as Date, answeredAt: date(data[i + 2]) ?? new Date(NaN), finalStatus: (data[i + 4] as number | null) ?? NaN });
+      continue;
+    }
+    out.push({
+      ...common,
       startedAt: date(data[i + 1]) as Date,
       answeredAt: date(data[i + 2]),
       endedAt: date(data[i + 3]),
       finalStatus: data[i + 4] as number | null,
       hangupSide: data[i + 5] as HangupSide,
-      service: data[i + 6] as string | null,
-      peer: data[i + 7] as string | null,
-      callingNumber: data[i + 8] as string | null,
-      calledNumber: data[i + 9] as string | null,
     });
   }
   return out;

@@ -13,8 +13,8 @@
 import { randomBytes } from "node:crypto";
 import { Worker } from "node:worker_threads";
 import type { Logger } from "pino";
-import type { CallRecordInput } from "./call-records.js";
-import type { CallRecordQueue, CallRecordWriterOptions } from "./call-record-writer.js";
+import type { AnsweredCall, CallEvent, CallRecordInput } from "./call-record-types.js";
+import { DEFAULT_FLUSH_INTERVAL_MS, type CallRecordQueue, type CallRecordWriterOptions } from "./call-record-writer.js";
 import { appendWire, errorSummary, toWireKeyring, WIRE_FIELDS, type FromWorker, type ToWorker, type WireValue, type WorkerInit } from "./call-record-wire.js";
 import type { Keyring } from "./crypto/keyring.js";
 import { CallRecordDrops, type DropReason } from "./call-record-drops.js";
@@ -82,12 +82,17 @@ export class CallRecordWorkerWriter implements CallRecordQueue {
   constructor(opts: CallRecordWorkerWriterOptions) {
     this.#batchSize = Math.max(1, opts.batchSize ?? 200);
     this.#maxQueued = Math.max(this.#batchSize, opts.maxQueued ?? 50_000);
-    this.#flushIntervalMs = Math.max(10, opts.flushIntervalMs ?? 1000);
+    this.#flushIntervalMs = Math.max(10, opts.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS);
     this.#metrics = opts.registry ? storeMetrics(opts.registry) : undefined;
     this.#logger = opts.logger;
     this.#drops = new CallRecordDrops(this.#metrics, opts.logger, this.#maxQueued);
     this.#workerUrl = opts.workerUrl ?? DEFAULT_WORKER_URL;
-    this.#init = { url: opts.url, baseDir: opts.baseDir ?? process.cwd(), keyring: toWireKeyring(opts.keyring) };
+    this.#init = {
+      url: opts.url,
+      baseDir: opts.baseDir ?? process.cwd(),
+      keyring: toWireKeyring(opts.keyring),
+      journalOwner: opts.journalOwner ?? randomBytes(9).toString("base64url"),
+    };
     this.#workerKey = opts.keyring.active;
     this.#timer = setInterval(() => {
       if (this.queued > 0) void this.flush();
@@ -128,6 +133,17 @@ export class CallRecordWorkerWriter implements CallRecordQueue {
       this.#drop(1, this.#closed ? "closed" : "queue_full");
       return false;
     }
+    this.#enqueue(r);
+    return true;
+  }
+
+  answered(c: AnsweredCall): boolean {
+    if (this.#closed || this.queued >= this.#maxQueued) return false;
+    this.#enqueue(c);
+    return true;
+  }
+
+  #enqueue(r: CallEvent): void {
     appendWire(this.#pending, r);
     this.#pendingCount++;
     this.#metrics?.callRecordQueueDepth.set(this.queued);
@@ -135,7 +151,6 @@ export class CallRecordWorkerWriter implements CallRecordQueue {
       this.#scheduled = true;
       setImmediate(this.#postScheduled);
     }
-    return true;
   }
 
   /**
@@ -291,7 +306,9 @@ export class CallRecordWorkerWriter implements CallRecordQueue {
     if (this.#stopping) return;
     const quick = Date.now() - this.#startedAt < QUICK_DEATH_MS;
     this.#logger?.error({ code, unacknowledged: this.#inFlight }, "call record worker exited; restarting it");
-    const delay = quick ? Math.min(this.#flushIntervalMs, 5_000) : 0;
+    // At least QUICK_DEATH_MS: with the 100 ms flush interval a worker that cannot start must not
+    // be restarted (and logged) ten times a second.
+    const delay = quick ? Math.min(Math.max(this.#flushIntervalMs, QUICK_DEATH_MS), 5_000) : 0;
     this.#restartTimer = setTimeout(() => this.#start(), delay);
     if (this.#inFlight === 0) this.#restartTimer.unref();
   }

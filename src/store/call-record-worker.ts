@@ -60,7 +60,7 @@ async function handle(m: ToWorker): Promise<void> {
  */
 async function writeBatch(s: Store, batchId: string, records: ReturnType<typeof decodeWire>): Promise<{ written: number; invalid: string[] }> {
   try {
-    return { written: await s.callRecords.insertMany(records, { batchId }), invalid: [] };
+    return { written: await s.callRecords.insertMany(records, { batchId, journalOwner: init.journalOwner }), invalid: [] };
   } catch (err) {
     if (!(err instanceof CallRecordError)) throw err;
   }
@@ -68,7 +68,7 @@ async function writeBatch(s: Store, batchId: string, records: ReturnType<typeof 
   const invalid: string[] = [];
   for (let i = 0; i < records.length; i++) {
     try {
-      written += await s.callRecords.insertMany([records[i]!], { batchId, offset: i });
+      written += await s.callRecords.insertMany([records[i]!], { batchId, offset: i, journalOwner: init.journalOwner });
     } catch (e) {
       if (!(e instanceof CallRecordError)) throw e;
       invalid.push(e.message);

@@ -1,10 +1,12 @@
-// Takes call records off the SIP hot path: record() only pushes to an in-memory queue; batches are
-// written every `batchSize` records or `flushIntervalMs`, and on close(). If the store is down the
+// Takes call records off the SIP hot path: record() (and answered(), the journal entry of an
+// answered call, call-journal.ts) only pushes to an in-memory queue; batches are written every
+// `batchSize` entries or `flushIntervalMs` (default 100 ms: what a kill -9 can lose), and on close(). If the store is down the
 // queue keeps records (bounded by `maxQueued`, then new ones are dropped and counted) and the timer
 // retries; close() writes everything still queued before resolving.
+import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
-import { CallRecordError, type CallRecordInput } from "./call-records.js";
+import { CallRecordError, type AnsweredCall, type CallEvent, type CallRecordInput, type InsertManyOptions } from "./call-record-types.js";
 import { CallRecordDrops, type DropReason } from "./call-record-drops.js";
 import { storeMetrics, type StoreMetrics } from "./metrics.js";
 import { errorSummary } from "./call-record-wire.js";
@@ -12,8 +14,11 @@ import { errorSummary } from "./call-record-wire.js";
 export { errorSummary };
 
 export interface CallRecordSink {
-  insertMany(records: readonly CallRecordInput[]): Promise<number>;
+  insertMany(events: readonly CallEvent[], opts?: InsertManyOptions): Promise<number>;
 }
+
+/** The default flush interval: records of calls that ended in the last this-many ms are what a kill -9 loses. */
+export const DEFAULT_FLUSH_INTERVAL_MS = 100;
 
 /**
  * What the proxy's call recorder and the composition root use: CallRecordWriter (in this thread)
@@ -22,6 +27,12 @@ export interface CallRecordSink {
 export interface CallRecordQueue {
   /** O(1), never throws, never waits. Returns false when the record was dropped. */
   record(r: CallRecordInput): boolean;
+  /**
+   * Queues the journal entry of an answered call (written in the next batch, deleted by the batch
+   * with its record). O(1), never throws; false when the queue is closed or full (not counted as a
+   * dropped record: the record itself is queued when the call ends).
+   */
+  answered(c: AnsweredCall): boolean;
   /** Writes what is queued; resolves when done or when the store failed (records stay queued). */
   flush(): Promise<void>;
   /** Stops accepting, writes everything queued; what cannot be written is counted as dropped. */
@@ -34,16 +45,18 @@ export interface CallRecordQueue {
 export interface CallRecordWriterOptions {
   /** Write as soon as this many records are queued (default 200). */
   batchSize?: number;
-  /** Write whatever is queued at this interval (default 1000 ms). */
+  /** Write whatever is queued at this interval (default DEFAULT_FLUSH_INTERVAL_MS). */
   flushIntervalMs?: number;
   /** Queue bound while the store is unreachable; beyond it records are dropped (default 50 000). */
   maxQueued?: number;
   logger?: Logger;
   registry?: Registry;
+  /** The instance's store_instances id, under which journal entries are kept (default: a random id). */
+  journalOwner?: string;
 }
 
 export class CallRecordWriter implements CallRecordQueue {
-  private queue: CallRecordInput[] = [];
+  private queue: CallEvent[] = [];
   private flushing: Promise<void> | null = null;
   private scheduled = false;
   private failing = false;
@@ -53,6 +66,7 @@ export class CallRecordWriter implements CallRecordQueue {
   private readonly maxQueued: number;
   private readonly metrics: StoreMetrics | undefined;
   private readonly drops: CallRecordDrops;
+  private readonly insertOptions: InsertManyOptions;
   written = 0;
 
   constructor(
@@ -63,9 +77,10 @@ export class CallRecordWriter implements CallRecordQueue {
     this.maxQueued = Math.max(this.batchSize, opts.maxQueued ?? 50_000);
     this.metrics = opts.registry ? storeMetrics(opts.registry) : undefined;
     this.drops = new CallRecordDrops(this.metrics, opts.logger, this.maxQueued);
+    this.insertOptions = { journalOwner: opts.journalOwner ?? randomBytes(9).toString("base64url") };
     this.timer = setInterval(() => {
       if (this.queue.length > 0) void this.flush();
-    }, Math.max(10, opts.flushIntervalMs ?? 1000));
+    }, Math.max(10, opts.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS));
     this.timer.unref();
   }
 
@@ -83,6 +98,17 @@ export class CallRecordWriter implements CallRecordQueue {
       this.drop(1, this.closed ? "closed" : "queue_full");
       return false;
     }
+    this.enqueue(r);
+    return true;
+  }
+
+  answered(c: AnsweredCall): boolean {
+    if (this.closed || this.queue.length >= this.maxQueued) return false;
+    this.enqueue(c);
+    return true;
+  }
+
+  private enqueue(r: CallEvent): void {
     this.queue.push(r);
     this.metrics?.callRecordQueueDepth.set(this.queue.length);
     if (this.queue.length >= this.batchSize && !this.scheduled && !this.failing) {
@@ -92,7 +118,6 @@ export class CallRecordWriter implements CallRecordQueue {
         void this.flush();
       });
     }
-    return true;
   }
 
   /** Writes what is queued; resolves when done or when the store failed (records stay queued). */
@@ -138,14 +163,14 @@ export class CallRecordWriter implements CallRecordQueue {
   }
 
   /** A batch with an invalid record is written one by one so only the bad records are lost. */
-  private async write(batch: CallRecordInput[]): Promise<void> {
+  private async write(batch: CallEvent[]): Promise<void> {
     try {
-      this.count(await this.sink.insertMany(batch));
+      this.count(await this.sink.insertMany(batch, this.insertOptions));
     } catch (err) {
       if (!(err instanceof CallRecordError)) throw err;
       for (const r of batch) {
         try {
-          this.count(await this.sink.insertMany([r]));
+          this.count(await this.sink.insertMany([r], this.insertOptions));
         } catch (e) {
           if (!(e instanceof CallRecordError)) throw e;
           this.drop(1, "invalid");

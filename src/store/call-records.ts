@@ -7,25 +7,11 @@ import type { SqlTx, SqlValue } from "./db/driver.js";
 import type { RollupInput, StatisticsRepository } from "./statistics.js";
 import { transactionWithRetry } from "./tx-retry.js";
 import { reclaimDeletedSpace } from "./reclaim.js";
+import { deleteJournal, encodeJournalRow, insertJournal, journalId } from "./call-journal.js";
+import { CallRecordError, HANGUP_SIDES, isAnsweredCall, type CallEvent, type CallRecordInput, type HangupSide, type InsertManyOptions } from "./call-record-types.js";
 
 export { CallRecordWriter, type CallRecordWriterOptions } from "./call-record-writer.js";
-
-export type HangupSide = "caller" | "callee" | "none";
-export const HANGUP_SIDES: readonly HangupSide[] = ["caller", "callee", "none"];
-
-export interface CallRecordInput {
-  callId: string;
-  startedAt: Date;
-  answeredAt?: Date | null;
-  endedAt?: Date | null;
-  /** Final response status of the INVITE (100–699); null when none was sent (e.g. timeout). */
-  finalStatus?: number | null;
-  hangupSide: HangupSide;
-  service?: string | null;
-  peer?: string | null;
-  callingNumber?: string | null;
-  calledNumber?: string | null;
-}
+export { CallRecordError, HANGUP_SIDES, isAnsweredCall, type AnsweredCall, type CallEvent, type CallRecordInput, type HangupSide, type InsertManyOptions } from "./call-record-types.js";
 
 export interface StoredCallRecord {
   id: string;
@@ -62,14 +48,9 @@ const T = "call_records";
 const CALL_ID_DOMAIN = "call-id";
 const COLUMNS = "id, call_id_hash, started_at, answered_at, ended_at, duration_ms, final_status, hangup_side, service, peer_enc, calling_enc, called_enc";
 
-type Row = SqlValue[];
-
-export interface InsertManyOptions {
-  /** Deterministic, idempotent ids: `batchId` + index (see insertMany). */
-  batchId?: string;
-  /** Index of the first record within its batch (a batch written record by record). */
-  offset?: number;
-}
+/** One call_records row as inserted (COLUMNS order). */
+export type EncodedRecord = SqlValue[];
+type Row = EncodedRecord;
 
 const INSERT_ONE = `INSERT INTO call_records (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`;
 const ROW_PLACEHOLDERS = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
@@ -104,10 +85,6 @@ async function insertMultiRow(tx: SqlTx, rows: readonly Row[]): Promise<boolean[
   return inserted;
 }
 
-export class CallRecordError extends Error {
-  override name = "CallRecordError";
-}
-
 export class CallRecordRepository {
   constructor(
     private readonly ctx: StoreContext,
@@ -121,39 +98,72 @@ export class CallRecordRepository {
   /**
    * Writes records in one transaction and adds them to the daily statistics in the same
    * transaction, so statistics are current at once and a record is counted exactly once (the
-   * purge later only deletes). Returns how many were written. Throws CallRecordError on invalid
-   * input.
+   * purge later only deletes). Returns how many records were written. Throws CallRecordError on
+   * invalid input.
+   *
+   * Journal entries (AnsweredCall) in the batch are stored in call_journal, and each answered
+   * call's record deletes its entry, in the same transaction: an entry lives exactly as long as
+   * its call is up and unrecorded.
    *
    * With `batchId`, record ids are `batchId` + the record's index in its batch (base 36) instead
    * of random, and a record whose id is already stored is skipped (neither written nor counted
    * again): writing the same batch twice — the off-thread writer re-posts a batch whose
-   * acknowledgement was lost with a dead worker — stores and counts it once.
+   * acknowledgement was lost with a dead worker — stores and counts it once. Journal inserts skip
+   * an entry already there and deletes are unconditional, so a batch written twice leaves the
+   * journal as once.
    */
-  async insertMany(records: readonly CallRecordInput[], opts: InsertManyOptions = {}): Promise<number> {
-    if (records.length === 0) return 0;
+  async insertMany(events: readonly CallEvent[], opts: InsertManyOptions = {}): Promise<number> {
+    if (events.length === 0) return 0;
     const offset = opts.offset ?? 0;
-    const rows = records.map((r, i) => this.encode(r, i, opts.batchId === undefined ? undefined : `${opts.batchId}${(offset + i).toString(36)}`));
+    const owner = opts.journalOwner;
+    const rows: Row[] = [];
+    const peers: (string | null)[] = [];
+    const opened: SqlValue[][] = [];
+    const ended: string[] = [];
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
+      if (isAnsweredCall(e)) {
+        if (owner === undefined) throw new Error("insertMany: journal entries need opts.journalOwner");
+        opened.push(encodeJournalRow(this.ctx, owner, e, i, (callId) => this.hashCallId(callId)));
+        continue;
+      }
+      const row = this.encode(e, i, opts.batchId === undefined ? undefined : `${opts.batchId}${(offset + i).toString(36)}`);
+      rows.push(row);
+      peers.push(e.peer ?? null);
+      if (owner !== undefined && row[3] !== null) ended.push(journalId(owner, row[1] as string));
+    }
     // Retried as a whole on a deadlock/serialization failure: the rows were built above, and a
     // rolled-back attempt left nothing (ids are the same, so nothing is written twice either).
     return transactionWithRetry(this.ctx.db, async (tx) => {
-      const inserted = tx.dialect === "postgres" ? await insertMultiRow(tx, rows) : await insertPerRow(tx, rows);
-      const rollup: RollupInput[] = [];
-      for (let i = 0; i < rows.length; i++) {
-        if (!inserted[i]) continue;
-        const row = rows[i]!;
-        const r = records[i]!;
-        rollup.push({
-          startedAt: row[2] as number,
-          answered: row[3] !== null,
-          durationMs: row[5] as number | null,
-          finalStatus: r.finalStatus ?? null,
-          service: r.service ?? null,
-          peer: r.peer ?? null,
-        });
-      }
-      if (rollup.length > 0) await this.statistics.rollup(tx, rollup);
-      return rollup.length;
+      if (opened.length > 0) await insertJournal(tx, opened);
+      const n = await this.writeRows(tx, rows, peers);
+      if (ended.length > 0) await deleteJournal(tx, ended);
+      return n;
     });
+  }
+
+  /**
+   * In an open transaction: inserts encoded rows (skipping ids already stored) and rolls the new
+   * ones up into the daily statistics. `peers[i]` is row i's peer in clear (grouped by its index).
+   */
+  async writeRows(tx: SqlTx, rows: readonly Row[], peers: readonly (string | null)[]): Promise<number> {
+    if (rows.length === 0) return 0;
+    const inserted = tx.dialect === "postgres" ? await insertMultiRow(tx, rows) : await insertPerRow(tx, rows);
+    const rollup: RollupInput[] = [];
+    for (let i = 0; i < rows.length; i++) {
+      if (!inserted[i]) continue;
+      const row = rows[i]!;
+      rollup.push({
+        startedAt: row[2] as number,
+        answered: row[3] !== null,
+        durationMs: row[5] as number | null,
+        finalStatus: row[6] as number | null,
+        service: row[8] as string | null,
+        peer: peers[i] ?? null,
+      });
+    }
+    if (rollup.length > 0) await this.statistics.rollup(tx, rollup);
+    return rollup.length;
   }
 
   async findByCallId(callId: string): Promise<StoredCallRecord[]> {
@@ -206,8 +216,13 @@ export class CallRecordRepository {
   }
 
   private encode(r: CallRecordInput, i: number, fixedId: string | undefined): Row {
+    if (typeof r.callId !== "string" || r.callId.length === 0) throw new CallRecordError(`record ${i}: callId: empty`);
+    return this.encodeHashed(this.hashCallId(r.callId), r, i, fixedId);
+  }
+
+  /** A record whose Call-ID is known only by its hash (recovered from the call journal). */
+  encodeHashed(callIdHash: string, r: Omit<CallRecordInput, "callId">, i: number, fixedId?: string): Row {
     const bad = (field: string, why: string) => new CallRecordError(`record ${i}: ${field}: ${why}`);
-    if (typeof r.callId !== "string" || r.callId.length === 0) throw bad("callId", "empty");
     const started = ms(r.startedAt);
     if (started === null) throw bad("startedAt", "required date");
     const answered = ms(r.answeredAt);
@@ -221,7 +236,7 @@ export class CallRecordRepository {
     const duration = answered !== null && ended !== null ? Math.max(0, ended - answered) : null;
     return [
       id,
-      this.hashCallId(r.callId),
+      callIdHash,
       started,
       answered,
       ended,

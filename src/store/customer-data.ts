@@ -14,6 +14,7 @@ import { storeMetrics } from "./metrics.js";
 import { startLiveKeys, type LiveKeys } from "./live-keys.js";
 import { PgNumberChangeFeed } from "./number-change-feed.js";
 import { startRetentionScheduler, type RetentionScheduler } from "./retention.js";
+import { startCallJournalRecovery, type CallJournalScheduler } from "./call-journal-scheduler.js";
 import { openStoreFromConfig, type Store } from "./store.js";
 
 export interface CustomerData {
@@ -42,14 +43,19 @@ export async function openCustomerData(
     throw err;
   }
   const { mode, ...writerOptions } = config.store.callRecordWriter;
+  // This instance's store_instances row: its id also owns the journal of its answered calls.
+  const instance = store.instanceRegistry(config.store.instanceHeartbeatMs);
+  const journalOwner = instance.id;
   const callRecords: CallRecordQueue =
     // An in-memory SQLite database exists only on this thread's connection: a worker could not see it.
     mode === "inline" || sqlitePathOf(config.store.url) === ":memory:"
-      ? new CallRecordWriter(store.callRecords, { ...writerOptions, logger, registry })
-      : new CallRecordWorkerWriter({ ...writerOptions, url: config.store.url, keyring: store.keyring, logger, registry });
+      ? new CallRecordWriter(store.callRecords, { ...writerOptions, journalOwner, logger, registry })
+      : new CallRecordWorkerWriter({ ...writerOptions, journalOwner, url: config.store.url, keyring: store.keyring, logger, registry });
   let liveKeys: LiveKeys;
+  let recovery: CallJournalScheduler;
   try {
     liveKeys = await startLiveKeys({
+      registry: instance,
       store,
       keyFile: resolve(config.store.encryptionKeyFile),
       env: process.env,
@@ -59,6 +65,8 @@ export async function openCustomerData(
       ...(callRecords instanceof CallRecordWorkerWriter ? { writer: callRecords } : {}),
       logger,
     });
+    // After this instance's first heartbeat (its own row exists), before SIP takes calls.
+    recovery = await startCallJournalRecovery(store, { self: journalOwner, intervalMs: config.store.instanceHeartbeatMs, logger, registry });
   } catch (err) {
     numbers.stop();
     await callRecords.close();
@@ -79,6 +87,7 @@ export async function openCustomerData(
     retention,
     async close() {
       retention.stop();
+      await recovery.stop();
       await numbers.stop();
       await callRecords.close();
       await liveKeys.stop();

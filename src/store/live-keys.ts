@@ -14,6 +14,7 @@ import type { KeyFileRules } from "./crypto/key-file.js";
 import { STORE_KEY_ENV } from "./crypto/key-file.js";
 import { KeyFileWatcher } from "./key-watch.js";
 import type { Store } from "./store.js";
+import type { InstanceRegistry } from "./instances.js";
 
 /** What the instance needs from a call-record writer that writes with its own copy of the keys. */
 export interface KeyedWriter {
@@ -31,6 +32,8 @@ export interface LiveKeysOptions {
   keyFileCheckMs: number;
   heartbeatMs: number;
   writer?: KeyedWriter;
+  /** This instance's row (default: a new one); the call journal is kept under its id. */
+  registry?: InstanceRegistry;
   logger?: Logger;
 }
 
@@ -42,7 +45,7 @@ export interface LiveKeys {
 
 export async function startLiveKeys(o: LiveKeysOptions): Promise<LiveKeys> {
   const { store, logger } = o;
-  const registry = store.instanceRegistry(o.heartbeatMs);
+  const registry = o.registry ?? store.instanceRegistry(o.heartbeatMs);
   let active = store.keyring.active;
   let previous: { kid: string; until: number } | null = null;
   let recorded = "";

@@ -8,6 +8,8 @@ export interface StoreMetrics {
   callRecordsPurged: Counter;
   callRecordQueueDepth: Gauge;
   callRecordWriteErrors: Counter;
+  callsRecovered: Counter;
+  callRecoveryErrors: Counter;
   numbersProvisioned: Gauge;
   purgeRuns: Counter<"result">;
   unreadableRows: Counter<"table">;
@@ -34,6 +36,12 @@ export function storeMetrics(registry: Registry): StoreMetrics {
     }),
     callRecordQueueDepth: new Gauge({ name: "trunkgate_store_call_record_queue_depth", help: "Call records waiting to be written", registers }),
     callRecordWriteErrors: new Counter({ name: "trunkgate_store_call_record_write_errors_total", help: "Failed call record batch writes (retried)", registers }),
+    callsRecovered: new Counter({
+      name: "trunkgate_store_calls_recovered_total",
+      help: "Answered calls recorded from the call journal of an instance that died before recording them (hangup side unknown)",
+      registers,
+    }),
+    callRecoveryErrors: new Counter({ name: "trunkgate_store_call_recovery_errors_total", help: "Failed call-journal recovery passes (retried)", registers }),
     numbersProvisioned: new Gauge({ name: "trunkgate_store_numbers_provisioned", help: "Provisioned numbers (as last loaded by the routing cache)", registers }),
     unreadableRows: new Counter({
       name: "trunkgate_store_unreadable_rows_total",

@@ -106,6 +106,32 @@ export const MIGRATIONS: readonly Migration[] = [
        )`,
     ],
   },
+  {
+    // Answered calls whose record is not written yet, one row per call, written in the call-record
+    // batch that follows the answer and deleted in the batch that writes the call's record: after a
+    // kill -9 the rows left behind are the calls that were up (call-journal.ts turns them into
+    // records). `owner` is the store_instances id of the process that journaled the call.
+    version: 4,
+    name: "journal of answered calls not yet recorded",
+    up: [
+      `CREATE TABLE call_journal (
+         id TEXT PRIMARY KEY,
+         owner TEXT NOT NULL,
+         call_id_hash TEXT NOT NULL,
+         started_at BIGINT NOT NULL,
+         answered_at BIGINT NOT NULL,
+         final_status INTEGER NOT NULL,
+         service TEXT,
+         peer_enc TEXT,
+         calling_enc TEXT,
+         called_enc TEXT
+       )`,
+      `CREATE INDEX call_journal_owner ON call_journal (owner)`,
+      // Kernel boot + pid namespace of the instance (instances.ts PROCESS_SCOPE): a pid that is not
+      // running in the same scope is a dead instance, without waiting for its row to expire.
+      `ALTER TABLE store_instances ADD COLUMN scope TEXT`,
+    ],
+  },
 ];
 
 const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -15,6 +15,7 @@ import { CallRecordRepository } from "./call-records.js";
 import { StatisticsRepository } from "./statistics.js";
 import { keyUsage, reencryptAll, type ReencryptResult } from "./rotation.js";
 import { InstanceRegistry, liveInstances, type InstanceInfo } from "./instances.js";
+import { recoverOrphanedCalls, type RecoveredOwner, type RecoveryOptions } from "./call-journal-recovery.js";
 
 export interface Store {
   readonly dialect: Dialect;
@@ -37,6 +38,8 @@ export interface Store {
   instanceRegistry(heartbeatMs: number): InstanceRegistry;
   /** Instances recorded in the store whose heartbeat has not expired. */
   liveInstances(): Promise<InstanceInfo[]>;
+  /** Records the journaled calls of instances that are gone (call-journal-recovery.ts). */
+  recoverOrphanedCalls(opts: RecoveryOptions): Promise<RecoveredOwner[]>;
   close(): Promise<void>;
 }
 
@@ -184,6 +187,10 @@ class SqlStore implements Store {
 
   liveInstances(): Promise<InstanceInfo[]> {
     return liveInstances(this.ctx.db);
+  }
+
+  recoverOrphanedCalls(opts: RecoveryOptions): Promise<RecoveredOwner[]> {
+    return recoverOrphanedCalls(this.ctx, this.callRecords, opts);
   }
 
   close(): Promise<void> {

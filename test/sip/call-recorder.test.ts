@@ -2,7 +2,7 @@
 import t from "tap";
 import { CallRecorder } from "../../src/sip/call-recorder.js";
 import { parseMessage, type SipRequest } from "../../src/sip/parse/index.js";
-import type { CallRecordInput } from "../../src/store/call-records.js";
+import type { AnsweredCall, CallRecordInput } from "../../src/store/call-records.js";
 
 function invite(callId: string): SipRequest {
   const r = parseMessage(
@@ -27,8 +27,12 @@ function invite(callId: string): SipRequest {
 function setup() {
   let now = Date.parse("2026-01-01T10:00:00Z");
   const records: CallRecordInput[] = [];
-  const rec = new CallRecorder({ record: (r) => (records.push(r), true) }, { now: () => new Date(now), assumeInternational: true, maxCallMs: 3600_000 });
-  return { rec, records, advance: (ms: number) => (now += ms) };
+  const journal: AnsweredCall[] = [];
+  const rec = new CallRecorder(
+    { record: (r) => (records.push(r), true), answered: (c) => (journal.push(c), true) },
+    { now: () => new Date(now), assumeInternational: true, maxCallMs: 3600_000 },
+  );
+  return { rec, records, journal, advance: (ms: number) => (now += ms) };
 }
 
 t.test("an answered call is recorded when the BYE completes, with numbers and who hung up", async (t) => {
@@ -71,4 +75,22 @@ t.test("calls whose BYE never comes are recorded by the sweep and on shutdown", 
   rec.flushLive();
   t.equal(records.length, 3);
   t.equal(rec.liveCalls, 0);
+});
+
+t.test("an answered call is journaled at once (numbers and times as its record will have), a failed one is not", async (t) => {
+  const { rec, records, journal, advance } = setup();
+  rec.inviteCompleted({ req: invite("j1"), direction: 0, status: 486, elapsedMs: 100, peer: "p", service: "s" });
+  t.equal(journal.length, 0, "no journal entry for an unanswered call");
+  rec.inviteCompleted({ req: invite("j2"), direction: 0, status: 200, elapsedMs: 2000, peer: "trunk-a", service: "svc-b" });
+  t.equal(journal.length, 1, "journaled when answered, before any BYE");
+  const j = journal[0]!;
+  t.same(
+    [j.journal, j.callId, j.finalStatus, j.service, j.peer, j.callingNumber, j.calledNumber],
+    [true, "j2", 200, "svc-b", "trunk-a", "+4989111222", "+4930123456"],
+  );
+  t.equal(j.answeredAt.getTime() - j.startedAt.getTime(), 2000);
+  advance(5000);
+  rec.byeCompleted("j2", 0);
+  const r = records[1]!;
+  t.same([r.startedAt, r.answeredAt], [j.startedAt, j.answeredAt], "the record carries the journaled times");
 });

@@ -15,12 +15,17 @@ import { Keyring } from "../../src/store/crypto/keyring.js";
 import { openStore } from "../../src/store/store.js";
 import { CallRecordWorkerWriter } from "../../src/store/call-record-worker-writer.js";
 
-/** This process's POSIX locks on the file (lines of /proc/locks naming its inode and our pid). */
+/**
+ * This process's POSIX locks on the file (lines of /proc/locks naming its inode and our pid),
+ * without the line's ordinal: that is its place in the machine-wide list, which moves whenever
+ * another process on the machine takes or drops a lock.
+ */
 function locksOf(file: string): string[] {
   const { ino } = statSync(file);
   return readFileSync("/proc/locks", "utf8")
     .split("\n")
-    .filter((l) => l.includes(`:${ino} `) && l.split(/\s+/).includes(String(process.pid)));
+    .filter((l) => l.includes(`:${ino} `) && l.split(/\s+/).includes(String(process.pid)))
+    .map((l) => l.replace(/^\d+:\s*/, ""));
 }
 
 t.test("the call-record worker opening its connection leaves the main connection's lock in place", async (t) => {

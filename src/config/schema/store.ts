@@ -41,7 +41,12 @@ export const storeSchema = z
          */
         mode: z.enum(["worker", "inline"]).default("worker"),
         batchSize: z.number().int().min(1).max(5000).default(200),
-        flushIntervalMs: z.number().int().min(10).max(60_000).default(1000),
+        /**
+         * Queued records (and journal entries of answered calls) are written at least this often:
+         * a kill -9 loses the records of calls that ended within about this long (plus the batch
+         * being written). Calls still up are journaled and recorded on the next start.
+         */
+        flushIntervalMs: z.number().int().min(10).max(60_000).default(100),
         maxQueued: z.number().int().min(1).max(10_000_000).default(50_000),
       })
       .prefault({}),
