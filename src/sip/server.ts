@@ -113,7 +113,7 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
   constructor(deps: SipProxyDeps) {
     this.#deps = deps;
     const cfg = deps.config;
-    this.metrics = new SipMetrics(deps.registry);
+    this.metrics = new SipMetrics(deps.registry, deps.peers.map((p) => p.name));
     const boundary = (this.#boundary = new SipErrorBoundary(internalErrors(deps.registry), deps.logger));
     this.#timers = deps.timers ?? new FifoTimers(undefined, (err) => {
       boundary.count();
@@ -238,7 +238,7 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
       else core.onResponse(conn, msg);
       return;
     }
-    this.metrics.parseError(r.kind);
+    this.metrics.parseError(r.kind, conn.peer?.name);
     // Malformed responses are dropped (nobody to answer); malformed requests get 400/416/505.
     if (isResponseStart(buf)) {
       this.metrics.drop("malformed_response");
@@ -254,7 +254,7 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
       return;
     }
     conn.send(reply);
-    this.metrics.response(r.status, "other", conn.side);
+    this.metrics.response(r.status, "other", conn.side, conn.peer?.name);
   }
 
   onFramingError(conn: SipConnection, err: FramingError): void {
@@ -266,19 +266,19 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
   }
 
   #answerFramingError(conn: SipConnection, err: FramingError): void {
-    this.metrics.parseError(err.code === "message-too-large" ? "too_large" : "framing");
+    this.metrics.parseError(err.code === "message-too-large" ? "too_large" : "framing", conn.peer?.name);
     this.#deps.logger.info({ peer: conn.peer?.name, upstream: conn.target?.label, code: err.code, detail: err.detail, fatal: err.fatal }, "SIP framing error");
     if (err.headerSection === undefined) return;
     const status = err.code === "message-too-large" ? 513 : 400;
     const reply = buildRawErrorResponse(err.headerSection, status, FRAMING_REASONS[err.code]);
     if (reply !== undefined) {
       conn.send(reply);
-      this.metrics.response(status, "other", conn.side);
+      this.metrics.response(status, "other", conn.side, conn.peer?.name);
     }
   }
 
   onTimeout(conn: SipConnection, reason: ConnectionTimeout): void {
-    this.metrics.connectionTimeouts.labels(reason).inc();
+    this.metrics.connectionTimeout(reason, conn.peer?.name);
     this.#deps.logger.info({ peer: conn.peer?.name, upstream: conn.target?.label, reason }, "SIP connection closed: no progress");
   }
 

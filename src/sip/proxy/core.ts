@@ -158,7 +158,7 @@ export class ProxyCore
 
   onRequest(flow: Flow, req: SipRequest): void {
     const m = this.#o.metrics;
-    m.request(req.method, flow.side);
+    m.request(req.method, flow.side, flow.peer?.name);
     const method = req.method;
     if (method === "ACK") return this.#onAck(flow, req);
     if (method === "CANCEL") return this.#onCancel(flow, req);
@@ -832,7 +832,7 @@ export class ProxyCore
       body = verdict.body;
     }
     this.#writeTo(rec.inFlow, forwardResponse(res, body !== undefined ? { body: { bytes: body } } : undefined));
-    this.#o.metrics.response(status, "INVITE", rec.dir);
+    this.#o.metrics.response(status, "INVITE", rec.dir, rec.inFlow.peer?.name);
     const d = rec.dialog;
     if (d !== undefined) {
       d.lastUsed = this.#timers.now();
@@ -921,7 +921,7 @@ export class ProxyCore
     this.#sending = undefined;
     if (!accepted) return;
     this.#write(ptx, bytes);
-    this.#o.metrics.response(status, ptx.method, ptx.dir);
+    this.#o.metrics.response(status, ptx.method, ptx.dir, ptx.dir === INBOUND ? ptx.inFlow.peer?.name : ptx.peerName);
     if (status >= 200 && !ptx.finalSent) {
       ptx.finalSent = true;
       ptx.finalStatus = status;
@@ -986,7 +986,7 @@ export class ProxyCore
   #replyStateless(flow: Flow, req: SipRequest, status: number, reason: string, headers?: [string, string][]): void {
     const bytes = buildResponse(req, status, reason, headers ? { headers } : undefined);
     this.#writeTo(flow, bytes);
-    this.#o.metrics.response(status, req.method, flow.side);
+    this.#o.metrics.response(status, req.method, flow.side, flow.peer?.name);
     if (this.#logInfo && status >= 200 && req.method !== "CANCEL") {
       this.#o.logger.info({
         event: "sip_transaction", method: req.method, callId: hashId(req.callId), status, durationMs: 0,

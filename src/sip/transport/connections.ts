@@ -73,7 +73,7 @@ export class ConnectionManager implements FlowProvider {
     if (list !== undefined && list.length >= peer.maxConnections) {
       const victim = evictionVictim(list);
       if (victim === undefined) return this.#refuse(socket, peer, "peer_limit", peer.maxConnections);
-      this.o.metrics.connectionsRefused.labels("evicted").inc();
+      this.o.metrics.connectionRefused("evicted", peer.name);
       this.o.logger.info({ peer: peer.name, limit: peer.maxConnections, carriedMessage: victim.carriedMessage }, "per-peer SIP connection limit: closed an older connection of the peer");
       victim.destroy(); // forget() runs from its close: the slot is free now
     }
@@ -85,7 +85,7 @@ export class ConnectionManager implements FlowProvider {
   }
 
   #refuse(socket: TLSSocket, peer: PeerConfig, reason: "total_limit" | "peer_limit", limit: number): undefined {
-    this.o.metrics.connectionsRefused.labels(reason).inc();
+    this.o.metrics.connectionRefused(reason, peer.name);
     this.o.logger.warn({ peer: peer.name, limit, reason }, "SIP connection refused at a connection limit");
     socket.destroy();
     return undefined;

@@ -158,5 +158,5 @@ t.test("a new call from upstream toward a trunk with no open connection: trunkga
   trunkPeer!.socket.write(buildResponse(inv, 200, "OK", { toTag: "tr1" }));
   const ok = (await upPeer!.next((m) => m.kind === "response" && (m as SipResponse).status === 200)) as SipResponse;
   t.equal(ok.callId, "from-upstream-1", "the trunk's 200 reached the upstream");
-  t.match(await gw.metrics(), /trunkgate_sip_requests_total\{method="INVITE",direction="outbound"\} 1/);
+  t.match(await gw.metrics(), /trunkgate_sip_requests_total\{method="INVITE",direction="outbound",peer="unknown"\} 1/);
 });
