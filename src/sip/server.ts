@@ -10,6 +10,7 @@ import { internalErrors } from "../observability/internal-errors.js";
 import { DialogTable } from "./dialog/dialogs.js";
 import { SipErrorBoundary, errorText } from "./error-boundary.js";
 import { SipMetrics } from "./metrics.js";
+import { createSipTap, type SipTap } from "./trace/sip-tap.js";
 import { parseMessage } from "./parse/index.js";
 import type { FramingError } from "./transport/framing.js";
 import { BranchFactory } from "./proxy/branch.js";
@@ -103,6 +104,7 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
   readonly #conns: ConnectionManager;
   readonly #dialogs: DialogTable;
   readonly #peers = new Map<string, PeerConfig>();
+  #tap: SipTap | undefined;
   readonly #boundary: SipErrorBoundary;
   #core: ProxyCore | undefined;
   #health: HealthChecker | undefined;
@@ -139,6 +141,7 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
       clientContext: () => deps.tls.clientContext,
       metrics: this.metrics,
       logger: deps.logger,
+      tap: (this.#tap = createSipTap({ config: cfg, peers: deps.peers, logger: deps.logger, registry: deps.registry })),
     });
   }
 
@@ -310,6 +313,7 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
     this.#health?.stop();
     this.#timers.cancel(this.#sweep);
     this.#conns.closeAll();
+    this.#tap?.close();
     this.#dialogs.clear();
     if (this.#deps.timers === undefined) this.#timers.close();
   }

@@ -12,6 +12,7 @@ import { isIpLiteral, type UpstreamTarget } from "../upstream/cluster.js";
 import type { Flow, FlowProvider } from "./flow.js";
 import { SipConnection, type ConnectionHandler, type ConnectionTimeouts } from "./sip-connection.js";
 import type { SecureContext } from "node:tls";
+import type { SipTap } from "../trace/sip-tap.js";
 
 export interface ConnectionManagerOptions {
   handler: ConnectionHandler;
@@ -25,6 +26,8 @@ export interface ConnectionManagerOptions {
   clientContext: () => SecureContext;
   metrics: SipMetrics;
   logger: Logger;
+  /** SIP tracing, handed to every connection (undefined: off). */
+  tap?: SipTap | undefined;
 }
 
 /** What the manager needs of the proxy's identity: the sent-by to advertise per local address. */
@@ -92,6 +95,7 @@ export class ConnectionManager implements FlowProvider {
   }
 
   #track(conn: SipConnection): void {
+    conn.tap = this.o.tap;
     this.#byId.set(conn.id, conn);
     if (conn.side === INBOUND) {
       this.#downstream++;
@@ -149,6 +153,7 @@ export class ConnectionManager implements FlowProvider {
     socket.once("error", (err: Error) => {
       this.o.logger.warn({ upstreamService: target.service, upstream: target.label, error: (err as NodeJS.ErrnoException).code ?? err.message }, "upstream connection failed");
     });
+    conn.tap = this.o.tap;
     this.#byId.set(conn.id, conn);
     this.#byTarget.set(target, conn);
     this.o.metrics.connections.labels("upstream").inc();
