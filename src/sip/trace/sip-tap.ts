@@ -14,15 +14,15 @@ import { hashId } from "../../observability/hash.js";
 import { encodeHep3 } from "../../observability/hep/hep3.js";
 import { HepExporter } from "../../observability/hep/exporter.js";
 import type { Logger } from "../../observability/logger.js";
-import type { UpstreamTarget } from "../upstream/cluster.js";
 import { callIdOf, callSampled } from "./call-id.js";
 import { redactSipMessage } from "./redact-message.js";
 
-/** What the tap needs of a connection (SipConnection). */
+/** What the tap needs of a connection (SipConnection; structural, so sip/trace imports no transport or upstream module). */
 export interface TappedConnection {
   readonly socket: Socket;
   readonly peer: PeerConfig | undefined;
-  readonly target: UpstreamTarget | undefined;
+  /** Upstream-side connections: the target (an UpstreamTarget). */
+  readonly target: { readonly label: string; readonly config: { readonly host: string; readonly port: number } } | undefined;
 }
 
 export interface SipTap {
