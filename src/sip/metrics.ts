@@ -101,7 +101,7 @@ export class SipMetrics {
     const registers = [registry];
     const peers = [...peerNames.filter((n) => n !== UNKNOWN_PEER), UNKNOWN_PEER];
     this.#peerLabels = peers;
-    peers.forEach((n, i) => this.#peerIndex.set(n, i));
+    for (let i = 0; i < peers.length; i++) this.#peerIndex.set(peers[i]!, i);
     this.#unknownPeer = peers.length - 1;
     const reqBlock = METHODS.length * DIRECTIONS.length;
     const resBlock = CLASSES.length * RESPONSE_METHODS.length * DIRECTIONS.length;

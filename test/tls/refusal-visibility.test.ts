@@ -78,7 +78,7 @@ t.test("a certificate that names nobody configured: peer unknown, never its subj
   }
 });
 
-t.test("completed handshakes are counted per peer", async (t) => {
+t.test("completed handshakes are counted per peer", async () => {
   await new Promise<void>((resolve, reject) => {
     // A CRLF keep-alive answered by a pong: the server accepted the certificate (TLS 1.3 checks it after the client's handshake ends).
     const s = connect({ host: "127.0.0.1", port: edge.port("sip"), ca: pki.ca.cert, cert: pki.client.cert, key: pki.client.key, servername: "localhost" }, () => s.write("\r\n\r\n"));

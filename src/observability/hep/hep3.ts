@@ -58,7 +58,7 @@ function ipv6Bytes(addr: string): Buffer {
   const t = tail === undefined ? [] : groups(tail);
   const all = [...h, ...Array<string>(8 - h.length - t.length).fill("0"), ...t];
   const out = Buffer.alloc(16);
-  all.forEach((g, i) => out.writeUInt16BE(Number.parseInt(g, 16) || 0, i * 2));
+  for (let i = 0; i < 8; i++) out.writeUInt16BE(Number.parseInt(all[i]!, 16) || 0, i * 2);
   return out;
 }
 

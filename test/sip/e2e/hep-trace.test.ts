@@ -1,7 +1,7 @@
 // Issue 13 item 5: SIP tracing. Every message of a sampled call, both legs, as HEP3 over UDP to a
 // collector this test runs (decoding the chunks itself), with sampling by Call-ID and a per-peer
 // switch; and the local trace at logging.level trace, redacted.
-import t from "tap";
+import t, { type Test } from "tap";
 import { startGateway, sipRequest, TrunkClient, type Gateway } from "./harness.js";
 import { startNodeUas, type NodeUas } from "./node-uas.js";
 import { startHepReceiver, type HepPacket, type HepReceiver } from "../../helpers/hep-receiver.js";
@@ -12,7 +12,7 @@ import { Registry } from "prom-client";
 import { Writable } from "node:stream";
 import { Socket } from "node:net";
 
-async function setup(t: Tap.Test, trace: Record<string, unknown>, peers?: unknown[]): Promise<{ gw: Gateway; uas: NodeUas; hep: HepReceiver; trunk: TrunkClient }> {
+async function setup(t: Test, trace: Record<string, unknown>, peers?: unknown[]): Promise<{ gw: Gateway; uas: NodeUas; hep: HepReceiver; trunk: TrunkClient }> {
   const hep = await startHepReceiver();
   t.teardown(() => hep.close());
   const uas = await startNodeUas();

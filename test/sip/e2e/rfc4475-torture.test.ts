@@ -32,7 +32,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import t from "tap";
 import { TrunkClient, startGateway, type Gateway, type Received } from "./harness.js";
-import { startNodeUas, type NodeUas } from "./node-uas.js";
+import { startNodeUas } from "./node-uas.js";
 
 const DIR = join(dirname(fileURLToPath(import.meta.url)), "../torture/rfc4475");
 

@@ -84,7 +84,9 @@ t.test("at its cap a peer's new connection replaces its oldest silent one, then 
   });
   t.teardown(() => gw.stop());
   const conns: TrunkClient[] = [];
-  t.teardown(() => conns.forEach((c) => c.close()));
+  t.teardown(() => {
+    for (const c of conns) c.close();
+  });
   const open = async (): Promise<TrunkClient> => {
     const c = await TrunkClient.connect(gw.port, gw.pki.client, gw.pki);
     conns.push(c);

@@ -82,7 +82,7 @@ t.test("upstream over TLS: client certificate presented, SNI = serverName, certi
   const c = await TrunkClient.connect(gw.port, gw.pki.client, gw.pki);
   t.teardown(() => c.close());
   c.send(sipRequest({ method: "INVITE", uri: `sip:+4930123@127.0.0.1:${gw.port}` }));
-  let r;
+  let r: SipResponse;
   do r = (await c.next(5000)) as SipResponse;
   while (r.status < 200);
   t.equal(r.status, 486, "the upstream's answer came back");
@@ -97,7 +97,7 @@ t.test("upstream certificate not matching serverName → connection refused, tru
   const c = await TrunkClient.connect(gw.port, gw.pki.client, gw.pki);
   t.teardown(() => c.close());
   c.send(sipRequest({ method: "INVITE", uri: `sip:+4930123@127.0.0.1:${gw.port}` }));
-  let r;
+  let r: SipResponse;
   do r = (await c.next(5000)) as SipResponse;
   while (r.status < 200);
   t.equal(r.status, 503);
