@@ -21,6 +21,7 @@ import type { TlsContextProvider } from "../tls/context-provider.js";
 import type { PeerIdentity } from "../tls/peer-identity.js";
 import { classifyHandshakeError } from "./handshake-failure.js";
 import { observeHandshakes, presentedCertificate } from "./handshake-observer.js";
+import { dropAlertSecret, keepAlertSecret, pendingVerifyError, sendRefusalAlert } from "./refusal-alerts.js";
 
 /** The `peer` label of a refusal that names no configured peer (no certificate, or nobody's). */
 const UNKNOWN_PEER = "unknown";
@@ -117,7 +118,14 @@ export class MtlsListener {
     // Must run before a protocol server's own secureConnection handler (http2 registers one).
     this.server.prependListener("secureConnection", (socket: TLSSocket) => this.#guarded(socket, "secure connection", () => this.#onSecure(socket)));
     this.server.on("tlsClientError", (err: Error, socket: TLSSocket) => this.#guarded(socket, "handshake failure", () => this.#onClientError(err, socket)));
-    observeHandshakes(this.server, () => undefined);
+    // Refused clients get a TLS alert saying why (refusal-alerts.ts), sent in the handshake-done
+    // callback: for a failed verification here, before Node destroys the socket; for the checks
+    // below (EKU, peer), in #refuse.
+    observeHandshakes(
+      this.server,
+      (socket) => this.#guarded(socket, "handshake verdict", () => this.#alertFailedVerification(socket)),
+      keepAlertSecret,
+    );
     opts.tls.on("reload", () => this.server.setSecureContext(opts.tls.serverOptions()));
   }
 
@@ -154,6 +162,11 @@ export class MtlsListener {
     }
   }
 
+  #alertFailedVerification(socket: TLSSocket): void {
+    const code = pendingVerifyError(socket);
+    if (code !== undefined) sendRefusalAlert(socket, classifyHandshakeError(Object.assign(new Error(code), { code })));
+  }
+
   #onSecure(socket: TLSSocket): void {
     // Belt and braces with SSL_OP_NO_RENEGOTIATION: Node-level refusal of a renegotiation attempt.
     socket.disableRenegotiation();
@@ -173,6 +186,7 @@ export class MtlsListener {
     }
     const peer = this.opts.identity.match(cert);
     if (!peer) return this.#refuse(socket, "peer_not_allowed", cert);
+    dropAlertSecret(socket);
     if (!this.#accepting) {
       this.#refusalCounter("draining", peer.name).inc();
       return void socket.destroy();
@@ -237,6 +251,7 @@ export class MtlsListener {
   }
 
   #refuse(socket: TLSSocket, reason: HandshakeFailureReason, cert?: X509Certificate, code?: string): void {
+    sendRefusalAlert(socket, reason);
     this.#fail(reason, socket, code ? Object.assign(new Error(code), { code }) : undefined, cert);
     socket.destroy();
   }
