@@ -71,15 +71,28 @@ export function peerOf(socket: Socket): PeerConfig | undefined {
   return (socket as unknown as { [kPeer]?: PeerConfig })[kPeer];
 }
 
+type CounterChild = { inc(n?: number): void };
+
+/** A labelled counter child looked up once per label set: .labels() hashes its values on every call. */
+function cachedChild(cache: Map<string, CounterChild>, counter: { labels(...values: string[]): CounterChild }, ...values: string[]): CounterChild {
+  const key = values.join("|");
+  let c = cache.get(key);
+  if (c === undefined) {
+    c = counter.labels(...values);
+    cache.set(key, c);
+  }
+  return c;
+}
+
 export class MtlsListener {
   readonly server: Server;
   #sockets = new Set<TLSSocket>();
   #perPeer = new Map<string, number>();
   #accepting = true;
   /** Counter children by `reason|peer`: at most reasons × (configured peers + unknown). */
-  readonly #failures = new Map<string, { inc(): void }>();
-  readonly #handshakes = new Map<string, { inc(): void }>();
-  readonly #refusals = new Map<string, { inc(): void }>();
+  readonly #failures = new Map<string, CounterChild>();
+  readonly #handshakes = new Map<string, CounterChild>();
+  readonly #refusals = new Map<string, CounterChild>();
   #active!: { inc(): void; dec(): void; set(v: number): void };
   #duration!: { observe(v: number): void };
   readonly #internalErrors: { inc(): void };
@@ -220,34 +233,16 @@ export class MtlsListener {
   }
 
   /** One counter child per (protocol, cipher, peer): at most 2 × 10 × configured peers. */
-  #handshakeCounter(protocol: string, cipher: string, peer: string): { inc(): void } {
-    const key = `${protocol}|${cipher}|${peer}`;
-    let c = this.#handshakes.get(key);
-    if (c === undefined) {
-      c = this.opts.metrics.handshakes.labels(this.opts.name, protocol, cipher, peer);
-      this.#handshakes.set(key, c);
-    }
-    return c;
+  #handshakeCounter(protocol: string, cipher: string, peer: string): CounterChild {
+    return cachedChild(this.#handshakes, this.opts.metrics.handshakes, this.opts.name, protocol, cipher, peer);
   }
 
-  #failureCounter(reason: HandshakeFailureReason, peer: string): { inc(n?: number): void } {
-    const key = `${reason}|${peer}`;
-    let c = this.#failures.get(key);
-    if (c === undefined) {
-      c = this.opts.metrics.handshakeFailures.labels(this.opts.name, reason, peer);
-      this.#failures.set(key, c);
-    }
-    return c;
+  #failureCounter(reason: HandshakeFailureReason, peer: string): CounterChild {
+    return cachedChild(this.#failures, this.opts.metrics.handshakeFailures, this.opts.name, reason, peer);
   }
 
-  #refusalCounter(reason: ConnectionRefusalReason, peer: string): { inc(n?: number): void } {
-    const key = `${reason}|${peer}`;
-    let c = this.#refusals.get(key);
-    if (c === undefined) {
-      c = this.opts.metrics.connectionRefusals.labels(this.opts.name, reason, peer);
-      this.#refusals.set(key, c);
-    }
-    return c;
+  #refusalCounter(reason: ConnectionRefusalReason, peer: string): CounterChild {
+    return cachedChild(this.#refusals, this.opts.metrics.connectionRefusals, this.opts.name, reason, peer);
   }
 
   #refuse(socket: TLSSocket, reason: HandshakeFailureReason, cert?: X509Certificate, code?: string): void {
