@@ -19,7 +19,6 @@
 // the harness's /tmp/trunkgate-bench/pki, made with bench/lib/pki.sh if missing).
 // Needs sipp, stunnel4, openssl. Every process runs in its own process group, stopped by PID.
 import { spawn, spawnSync } from "node:child_process";
-import { once } from "node:events";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";

@@ -53,7 +53,8 @@ export async function auditCommand(argv: string[], io: CliIo): Promise<number> {
   if (values.invite !== undefined && !/^\+?[0-9A-Za-z*#.()-]{1,32}$/.test(values.invite)) return usageError("--invite takes a telephone number (digits, +, * and #)");
 
   const path = resolveConfigPath(values.config);
-  let cfg, material;
+  let cfg: ReturnType<typeof loadConfigFile>;
+  let material: ReturnType<typeof loadTlsMaterial>;
   try {
     cfg = loadConfigFile(path);
     material = loadTlsMaterial(cfg.tls);
@@ -77,7 +78,7 @@ export async function auditCommand(argv: string[], io: CliIo): Promise<number> {
   target ??= peerTarget ? { host: peerTarget.host, port: peerTarget.port } : undefined;
   if (!target) return usageError(peer ? `peer ${peer.name} has no sip.targets: name HOST[:PORT]` : "HOST[:PORT] or --peer is required");
 
-  let identity;
+  let identity: { cert: string; key: string } | undefined;
   if (values["client-cert"] !== undefined && values["client-key"] !== undefined) {
     try {
       identity = { cert: readFileSync(values["client-cert"], "utf8"), key: readFileSync(values["client-key"], "utf8") };

@@ -20,6 +20,11 @@ import { EKU_CLIENT_AUTH } from "../tls/certificate-names.js";
 import type { TlsContextProvider } from "../tls/context-provider.js";
 import type { PeerIdentity } from "../tls/peer-identity.js";
 import { classifyHandshakeError } from "./handshake-failure.js";
+import { observeHandshakes, presentedCertificate } from "./handshake-observer.js";
+import { dropAlertSecret, keepAlertSecret, pendingVerifyError, sendRefusalAlert } from "./refusal-alerts.js";
+
+/** The `peer` label of a refusal that names no configured peer (no certificate, or nobody's). */
+const UNKNOWN_PEER = "unknown";
 
 export interface DownstreamConnection {
   socket: TLSSocket;
@@ -50,6 +55,15 @@ export interface MtlsListenerOptions {
 }
 
 const kAcceptedAt = Symbol("trunkgate.acceptedAt");
+/** The TCP peer, kept from accept: a socket Node destroyed in the handshake no longer knows it. */
+const kRemote = Symbol("trunkgate.remote");
+
+type AcceptedRaw = { [kAcceptedAt]?: number; [kRemote]?: { address?: string | undefined; port?: number | undefined } };
+
+/** The accepted TCP socket under a server-side TLSSocket (Node keeps it as `_parent`). */
+function rawOf(socket: TLSSocket | undefined): AcceptedRaw {
+  return ((socket as unknown as { _parent?: AcceptedRaw } | undefined)?._parent ?? {}) as AcceptedRaw;
+}
 const kPeer = Symbol("trunkgate.peer");
 
 /** The peer a downstream socket was authenticated as (set before the protocol sees the socket). */
@@ -57,14 +71,28 @@ export function peerOf(socket: Socket): PeerConfig | undefined {
   return (socket as unknown as { [kPeer]?: PeerConfig })[kPeer];
 }
 
+type CounterChild = { inc(n?: number): void };
+
+/** A labelled counter child looked up once per label set: .labels() hashes its values on every call. */
+function cachedChild(cache: Map<string, CounterChild>, counter: { labels(...values: string[]): CounterChild }, ...values: string[]): CounterChild {
+  const key = values.join("|");
+  let c = cache.get(key);
+  if (c === undefined) {
+    c = counter.labels(...values);
+    cache.set(key, c);
+  }
+  return c;
+}
+
 export class MtlsListener {
   readonly server: Server;
   #sockets = new Set<TLSSocket>();
   #perPeer = new Map<string, number>();
   #accepting = true;
-  readonly #failures = new Map<HandshakeFailureReason, { inc(): void }>();
-  readonly #handshakes = new Map<string, { inc(): void }>();
-  readonly #refusals = new Map<ConnectionRefusalReason, { inc(): void }>();
+  /** Counter children by `reason|peer`: at most reasons × (configured peers + unknown). */
+  readonly #failures = new Map<string, CounterChild>();
+  readonly #handshakes = new Map<string, CounterChild>();
+  readonly #refusals = new Map<string, CounterChild>();
   #active!: { inc(): void; dec(): void; set(v: number): void };
   #duration!: { observe(v: number): void };
   readonly #internalErrors: { inc(): void };
@@ -84,29 +112,33 @@ export class MtlsListener {
     this.server = opts.createServer ? opts.createServer(options) : createServer(options);
     if (opts.maxConnections) this.server.maxConnections = opts.maxConnections;
     // Labelled children are looked up once: .labels() hashes its values on every call.
-    for (const r of HANDSHAKE_FAILURE_REASONS) {
-      const child = opts.metrics.handshakeFailures.labels(opts.name, r);
-      child.inc(0);
-      this.#failures.set(r, child);
-    }
-    for (const r of CONNECTION_REFUSAL_REASONS) {
-      const child = opts.metrics.connectionRefusals.labels(opts.name, r);
-      child.inc(0);
-      this.#refusals.set(r, child);
-    }
+    // Zero series for the unknown peer (rates and alerts need them); per configured peer, a series
+    // appears with its first count.
+    for (const r of HANDSHAKE_FAILURE_REASONS) this.#failureCounter(r, UNKNOWN_PEER).inc(0);
+    for (const r of CONNECTION_REFUSAL_REASONS) this.#refusalCounter(r, UNKNOWN_PEER).inc(0);
     // Node drops a TCP connection beyond server.maxConnections at accept, before any TLS.
-    this.server.on("drop", () => this.#refusals.get("max_connections")!.inc());
+    this.server.on("drop", () => this.#refusalCounter("max_connections", UNKNOWN_PEER).inc());
     this.#active = opts.metrics.activeConnections.labels(opts.name);
     this.#active.set(0);
     this.#duration = opts.metrics.handshakeDuration.labels(opts.name);
     this.#internalErrors = internalErrors(opts.metrics.registry).labels("listener");
 
     this.server.on("connection", (raw: Socket) => {
-      (raw as unknown as Record<symbol, number>)[kAcceptedAt] = performance.now();
+      const r = raw as unknown as AcceptedRaw;
+      r[kAcceptedAt] = performance.now();
+      r[kRemote] = { address: raw.remoteAddress, port: raw.remotePort };
     });
     // Must run before a protocol server's own secureConnection handler (http2 registers one).
     this.server.prependListener("secureConnection", (socket: TLSSocket) => this.#guarded(socket, "secure connection", () => this.#onSecure(socket)));
     this.server.on("tlsClientError", (err: Error, socket: TLSSocket) => this.#guarded(socket, "handshake failure", () => this.#onClientError(err, socket)));
+    // Refused clients get a TLS alert saying why (refusal-alerts.ts), sent in the handshake-done
+    // callback: for a failed verification here, before Node destroys the socket; for the checks
+    // below (EKU, peer), in #refuse.
+    observeHandshakes(
+      this.server,
+      (socket) => this.#guarded(socket, "handshake verdict", () => this.#alertFailedVerification(socket)),
+      keepAlertSecret,
+    );
     opts.tls.on("reload", () => this.server.setSecureContext(opts.tls.serverOptions()));
   }
 
@@ -143,11 +175,18 @@ export class MtlsListener {
     }
   }
 
+  #alertFailedVerification(socket: TLSSocket): void {
+    const code = pendingVerifyError(socket);
+    if (code !== undefined) sendRefusalAlert(socket, classifyHandshakeError(Object.assign(new Error(code), { code })));
+  }
+
   #onSecure(socket: TLSSocket): void {
     // Belt and braces with SSL_OP_NO_RENEGOTIATION: Node-level refusal of a renegotiation attempt.
     socket.disableRenegotiation();
     socket.on("error", () => undefined); // protocol handlers add their own; never an uncaught error
-    const cert = socket.getPeerX509Certificate();
+    // The observer's copy when it took one: asking the handle again yields a certificate whose
+    // issuerCertificate chain is gone (Node 20), and Client-Cert-Chain needs that chain.
+    const cert = presentedCertificate(socket) ?? socket.getPeerX509Certificate();
     if (!cert) return this.#refuse(socket, "no_certificate");
     if (!socket.authorized) {
       // Unreachable with rejectUnauthorized (Node destroys such sockets first); kept so that no
@@ -160,8 +199,9 @@ export class MtlsListener {
     }
     const peer = this.opts.identity.match(cert);
     if (!peer) return this.#refuse(socket, "peer_not_allowed", cert);
+    dropAlertSecret(socket);
     if (!this.#accepting) {
-      this.#refusals.get("draining")!.inc();
+      this.#refusalCounter("draining", peer.name).inc();
       return void socket.destroy();
     }
     const limit = this.opts.perPeerLimit?.(peer);
@@ -170,16 +210,16 @@ export class MtlsListener {
       // The newest connection is refused; the peer's established ones are bounded by the
       // protocol's progress timers (HTTP: headersMs, keepAliveMs), so a slot held without
       // progress frees itself.
-      this.#refusals.get("per_peer_limit")!.inc();
+      this.#refusalCounter("per_peer_limit", peer.name).inc();
       this.opts.logger.warn({ listener: this.opts.name, peer: peer.name, limit }, "per-peer connection limit reached");
       return void socket.destroy();
     }
     this.#perPeer.set(peer.name, count + 1);
     (socket as unknown as Record<symbol, PeerConfig>)[kPeer] = peer;
 
-    const started = ((socket as unknown as { _parent?: Record<symbol, number> })._parent ?? {})[kAcceptedAt];
+    const started = rawOf(socket)[kAcceptedAt];
     if (started !== undefined) this.#duration.observe((performance.now() - started) / 1000);
-    this.#handshakeCounter(socket.getProtocol() ?? "unknown", socket.getCipher().standardName).inc();
+    this.#handshakeCounter(socket.getProtocol() ?? "unknown", socket.getCipher().standardName, peer.name).inc();
     this.#active.inc();
     this.#sockets.add(socket);
     socket.once("close", () => {
@@ -192,30 +232,51 @@ export class MtlsListener {
     this.opts.onConnection({ socket, peer, certificate: cert });
   }
 
-  /** One counter child per (protocol, cipher): at most 2 × 10 of them. */
-  #handshakeCounter(protocol: string, cipher: string): { inc(): void } {
-    const key = `${protocol}|${cipher}`;
-    let c = this.#handshakes.get(key);
-    if (c === undefined) {
-      c = this.opts.metrics.handshakes.labels(this.opts.name, protocol, cipher);
-      this.#handshakes.set(key, c);
-    }
-    return c;
+  /** One counter child per (protocol, cipher, peer): at most 2 × 10 × configured peers. */
+  #handshakeCounter(protocol: string, cipher: string, peer: string): CounterChild {
+    return cachedChild(this.#handshakes, this.opts.metrics.handshakes, this.opts.name, protocol, cipher, peer);
+  }
+
+  #failureCounter(reason: HandshakeFailureReason, peer: string): CounterChild {
+    return cachedChild(this.#failures, this.opts.metrics.handshakeFailures, this.opts.name, reason, peer);
+  }
+
+  #refusalCounter(reason: ConnectionRefusalReason, peer: string): CounterChild {
+    return cachedChild(this.#refusals, this.opts.metrics.connectionRefusals, this.opts.name, reason, peer);
   }
 
   #refuse(socket: TLSSocket, reason: HandshakeFailureReason, cert?: X509Certificate, code?: string): void {
+    sendRefusalAlert(socket, reason);
     this.#fail(reason, socket, code ? Object.assign(new Error(code), { code }) : undefined, cert);
     socket.destroy();
   }
 
-  #fail(reason: HandshakeFailureReason, socket: TLSSocket | undefined, err?: Error, cert?: X509Certificate): void {
-    this.#failures.get(reason)!.inc();
+  /**
+   * Counts and logs one refusal. The certificate is the one verified (bad_purpose,
+   * peer_not_allowed) or, for a chain that failed verification, the one presented (captured by
+   * handshake-observer.ts): its names then claim a peer without proving it, which is still what
+   * tells an operator whose renewal broke. The log names the remote address, subject and issuer
+   * (no customer data); the metric only a configured peer's name.
+   */
+  #fail(reason: HandshakeFailureReason, socket: TLSSocket | undefined, err?: Error, verified?: X509Certificate): void {
+    const cert = verified ?? presentedCertificate(socket);
+    const peer = cert !== undefined && reason !== "peer_not_allowed" ? this.opts.identity.match(cert)?.name : undefined;
+    this.#failureCounter(reason, peer ?? UNKNOWN_PEER).inc();
     this.opts.logger.info(
       {
         listener: this.opts.name,
         reason,
-        remote: socket?.remoteAddress,
-        ...(cert ? { subject: cert.subject.replace(/\n/g, ", "), fingerprint256: cert.fingerprint256 } : {}),
+        remote: socket?.remoteAddress ?? rawOf(socket)[kRemote]?.address,
+        remotePort: socket?.remotePort ?? rawOf(socket)[kRemote]?.port,
+        ...(peer !== undefined ? { peer } : {}),
+        ...(cert
+          ? {
+              subject: cert.subject.replace(/\n/g, ", "),
+              issuer: cert.issuer.replace(/\n/g, ", "),
+              validTo: cert.validTo,
+              fingerprint256: cert.fingerprint256,
+            }
+          : {}),
         ...(err ? { code: (err as { code?: string }).code, error: err.message } : {}),
       },
       "TLS connection refused",

@@ -1,6 +1,7 @@
 // prom-client registry and the metrics of the TLS edge. Each capability (sip/, http/, store/)
 // registers its own metrics on the same registry in its own metrics.ts. Labels are from small fixed
-// sets: never a peer address, Call-ID or number.
+// sets or configured names (`peer`: a configured peer's name or "unknown"): never a peer address,
+// certificate subject, Call-ID or number.
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { internalErrors } from "./internal-errors.js";
 import { collectProcessMetrics } from "./process-metrics.js";
@@ -25,10 +26,10 @@ export type ConnectionRefusalReason = (typeof CONNECTION_REFUSAL_REASONS)[number
 
 export interface EdgeMetrics {
   registry: Registry;
-  handshakes: Counter<"listener" | "protocol" | "cipher">;
-  handshakeFailures: Counter<"listener" | "reason">;
+  handshakes: Counter<"listener" | "protocol" | "cipher" | "peer">;
+  handshakeFailures: Counter<"listener" | "reason" | "peer">;
   activeConnections: Gauge<"listener">;
-  connectionRefusals: Counter<"listener" | "reason">;
+  connectionRefusals: Counter<"listener" | "reason" | "peer">;
   handshakeDuration: Histogram<"listener">;
   certificateNotAfter: Gauge<"role" | "subject" | "key_type">;
   trustedRootNotAfter: Gauge<"subject">;
@@ -45,13 +46,13 @@ export function createMetrics(version: string, registry: Registry = new Registry
     handshakes: new Counter({
       name: "trunkgate_tls_handshakes_total",
       help: "Completed mutual-TLS handshakes with an allowed peer",
-      labelNames: ["listener", "protocol", "cipher"],
+      labelNames: ["listener", "protocol", "cipher", "peer"],
       registers: [registry],
     }),
     handshakeFailures: new Counter({
       name: "trunkgate_tls_handshake_failures_total",
-      help: "Refused or failed TLS handshakes by reason",
-      labelNames: ["listener", "reason"],
+      help: "Refused or failed TLS handshakes by reason and the configured peer the client certificate names (unknown: no certificate, or one naming no configured peer)",
+      labelNames: ["listener", "reason", "peer"],
       registers: [registry],
     }),
     activeConnections: new Gauge({
@@ -62,8 +63,8 @@ export function createMetrics(version: string, registry: Registry = new Registry
     }),
     connectionRefusals: new Counter({
       name: "trunkgate_connections_refused_total",
-      help: "Connections refused by a listener's caps (max_connections: the listener's total; per_peer_limit: the peer's maxConnections) or while draining",
-      labelNames: ["listener", "reason"],
+      help: "Connections refused by a listener's caps (max_connections: the listener's total, before TLS, so peer unknown; per_peer_limit: the peer's maxConnections) or while draining",
+      labelNames: ["listener", "reason", "peer"],
       registers: [registry],
     }),
     handshakeDuration: new Histogram({

@@ -3,7 +3,7 @@
 // cipher families can be exercised), a downstream trunk client certificate and trunkgate's own
 // client identity toward upstreams. Everything is generated in memory first and written only when
 // complete, so a failure never leaves a half-made PKI behind.
-import { lstat, mkdir, open, unlink } from "node:fs/promises";
+import { type FileHandle, lstat, mkdir, open, unlink } from "node:fs/promises";
 import { isIP } from "node:net";
 import { join } from "node:path";
 import { addDays, issueCertificate, sansForHosts, type Issued } from "./issue.js";
@@ -127,7 +127,7 @@ async function writeNew(path: string, data: string, mode: number, force: boolean
   if (force) await unlink(path).catch((err: NodeJS.ErrnoException) => {
     if (err.code !== "ENOENT") throw err;
   });
-  let fh;
+  let fh: FileHandle;
   try {
     fh = await open(path, "wx", mode);
   } catch (err) {

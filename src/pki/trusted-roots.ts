@@ -48,6 +48,8 @@ export function loadTrustedRoots(trust?: Pick<TlsConfig["trust"], "bundledRoots"
     }
   };
   if (trust?.bundledRoots ?? true) for (const file of bundledRootFiles()) add(file, "bundled root");
-  trust?.extraRoots.forEach((file, i) => add(file, `tls.trust.extraRoots.${i}`));
+  trust?.extraRoots.forEach((file, i) => {
+    add(file, `tls.trust.extraRoots.${i}`);
+  });
   return out;
 }

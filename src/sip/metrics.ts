@@ -1,6 +1,7 @@
 // SIP metrics on the shared registry. Every label comes from a small fixed set (methods, classes,
-// directions, reasons) or from configuration (upstream service and target host:port): never a
-// number, Call-ID or peer address. The per-message counters (requests, responses) are plain
+// directions, reasons) or from configuration (upstream service and target host:port, peer names):
+// never a number, Call-ID or peer address. `peer` is a configured peer's name or "unknown"
+// (bounded by the configuration, so an operator sees which carrier fails). The per-message counters (requests, responses) are plain
 // numbers in typed arrays, copied into prom-client when scraped (collect()), so a message costs an
 // array increment, not prom-client's label hashing; other children are resolved once.
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
@@ -67,50 +68,72 @@ function responseMethodIndex(method: string): number {
 }
 
 type CounterChild = { inc(n?: number): void };
+
+/** The `peer` label of whatever is not attributed to a configured peer (e.g. messages from upstreams). */
+export const UNKNOWN_PEER = "unknown";
 type HistChild = { observe(v: number): void };
 
 export class SipMetrics {
-  readonly requests: Counter<"method" | "direction">;
-  readonly responses: Counter<"class" | "method" | "direction">;
+  readonly requests: Counter<"method" | "direction" | "peer">;
+  readonly responses: Counter<"class" | "method" | "direction" | "peer">;
   readonly activeCalls: Gauge;
   readonly transactionDuration: Histogram<"method" | "direction">;
   readonly targetUp: Gauge<"service" | "target">;
-  readonly parseErrors: Counter<"reason">;
+  readonly parseErrors: Counter<"reason" | "peer">;
   readonly drops: Counter<"reason">;
   readonly failovers: Counter<"service">;
   readonly connections: Gauge<"side">;
   readonly forgedRoutes: Counter;
   readonly dialogsEvicted: Counter;
-  readonly connectionsRefused: Counter<"reason">;
-  readonly connectionTimeouts: Counter<"reason">;
-  readonly #reqCounts = new Float64Array(METHODS.length * DIRECTIONS.length);
-  readonly #resCounts = new Float64Array(CLASSES.length * RESPONSE_METHODS.length * DIRECTIONS.length);
+  readonly connectionsRefused: Counter<"reason" | "peer">;
+  readonly connectionTimeouts: Counter<"reason" | "peer">;
+  /** Configured peer names, then UNKNOWN_PEER last; a message's peer is an index into it. */
+  readonly #peerLabels: readonly string[];
+  readonly #peerIndex = new Map<string, number>();
+  readonly #unknownPeer: number;
+  readonly #reqCounts: Float64Array;
+  readonly #resCounts: Float64Array;
   #dur: HistChild[] = [];
   #parse = new Map<string, CounterChild>();
   #drop = new Map<string, CounterChild>();
 
-  constructor(registry: Registry) {
+  constructor(registry: Registry, peerNames: readonly string[] = []) {
     const registers = [registry];
-    const reqCounts = this.#reqCounts;
-    const resCounts = this.#resCounts;
+    const peers = [...peerNames.filter((n) => n !== UNKNOWN_PEER), UNKNOWN_PEER];
+    this.#peerLabels = peers;
+    for (let i = 0; i < peers.length; i++) this.#peerIndex.set(peers[i]!, i);
+    this.#unknownPeer = peers.length - 1;
+    const reqBlock = METHODS.length * DIRECTIONS.length;
+    const resBlock = CLASSES.length * RESPONSE_METHODS.length * DIRECTIONS.length;
+    const reqCounts = (this.#reqCounts = new Float64Array(reqBlock * peers.length));
+    const resCounts = (this.#resCounts = new Float64Array(resBlock * peers.length));
     this.requests = new Counter({
       name: "trunkgate_sip_requests_total",
-      help: "SIP requests received, by method and direction (inbound = from a trunk, outbound = from an upstream)",
-      labelNames: ["method", "direction"], registers,
+      help: "SIP requests received, by method, direction (inbound = from a trunk, outbound = from an upstream) and the peer that sent it (unknown: from an upstream)",
+      labelNames: ["method", "direction", "peer"], registers,
       collect() {
         this.reset();
-        let i = 0;
-        for (const m of METHODS) for (const d of DIRECTIONS) this.labels(m, d).inc(reqCounts[i++]!);
+        for (let p = 0; p < peers.length; p++) {
+          const base = p * reqBlock;
+          // A peer that never sent anything adds no series (the unknown row is always there).
+          if (p !== peers.length - 1 && !anyCounted(reqCounts, base, reqBlock)) continue;
+          let i = base;
+          for (const m of METHODS) for (const d of DIRECTIONS) this.labels(m, d, peers[p]!).inc(reqCounts[i++]!);
+        }
       },
     });
     this.responses = new Counter({
       name: "trunkgate_sip_responses_total",
-      help: "SIP responses sent back toward the side that sent the request (forwarded or generated), by class, request method and the request's direction",
-      labelNames: ["class", "method", "direction"], registers,
+      help: "SIP responses sent back toward the side that sent the request (forwarded or generated), by class, request method, the request's direction and the trunk's peer (the sender of an inbound request, the trunk an outbound one went to)",
+      labelNames: ["class", "method", "direction", "peer"], registers,
       collect() {
         this.reset();
-        let i = 0;
-        for (const c of CLASSES) for (const m of RESPONSE_METHODS) for (const d of DIRECTIONS) this.labels(c, m, d).inc(resCounts[i++]!);
+        for (let p = 0; p < peers.length; p++) {
+          const base = p * resBlock;
+          if (p !== peers.length - 1 && !anyCounted(resCounts, base, resBlock)) continue;
+          let i = base;
+          for (const c of CLASSES) for (const m of RESPONSE_METHODS) for (const d of DIRECTIONS) this.labels(c, m, d, peers[p]!).inc(resCounts[i++]!);
+        }
       },
     });
     this.activeCalls = new Gauge({ name: "trunkgate_sip_active_calls", help: "Confirmed INVITE dialogs (2xx seen, no BYE yet)", registers });
@@ -126,7 +149,12 @@ export class SipMetrics {
       help: "1 when the upstream target is considered up by health checks, else 0",
       labelNames: ["service", "target"], registers,
     });
-    this.parseErrors = new Counter({ name: "trunkgate_sip_parse_errors_total", help: "Unparsable or refused SIP messages by reason", labelNames: ["reason"], registers });
+    this.parseErrors = new Counter({
+      name: "trunkgate_sip_parse_errors_total",
+      help: "Unparsable or refused SIP messages by reason and the peer whose connection carried them (unknown: an upstream's)",
+      labelNames: ["reason", "peer"],
+      registers,
+    });
     this.drops = new Counter({ name: "trunkgate_sip_dropped_messages_total", help: "SIP messages dropped without forwarding, by reason", labelNames: ["reason"], registers });
     this.failovers = new Counter({ name: "trunkgate_sip_failovers_total", help: "Requests retried on another target of the service", labelNames: ["service"], registers });
     this.forgedRoutes = new Counter({
@@ -144,19 +172,20 @@ export class SipMetrics {
     this.connectionsRefused = new Counter({
       name: "trunkgate_sip_connections_refused_total",
       help: "Trunk connections refused at a connection cap (total_limit, peer_limit) or closed to make room for a newer one of the same peer (evicted)",
-      labelNames: ["reason"],
+      labelNames: ["reason", "peer"],
       registers,
     });
     this.connectionTimeouts = new Counter({
       name: "trunkgate_sip_connection_timeouts_total",
-      help: "SIP connections closed for lack of progress: no complete first message, a message left incomplete, or idle",
-      labelNames: ["reason"],
+      help: "SIP connections closed for lack of progress: no complete first message, a message left incomplete, or idle; by the connection's peer (unknown: an upstream connection)",
+      labelNames: ["reason", "peer"],
       registers,
     });
-    for (const r of REFUSAL_REASONS) this.connectionsRefused.labels(r).inc(0);
-    for (const r of TIMEOUT_REASONS) this.connectionTimeouts.labels(r).inc(0);
+    // Zero series for the unknown peer only: per configured peer, a series appears with its first count.
+    for (const r of REFUSAL_REASONS) this.connectionsRefused.labels(r, UNKNOWN_PEER).inc(0);
+    for (const r of TIMEOUT_REASONS) this.connectionTimeouts.labels(r, UNKNOWN_PEER).inc(0);
     for (const m of METHODS) for (const d of DIRECTIONS) this.#dur.push(this.transactionDuration.labels(m, d));
-    for (const r of PARSE_ERRORS) this.#parse.set(r, this.parseErrors.labels(r));
+    for (const r of PARSE_ERRORS) this.#parse.set(r, this.parseErrors.labels(r, UNKNOWN_PEER));
     for (const r of DROP_REASONS) this.#drop.set(r, this.drops.labels(r));
     for (const c of this.#parse.values()) c.inc(0);
     for (const c of this.#drop.values()) c.inc(0);
@@ -165,25 +194,51 @@ export class SipMetrics {
     this.connections.labels("upstream").set(0);
   }
 
-  request(method: string, dir: Direction): void {
-    this.#reqCounts[methodIndex(method) * 2 + dir]!++;
+  /** The `peer` label for a peer name: configured names only, anything else (or none) is unknown. */
+  peerLabel(peer: string | undefined): string {
+    return this.#peerLabels[this.#peerSlot(peer)]!;
   }
 
-  response(status: number, requestMethod: string, dir: Direction): void {
+  #peerSlot(peer: string | undefined): number {
+    return peer === undefined ? this.#unknownPeer : (this.#peerIndex.get(peer) ?? this.#unknownPeer);
+  }
+
+  /** `peer`: the configured peer whose connection carried the request (undefined: from an upstream). */
+  request(method: string, dir: Direction, peer?: string): void {
+    this.#reqCounts[this.#peerSlot(peer) * (METHODS.length * 2) + methodIndex(method) * 2 + dir]!++;
+  }
+
+  /** `peer`: the trunk of the transaction (the sender of an inbound request, the destination of an outbound one). */
+  response(status: number, requestMethod: string, dir: Direction, peer?: string): void {
     const cls = Math.floor(status / 100) - 1;
     if (cls < 0 || cls > 5) return;
-    this.#resCounts[(cls * 3 + responseMethodIndex(requestMethod)) * 2 + dir]!++;
+    const block = CLASSES.length * RESPONSE_METHODS.length * 2;
+    this.#resCounts[this.#peerSlot(peer) * block + (cls * 3 + responseMethodIndex(requestMethod)) * 2 + dir]!++;
   }
 
   duration(method: string, dir: Direction, seconds: number): void {
     this.#dur[methodIndex(method) * 2 + dir]!.observe(seconds);
   }
 
-  parseError(reason: ParseErrorLabel): void {
-    this.#parse.get(reason)?.inc();
+  parseError(reason: ParseErrorLabel, peer?: string): void {
+    if (peer === undefined || !this.#peerIndex.has(peer) || peer === UNKNOWN_PEER) return void this.#parse.get(reason)?.inc();
+    this.parseErrors.labels(reason, peer).inc(); // rare: the label lookup is fine here
+  }
+
+  connectionRefused(reason: RefusalReason, peer?: string): void {
+    this.connectionsRefused.labels(reason, this.peerLabel(peer)).inc();
+  }
+
+  connectionTimeout(reason: TimeoutReason, peer?: string): void {
+    this.connectionTimeouts.labels(reason, this.peerLabel(peer)).inc();
   }
 
   drop(reason: DropReason): void {
     this.#drop.get(reason)?.inc();
   }
+}
+
+function anyCounted(counts: Float64Array, from: number, length: number): boolean {
+  for (let i = from; i < from + length; i++) if (counts[i] !== 0) return true;
+  return false;
 }

@@ -11,6 +11,7 @@ import { Admit, AdmissionControl } from "./admission/admission-control.js";
 import { DialogTable } from "./dialog/dialogs.js";
 import { SipErrorBoundary, errorText } from "./error-boundary.js";
 import { INBOUND, SipMetrics } from "./metrics.js";
+import { createSipTap, type SipTap } from "./trace/sip-tap.js";
 import { parseMessage } from "./parse/index.js";
 import type { FramingError } from "./transport/framing.js";
 import { BranchFactory } from "./proxy/branch.js";
@@ -107,6 +108,7 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
   readonly #conns: ConnectionManager;
   readonly #dialogs: DialogTable;
   readonly #peers = new Map<string, PeerConfig>();
+  #tap: SipTap | undefined;
   readonly #boundary: SipErrorBoundary;
   #core: ProxyCore | undefined;
   #health: HealthChecker | undefined;
@@ -117,7 +119,7 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
   constructor(deps: SipProxyDeps) {
     this.#deps = deps;
     const cfg = deps.config;
-    this.metrics = new SipMetrics(deps.registry);
+    this.metrics = new SipMetrics(deps.registry, deps.peers.map((p) => p.name));
     const boundary = (this.#boundary = new SipErrorBoundary(internalErrors(deps.registry), deps.logger));
     this.#timers = deps.timers ?? new FifoTimers(undefined, (err) => {
       boundary.count();
@@ -149,6 +151,7 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
       clientContext: () => deps.tls.clientContext,
       metrics: this.metrics,
       logger: deps.logger,
+      tap: (this.#tap = createSipTap({ config: cfg, peers: deps.peers, logger: deps.logger, registry: deps.registry })),
     });
   }
 
@@ -265,7 +268,7 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
       }
       return;
     }
-    this.metrics.parseError(r.kind);
+    this.metrics.parseError(r.kind, conn.peer?.name);
     // Malformed responses are dropped (nobody to answer); malformed requests get 400/416/505.
     if (isResponseStart(buf)) {
       this.metrics.drop("malformed_response");
@@ -281,7 +284,7 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
       return;
     }
     conn.send(reply);
-    this.metrics.response(r.status, "other", conn.side);
+    this.metrics.response(r.status, "other", conn.side, conn.peer?.name);
   }
 
   onFramingError(conn: SipConnection, err: FramingError): void {
@@ -293,19 +296,19 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
   }
 
   #answerFramingError(conn: SipConnection, err: FramingError): void {
-    this.metrics.parseError(err.code === "message-too-large" ? "too_large" : "framing");
+    this.metrics.parseError(err.code === "message-too-large" ? "too_large" : "framing", conn.peer?.name);
     this.#deps.logger.info({ peer: conn.peer?.name, upstream: conn.target?.label, code: err.code, detail: err.detail, fatal: err.fatal }, "SIP framing error");
     if (err.headerSection === undefined) return;
     const status = err.code === "message-too-large" ? 513 : 400;
     const reply = buildRawErrorResponse(err.headerSection, status, FRAMING_REASONS[err.code]);
     if (reply !== undefined) {
       conn.send(reply);
-      this.metrics.response(status, "other", conn.side);
+      this.metrics.response(status, "other", conn.side, conn.peer?.name);
     }
   }
 
   onTimeout(conn: SipConnection, reason: ConnectionTimeout): void {
-    this.metrics.connectionTimeouts.labels(reason).inc();
+    this.metrics.connectionTimeout(reason, conn.peer?.name);
     this.#deps.logger.info({ peer: conn.peer?.name, upstream: conn.target?.label, reason }, "SIP connection closed: no progress");
   }
 
@@ -339,6 +342,7 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
     this.admission.close();
     this.#timers.cancel(this.#sweep);
     this.#conns.closeAll();
+    this.#tap?.close();
     this.#dialogs.clear();
     if (this.#deps.timers === undefined) this.#timers.close();
   }

@@ -35,7 +35,9 @@ export function loadTrustStore(trust: TlsConfig["trust"]): TrustStore {
     store.files.push(file);
   };
   if (trust.bundledRoots) for (const r of BUNDLED_ROOTS) add(bundledRootPath(r.file), "tls.trust.bundledRoots");
-  trust.extraRoots.forEach((f, i) => add(f, `tls.trust.extraRoots.${i}`));
+  trust.extraRoots.forEach((f, i) => {
+    add(f, `tls.trust.extraRoots.${i}`);
+  });
   trust.crls.forEach((f, i) => {
     const key = `tls.trust.crls.${i}`;
     const crls = splitPem(readOrThrow(f, key), "X509 CRL");

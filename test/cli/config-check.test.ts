@@ -16,7 +16,8 @@ t.before(async () => {
 });
 t.teardown(() => pki?.cleanup());
 
-function base(): Record<string, any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: parsed YAML/JSON of any shape
+function base(): Record<string, any> {
   return {
     tls: {
       certificates: [{ cert: pki.serverEcdsa.certPath, key: pki.serverEcdsa.keyPath }],

@@ -78,7 +78,8 @@ t.test("the renderer agrees with kubectl kustomize", { skip: !kubectl && "kubect
 t.test("the Deployment runs trunkgate as it should be run", async (t) => {
   const objs = renderKustomization(BASE);
   const [d] = byKind(objs, "Deployment");
-  const pod = (d!.spec as { template: { spec: Record<string, any> } }).template.spec; // eslint-disable-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: parsed YAML/JSON of any shape
+  const pod = (d!.spec as { template: { spec: Record<string, any> } }).template.spec;
   const c = pod.containers[0];
   t.equal(pod.securityContext.runAsNonRoot, true);
   t.equal(pod.securityContext.runAsUser, 10001, "the image's uid");

@@ -97,3 +97,18 @@ export function metricValue(text: string, sample: string): number {
   for (const line of text.split("\n")) if (line.startsWith(`${sample} `)) return Number(line.slice(sample.length + 1));
   return Number.NaN;
 }
+
+/**
+ * The sum of every sample of `name` whose labels include `labels` (other labels, such as `peer`,
+ * summed over), e.g. metricTotal(text, "trunkgate_tls_handshake_failures_total", { reason: "expired" }).
+ */
+export function metricTotal(text: string, name: string, labels: Record<string, string> = {}): number {
+  let sum = 0;
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    const close = line.lastIndexOf("} ");
+    const labelText = close > 0 ? line.slice(name.length + 1, close) : "";
+    if (Object.entries(labels).every(([k, v]) => labelText.includes(`${k}="${v}"`))) sum += Number(line.slice(close > 0 ? close + 2 : name.length + 1));
+  }
+  return sum;
+}

@@ -190,7 +190,9 @@ t.test("refusals by the listener's caps are counted by reason", async (t) => {
   const total = await start({ maxConnections: 2, handshakeTimeoutMs: 20_000 });
   t.teardown(() => stop(total));
   const held = [await rawTcp(total.port), await rawTcp(total.port)];
-  t.teardown(() => held.forEach((h) => h.destroy()));
+  t.teardown(() => {
+    for (const h of held) h.destroy();
+  });
   t.equal(await serverConnections(total), 2, "the listener is full");
   const third = await rawTcp(total.port);
   if (!third.destroyed) await within(once(third, "close"), 20_000, "the connection beyond maxConnections to be dropped");

@@ -80,7 +80,8 @@ export interface RequestOpts {
 }
 
 export interface ApiResponse extends NodeResponse {
-  json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: parsed YAML/JSON of any shape
+  json: any;
 }
 
 export interface HarnessOptions {

@@ -1,5 +1,4 @@
 // Customer data must not appear in clear anywhere in the stored bytes.
-import t from "tap";
 import { existsSync, readFileSync } from "node:fs";
 import pg from "pg";
 import { eachBackend } from "./backends.js";

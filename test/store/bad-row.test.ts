@@ -2,7 +2,6 @@
 // threw "authentication failed", naming no row) and `numbers export` aborted. Now the row is named
 // (table and blind index — never the number), counted in trunkgate_store_unreadable_rows_total,
 // and everything else is served and exported.
-import t from "tap";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";

@@ -1,4 +1,3 @@
-import t from "tap";
 import { Registry } from "prom-client";
 import { eachBackend } from "./backends.js";
 import { CallRecordWriter } from "../../src/store/call-records.js";

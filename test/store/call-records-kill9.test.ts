@@ -11,7 +11,7 @@ import { parse, stringify } from "yaml";
 import { eachBackend } from "./backends.js";
 import { liveSetup, startLive, writeLiveConfig } from "./live-instance.js";
 import { startNodeUas } from "../sip/e2e/node-uas.js";
-import { SRTP_SDP, TrunkClient, sipRequest, testPki } from "../sip/e2e/harness.js";
+import { type Received, SRTP_SDP, TrunkClient, sipRequest, testPki } from "../sip/e2e/harness.js";
 import type { SipResponse } from "../../src/sip/parse/index.js";
 import { openDriver } from "../../src/store/db/open.js";
 import { openStore } from "../../src/store/store.js";
@@ -32,7 +32,7 @@ class Trunk {
 
   async #pump(): Promise<void> {
     for (;;) {
-      let m;
+      let m: Received;
       try {
         m = await this.client.next(3_600_000);
       } catch (err) {

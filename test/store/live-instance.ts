@@ -63,7 +63,8 @@ export interface LiveInstance {
   apiPort: number;
   sipPort: number;
   adminPort: number;
-  api(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: parsed YAML/JSON of any shape
+  api(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }>;
   metrics(): Promise<string>;
   /** Sum of a metric's samples (NaN when absent). */
   metric(name: string, ...labels: string[]): Promise<number>;

@@ -3,7 +3,6 @@
 // writing under a key `keys prune` had removed, GET answered 500 (unknown key id "k1") and the next
 // start failed. Now instances follow the key file, record the keys they write with in the store,
 // and prune refuses a key a live instance still uses, naming it.
-import t from "tap";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawn } from "node:child_process";

@@ -1,4 +1,3 @@
-import t from "tap";
 import { eachBackend } from "./backends.js";
 import { openDriver } from "../../src/store/db/open.js";
 import { migrate, MIGRATIONS, MigrationError, type Migration } from "../../src/store/migrations.js";

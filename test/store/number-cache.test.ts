@@ -1,4 +1,3 @@
-import t from "tap";
 import { Registry } from "prom-client";
 import { eachBackend } from "./backends.js";
 import { NumberCache } from "../../src/store/number-cache.js";
@@ -72,7 +71,7 @@ eachBackend("number cache: rows stored before the rules were enforced everywhere
 });
 
 /** Resolves when `cache` has loaded a table for which `check` holds; rejects after a generous bound. */
-function reloadedWith(cache: NumberCache, reloads: EventEmitter, check: () => boolean, what: string): Promise<void> {
+function reloadedWith(_cache: NumberCache, reloads: EventEmitter, check: () => boolean, what: string): Promise<void> {
   if (check()) return Promise.resolve();
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {

@@ -1,4 +1,3 @@
-import t from "tap";
 import { eachBackend } from "./backends.js";
 import { NumberInputError } from "../../src/store/numbers.js";
 import { CursorError } from "../../src/store/numbers.js";

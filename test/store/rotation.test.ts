@@ -1,4 +1,3 @@
-import t from "tap";
 import { eachBackend } from "./backends.js";
 
 eachBackend("key rotation re-encrypts every value; old key can then go; lookups unaffected", async (t, env) => {

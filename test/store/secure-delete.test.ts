@@ -1,7 +1,6 @@
 // Deleted means gone from disk: after the retention purge, none of the purged ciphertexts may be
 // found in the raw bytes of the SQLite database file or its WAL (free pages and old WAL frames
 // used to keep them, readable with the live key). On PostgreSQL the purged table is vacuumed.
-import t from "tap";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { eachBackend } from "./backends.js";

@@ -1,7 +1,6 @@
 // Daily statistics under concurrency and across the schema change of migration 2: two replicas
 // (two Store instances on one database) writing call records at the same time must be counted
 // exactly, and a day row written by the JSON-histogram schema keeps its distribution.
-import t from "tap";
 import { eachBackend } from "./backends.js";
 import { openDriver } from "../../src/store/db/open.js";
 import { migrate, MIGRATIONS } from "../../src/store/migrations.js";

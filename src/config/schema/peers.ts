@@ -44,7 +44,13 @@ export const peerSchema = z.strictObject({
       message: "at least one of dnsNames, uris, commonNames, spkiSha256 is required",
     }),
   /** Where trunkgate sends requests toward this peer when it has no open connection from it. */
-  sip: z.strictObject({ targets: z.array(sipTarget).default([]) }).prefault({}),
+  sip: z
+    .strictObject({
+      targets: z.array(sipTarget).default([]),
+      /** This peer's calls are traced (sip.trace) on both legs; false keeps them out of every trace. */
+      trace: z.boolean().default(true),
+    })
+    .prefault({}),
   /** Connection cap for this peer on each listener. */
   maxConnections: z.number().int().positive().default(1000),
   /** Overrides of sip.admission for this peer (unset keys: the sip.admission value). */

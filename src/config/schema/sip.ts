@@ -106,6 +106,31 @@ export const sipSchema = z
     logTransactions: z.boolean().default(true),
     /** Per-peer admission control defaults (peers[].admission overrides them); reloaded on SIGHUP. */
     admission: sipAdmissionSchema,
+    /**
+     * SIP message tracing (src/sip/trace): every message of a sampled call, both legs, as sent and
+     * received inside TLS. Per peer: peers[].sip.trace.
+     */
+    trace: z
+      .strictObject({
+        /** Share of calls traced (0..1), decided by a hash of the Call-ID so both legs go together. */
+        sampleRate: z.number().min(0).max(1).default(1),
+        /** HEP v3 over UDP to a Homer / heplify collector. */
+        hep: z
+          .strictObject({
+            enabled: z.boolean().default(false),
+            host: host.default("127.0.0.1"),
+            port: port.min(1).default(9060),
+            /** HEP capture agent id (chunk 12), to tell trunkgate instances apart in Homer. */
+            captureId: z.number().int().min(0).max(0xffff_ffff).default(0),
+          })
+          .prefault({}),
+        /**
+         * At logging.level trace every traced message is logged; numbers, display names, credentials
+         * and bodies are redacted unless this is true (development only: customer data in clear).
+         */
+        logUnredacted: z.boolean().default(false),
+      })
+      .prefault({}),
   })
   .prefault({});
 export type SipConfig = z.infer<typeof sipSchema>;

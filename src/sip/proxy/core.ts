@@ -57,7 +57,7 @@ export class ProxyCore implements TransactionUser<ProxyTx>, ProxyTxOwner {
 
   onRequest(flow: Flow, req: SipRequest): void {
     const env = this.#env;
-    env.metrics.request(req.method, flow.side);
+    env.metrics.request(req.method, flow.side, flow.peer?.name);
     const method = req.method;
     if (method === "ACK") return this.#layer.receiveAck(flow.side, req);
     if (method === "CANCEL") return onCancel(env, flow, req);

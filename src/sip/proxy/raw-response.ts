@@ -94,7 +94,7 @@ export function readEchoFields(head: Buffer): EchoFields {
 }
 
 function clean(v: string): string {
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is replaced
   return v.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, " ").trim();
 }
 

@@ -7,6 +7,7 @@ import type { SipRequest } from "../parse/index.js";
 import { InviteClientTransaction } from "../transaction/invite-client.js";
 import { SendResult } from "../transaction/types.js";
 import type { Flow } from "../transport/flow.js";
+import { INBOUND } from "../direction.js";
 import type { ProxyEnv } from "./env.js";
 import { sendCancel } from "./hop-by-hop.js";
 import { logFinal, logStateless } from "./log.js";
@@ -20,7 +21,7 @@ export function respond(env: ProxyEnv, ptx: ProxyTx, status: number, bytes: Buff
   const sent = env.layer.sendResponse(stx, status, bytes);
   if (sent === SendResult.Refused) return;
   writeTo(env, ptx.inFlow, bytes);
-  env.metrics.response(status, ptx.method, ptx.dir);
+  env.metrics.response(status, ptx.method, ptx.dir, ptx.dir === INBOUND ? ptx.inFlow.peer?.name : ptx.peerName);
   if (status >= 200 && !ptx.finalSent) closeBooks(env, ptx, status);
   // After the bookkeeping: a transaction that ends now (Timer J = 0) finds its request answered.
   if (sent !== SendResult.Sent) env.layer.settle(stx, sent);
@@ -71,7 +72,7 @@ export function replyUnavailable(env: ProxyEnv, ptx: ProxyTx): void {
 export function replyStateless(env: ProxyEnv, flow: Flow, req: SipRequest, status: number, reason: string, headers?: [string, string][]): void {
   const bytes = buildResponse(req, status, reason, headers ? { headers } : undefined);
   writeTo(env, flow, bytes);
-  env.metrics.response(status, req.method, flow.side);
+  env.metrics.response(status, req.method, flow.side, flow.peer?.name);
   logStateless(env, flow, req, status);
 }
 

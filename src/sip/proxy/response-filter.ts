@@ -121,7 +121,7 @@ export function onAccepted2xx(env: ProxyEnv, rec: AcceptedInviteClient, res: Sip
   // Refused in a retransmitted 2xx after we already answered: dropped (as forwardProvisionalOr2xx).
   if (bytes === undefined) return env.metrics.drop("srtp_policy");
   writeTo(env, rec.inFlow, bytes);
-  env.metrics.response(res.status, "INVITE", rec.dir);
+  env.metrics.response(res.status, "INVITE", rec.dir, rec.inFlow.peer?.name);
   const d = rec.dialog;
   if (d !== undefined) {
     d.lastUsed = env.timers.now();

@@ -13,6 +13,7 @@ import { isIpLiteral, type UpstreamTarget } from "../upstream/cluster.js";
 import type { Flow, FlowProvider } from "./flow.js";
 import { SipConnection, type ConnectionHandler, type ConnectionTimeouts } from "./sip-connection.js";
 import type { SecureContext } from "node:tls";
+import type { SipTap } from "../trace/sip-tap.js";
 
 export interface ConnectionManagerOptions {
   handler: ConnectionHandler;
@@ -26,6 +27,8 @@ export interface ConnectionManagerOptions {
   clientContext: () => SecureContext;
   metrics: SipMetrics;
   logger: Logger;
+  /** SIP tracing, handed to every connection (undefined: off). */
+  tap?: SipTap | undefined;
 }
 
 /** What the manager needs of the proxy's identity: the sent-by to advertise per local address. */
@@ -74,7 +77,7 @@ export class ConnectionManager implements FlowProvider {
     if (list !== undefined && list.length >= peer.maxConnections) {
       const victim = evictionVictim(list);
       if (victim === undefined) return this.#refuse(socket, peer, "peer_limit", peer.maxConnections);
-      this.o.metrics.connectionsRefused.labels("evicted").inc();
+      this.o.metrics.connectionRefused("evicted", peer.name);
       this.o.logger.info({ peer: peer.name, limit: peer.maxConnections, carriedMessage: victim.carriedMessage }, "per-peer SIP connection limit: closed an older connection of the peer");
       victim.destroy(); // forget() runs from its close: the slot is free now
     }
@@ -86,13 +89,14 @@ export class ConnectionManager implements FlowProvider {
   }
 
   #refuse(socket: TLSSocket, peer: PeerConfig, reason: "total_limit" | "peer_limit", limit: number): undefined {
-    this.o.metrics.connectionsRefused.labels(reason).inc();
+    this.o.metrics.connectionRefused(reason, peer.name);
     this.o.logger.warn({ peer: peer.name, limit, reason }, "SIP connection refused at a connection limit");
     socket.destroy();
     return undefined;
   }
 
   #track(conn: SipConnection): void {
+    conn.tap = this.o.tap;
     this.#byId.set(conn.id, conn);
     if (conn.side === INBOUND) {
       this.#downstream++;
@@ -150,6 +154,7 @@ export class ConnectionManager implements FlowProvider {
     socket.once("error", (err: Error) => {
       this.o.logger.warn({ upstreamService: target.service, upstream: target.label, error: (err as NodeJS.ErrnoException).code ?? err.message }, "upstream connection failed");
     });
+    conn.tap = this.o.tap;
     this.#byId.set(conn.id, conn);
     this.#byTarget.set(target, conn);
     this.o.metrics.connections.labels("upstream").inc();

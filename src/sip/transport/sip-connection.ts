@@ -15,6 +15,7 @@ import type { Direction } from "../direction.js";
 import type { TimerEntry, TimerTarget, Timers } from "../timer/timers.js";
 import type { UpstreamTarget } from "../upstream/cluster.js";
 import type { Flow } from "./flow.js";
+import type { SipTap } from "../trace/sip-tap.js";
 
 export type ConnectionTimeout = "first_message" | "incomplete_message" | "idle";
 
@@ -112,6 +113,8 @@ export class SipConnection implements Flow, TimerTarget {
   #viaPrefix: string | undefined;
   #lingering = false;
   readonly openedAt: number;
+  /** SIP tracing (sip.trace), set by the connection manager; undefined when off. */
+  tap: SipTap | undefined = undefined;
 
   constructor(
     readonly socket: Socket,
@@ -198,6 +201,7 @@ export class SipConnection implements Flow, TimerTarget {
       }
     }
     this.socket.write(data);
+    if (this.tap !== undefined && data !== PONG) this.tap.sent(this, data);
     if (this.#unanswered > 0 && isFinalResponseBytes(data) && --this.#unanswered === 0 && this.#lingering) this.end();
     return true;
   }
@@ -293,6 +297,7 @@ export class SipConnection implements Flow, TimerTarget {
           }
         }
         if (!isResponseBytes(ev.message) && !isAckBytes(ev.message)) this.#unanswered++;
+        if (this.tap !== undefined) this.tap.received(this, ev.message);
         this.handler.onMessage(this, ev.message);
       } else if (ev.type === "ping") {
         // RFC 5626 §4.4.1: CRLFCRLF ping → CRLF pong. Not progress: no timer moves.

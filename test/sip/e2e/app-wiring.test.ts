@@ -30,7 +30,7 @@ t.test("App + sipComponent: a call, /metrics, /readyz, stop", async (t) => {
   const res = await runSipp({ scenario: "uac", target: `127.0.0.1:${port}`, via: `127.0.0.1:${st.port}`, calls: 3, rate: 10, timeoutSeconds: 15 });
   t.equal(res.stats.successful, 3, `3 calls${res.stats.successful === 3 ? "" : `: ${res.output.slice(-2000)}`}`);
   const m = await edge.metrics();
-  t.match(m, /trunkgate_sip_requests_total\{method="INVITE",direction="inbound"\} 3/);
+  t.match(m, /trunkgate_sip_requests_total\{method="INVITE",direction="inbound",peer="dev-trunk"\} 3/);
   t.match(m, /trunkgate_sip_upstream_target_up\{service="local-uas",target="127\.0\.0\.1:\d+"\} 1/);
   t.ok(edge.logs.some((l) => l.includes('"event":"sip_transaction"')), "transaction log lines");
   await edge.stop();

@@ -23,8 +23,8 @@ t.test("SIPp uac → stunnel → trunkgate → SIPp uas: 5 calls complete", asyn
   t.equal(res.stats.successful, 5, "5 successful calls");
   t.equal(res.code, 0, `sipp exit code 0 (output: ${res.code === 0 ? "" : res.output.slice(-3000)})`);
   const m = await gw.metrics();
-  t.match(m, /trunkgate_sip_requests_total\{method="INVITE",direction="inbound"\} 5/);
-  t.match(m, /trunkgate_sip_requests_total\{method="BYE",direction="inbound"\} 5/);
+  t.match(m, /trunkgate_sip_requests_total\{method="INVITE",direction="inbound",peer="dev-trunk"\} 5/);
+  t.match(m, /trunkgate_sip_requests_total\{method="BYE",direction="inbound",peer="dev-trunk"\} 5/);
   t.match(m, /trunkgate_sip_active_calls 0/);
   const tx = gw.logs.lines.filter((l) => l.event === "sip_transaction");
   t.ok(tx.some((l) => l.method === "INVITE" && l.status === 200 && l.peer === "dev-trunk"), "transaction log line for INVITE");
@@ -41,7 +41,7 @@ t.test("SRTP-only policy: SIPp's plain RTP/AVP offer is refused with 488 and nev
   t.equal(res.stats.successful, 0, "no call set up");
   t.equal(res.stats.failed, 3, "every call refused");
   const m = await gw.metrics();
-  t.match(m, /trunkgate_sip_responses_total\{class="4xx",method="INVITE",direction="inbound"\} 3/, "3 × 488");
+  t.match(m, /trunkgate_sip_responses_total\{class="4xx",method="INVITE",direction="inbound",peer="dev-trunk"\} 3/, "3 × 488");
   const u = await uas.finish();
   t.equal(u.stats.outgoing, 0, "the callee never saw an INVITE");
 });

@@ -21,7 +21,7 @@ t.test("CANCEL after 180: 200 for the CANCEL, 487 for the INVITE, on both sides"
   const u = await uas.finish();
   t.equal(u.stats.successful, 3, "the callee saw CANCEL, sent 487 and got its ACK");
   const m = await gw.metrics();
-  t.match(m, /trunkgate_sip_requests_total\{method="CANCEL",direction="inbound"\} 3/);
-  t.match(m, /trunkgate_sip_responses_total\{class="4xx",method="INVITE",direction="inbound"\} 3/);
+  t.match(m, /trunkgate_sip_requests_total\{method="CANCEL",direction="inbound",peer="dev-trunk"\} 3/);
+  t.match(m, /trunkgate_sip_responses_total\{class="4xx",method="INVITE",direction="inbound",peer="dev-trunk"\} 3/);
   t.equal(gw.proxy.stats().serverTransactions, 0, "no transaction left");
 });

@@ -32,7 +32,7 @@ import { join } from "node:path";
 import t from "tap";
 import { repoPath } from "../../helpers/paths.js";
 import { TrunkClient, startGateway, type Gateway, type Received } from "./harness.js";
-import { startNodeUas, type NodeUas } from "./node-uas.js";
+import { startNodeUas } from "./node-uas.js";
 
 const DIR = repoPath("test/sip/torture/rfc4475");
 

@@ -32,8 +32,11 @@ async function keepSendingUntilClosed(c: TrunkClient, send: () => void, everyMs:
   return c.closed;
 }
 
+/** The count for one reason, summed over the peer label. */
 function metric(text: string, name: string, reason: string): number {
-  return Number(new RegExp(`${name}\\{reason="${reason}"\\} (\\d+)`).exec(text)?.[1] ?? NaN);
+  let sum = 0;
+  for (const m of text.matchAll(new RegExp(`^${name}\\{reason="${reason}",peer="[^"]*"\\} (\\d+)$`, "gm"))) sum += Number(m[1]);
+  return sum;
 }
 
 t.test("keep-alives are answered but are not a first message", async (t) => {
@@ -81,7 +84,9 @@ t.test("at its cap a peer's new connection replaces its oldest silent one, then 
   });
   t.teardown(() => gw.stop());
   const conns: TrunkClient[] = [];
-  t.teardown(() => conns.forEach((c) => c.close()));
+  t.teardown(() => {
+    for (const c of conns) c.close();
+  });
   const open = async (): Promise<TrunkClient> => {
     const c = await TrunkClient.connect(gw.port, gw.pki.client, gw.pki);
     conns.push(c);

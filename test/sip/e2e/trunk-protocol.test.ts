@@ -36,8 +36,8 @@ t.test("malformed requests → 400 with a reason; the connection stays usable", 
   c.send(sipRequest({ method: "OPTIONS", uri: `sip:127.0.0.1:${gw.port}` }));
   t.equal((await response(c)).status, 200, "a malformed response is dropped silently; the next request is answered");
   const m = await gw.metrics();
-  t.match(m, /trunkgate_sip_parse_errors_total\{reason="malformed"\} 2/, "bad CSeq and the bad response");
-  t.match(m, /trunkgate_sip_parse_errors_total\{reason="missing-header"\} 1/);
+  t.match(m, /trunkgate_sip_parse_errors_total\{reason="malformed",peer="dev-trunk"\} 2/, "bad CSeq and the bad response");
+  t.match(m, /trunkgate_sip_parse_errors_total\{reason="missing-header",peer="dev-trunk"\} 1/);
   t.match(m, /trunkgate_sip_dropped_messages_total\{reason="malformed_response"\} 1/);
 });
 

@@ -34,7 +34,7 @@ t.test("Accepted after a 2xx: matching behaviour for 64·T1 with no per-call tim
   t.equal(again.viaList.length, 1, "our Via removed");
   t.equal(again.topVia.branch, "z9hG4bK-acc1");
   t.equal(h.dialogs.size, 1, "dialog still confirmed");
-  t.match(await h.registry.metrics(), /trunkgate_sip_responses_total\{class="2xx",method="INVITE",direction="inbound"\} 2/);
+  t.match(await h.registry.metrics(), /trunkgate_sip_responses_total\{class="2xx",method="INVITE",direction="inbound",peer="dev-trunk"\} 2/);
 
   h.fromUpstream(0, answer(fwd, 500, "Server Error", { toTag: "u" }));
   t.equal(h.trunk.sent.length, 0, "a non-2xx in Accepted is dropped");

@@ -87,7 +87,7 @@ export function makeCore(o: CoreHarnessOptions = {}) {
   const platform = new ManualPlatform();
   const timers = new FifoTimers(platform);
   const registry = new Registry();
-  const metrics = new SipMetrics(registry);
+  const metrics = new SipMetrics(registry, cfg.peers.map((p) => p.name));
   const logs = new LogLines();
   const logger = createLogger({ level: "info", destination: logs });
   const clusters = new Map<string, UpstreamCluster>();

@@ -271,7 +271,7 @@ t.test("BYE from upstream with our Route entries reaches the trunk's connection"
   const okUp = h.up(0).takeOne() as SipResponse;
   t.equal(okUp.status, 200, "the trunk's 200 goes back upstream");
   t.equal(okUp.topVia.branch, "z9hG4bK-ub1");
-  t.match(await h.registry.metrics(), /trunkgate_sip_requests_total\{method="BYE",direction="outbound"\} 1/);
+  t.match(await h.registry.metrics(), /trunkgate_sip_requests_total\{method="BYE",direction="outbound",peer="unknown"\} 1/);
 });
 
 t.test("SRTP policy: RTP/AVP offer → 488; other suites removed from an offer", async (t) => {
