@@ -8,7 +8,6 @@
 // src/ — and each of the ~20 worker threads this file starts would compile the store's TypeScript
 // again through tap's loader (workers inherit its --import): 15-25 s a worker on a busy 2-core
 // machine, more than tap's whole per-file budget.
-import t from "tap";
 import { pathToFileURL } from "node:url";
 import { repoPath } from "../helpers/paths.js";
 import pg from "pg";

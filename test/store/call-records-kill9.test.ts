@@ -5,7 +5,6 @@
 // calls only the last ones (those whose batch had not committed) may be missing, never one in the
 // middle, and no call is recorded twice. Before: the calls up had no record at all, and the flush
 // interval was 1 s (100 records at 100 calls/s). The figures are printed (t.comment).
-import t from "tap";
 import { readFile, writeFile } from "node:fs/promises";
 import { parse, stringify } from "yaml";
 import { eachBackend } from "./backends.js";
@@ -170,7 +169,7 @@ eachBackend("kill -9 mid-run: calls up get a record on restart, completed calls 
   const stats = await store.statistics.dailyStatistics({ from: today, to: today });
   t.equal(stats.reduce((n, r) => n + r.calls, 0), total, "the statistics count every record, the recovered ones included");
   t.equal(Number((await db.all<{ n: number }>("SELECT COUNT(*) AS n FROM call_journal"))[0]!.n), 0, "nothing of the dead process left in the journal");
-  const lostMs = completed.filter((s, k) => ends[k] !== "R").map((s) => killedAt - s.completedAt!);
+  const lostMs = completed.filter((_s, k) => ends[k] !== "R").map((s) => killedAt - s.completedAt!);
   t.comment(
     `${env.dialect}: ${completed.length} completed at ~${RATE_PER_S}/s before kill -9: ${recordedWithEnd} recorded with their end, ` +
       `${recoveredUnknown} recovered from the journal (end unknown), ${lost} without record` +
