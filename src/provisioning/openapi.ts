@@ -32,6 +32,15 @@ export function openApiDocument(o: OpenApiOptions): Record<string, unknown> {
     description: "E.164 number, e.g. +4930123456 (the '+' may be sent as %2B)",
     schema: { type: "string" },
   };
+  const etag = { ETag: { description: "Entity tag of the entry (changes whenever the entry changes)", schema: { type: "string" } } };
+  const ifMatch = {
+    name: "If-Match",
+    in: "header",
+    description: "Apply only if the entry's current ETag is one of these (or, for *, if the number exists); otherwise 412",
+    schema: { type: "string" },
+  };
+  const ifNoneMatch = (what: string) => ({ name: "If-None-Match", in: "header", description: what, schema: { type: "string" } });
+  const preconditionFailed = { "412": err("If-Match / If-None-Match not satisfied (nothing was changed)") };
   const roleNote = (role: string) => `Requires role ${role} (or ${ROLES.admin}).`;
   return {
     openapi: "3.1.0",
@@ -53,18 +62,29 @@ export function openApiDocument(o: OpenApiOptions): Record<string, unknown> {
           summary: "Get a provisioned number",
           description: roleNote(ROLES.read),
           security: security(ROLES.read),
-          responses: { "200": { description: "The entry", content: json(ref("NumberEntry")) }, "400": err("Invalid number (field number)"), "404": err("Not provisioned"), ...common, ...forbidden },
+          parameters: [ifMatch, ifNoneMatch("Answer 304 (no body) if the entry's current ETag is one of these")],
+          responses: {
+            "200": { description: "The entry", headers: etag, content: json(ref("NumberEntry")) },
+            "304": { description: "Not modified (If-None-Match matched)", headers: etag },
+            "400": err("Invalid number (field number), or a malformed If-Match / If-None-Match"),
+            "404": err("Not provisioned"),
+            ...preconditionFailed,
+            ...common,
+            ...forbidden,
+          },
         },
         put: {
           operationId: "putNumber",
           summary: "Create or replace a number's entry",
-          description: `${roleNote(ROLES.write)} Replaces the whole entry: an omitted customHeader clears it.`,
+          description: `${roleNote(ROLES.write)} Replaces the whole entry: an omitted customHeader clears it. If-Match makes it an update of that exact state, If-None-Match: * a create-only.`,
           security: security(ROLES.write),
+          parameters: [ifMatch, ifNoneMatch("* : create only (412 if the number exists)")],
           requestBody: { required: true, content: json(ref("NumberInput")) },
           responses: {
-            "200": { description: "Updated", content: json(ref("NumberEntry")) },
-            "201": { description: "Created", content: json(ref("NumberEntry")) },
+            "200": { description: "Updated", headers: etag, content: json(ref("NumberEntry")) },
+            "201": { description: "Created", headers: etag, content: json(ref("NumberEntry")) },
             "400": err("Invalid input; field names the member"),
+            ...preconditionFailed,
             "413": err("Body too large"),
             "415": err("Content-Type is not application/json"),
             ...common,
@@ -76,7 +96,8 @@ export function openApiDocument(o: OpenApiOptions): Record<string, unknown> {
           summary: "Remove a number",
           description: roleNote(ROLES.delete),
           security: security(ROLES.delete),
-          responses: { "204": { description: "Deleted" }, "400": err("Invalid number"), "404": err("Not provisioned"), ...common, ...forbidden },
+          parameters: [ifMatch],
+          responses: { "204": { description: "Deleted" }, "400": err("Invalid number"), "404": err("Not provisioned"), ...preconditionFailed, ...common, ...forbidden },
         },
       },
       [ROUTES.numbers.template]: {
@@ -241,6 +262,7 @@ export function openApiDocument(o: OpenApiOptions): Record<string, unknown> {
                 "insufficient_scope",
                 "not_found",
                 "method_not_allowed",
+                "precondition_failed",
                 "unsupported_media_type",
                 "payload_too_large",
                 "rate_limited",

@@ -102,7 +102,7 @@ export class RequestPipeline {
       return;
     }
     const body = method === "PUT" || method === "POST" ? await readJsonBody(req, this.d.maxBodyBytes, () => res.writeContinue()) : undefined;
-    const reply = await HANDLERS[route.id](this.d, { method, param: match.param, query, body });
+    const reply = await HANDLERS[route.id](this.d, { method, param: match.param, query, body, headers: req.headers });
     sendJson(req, res, requestId, reply);
   }
 

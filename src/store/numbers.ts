@@ -10,6 +10,7 @@ import { normaliseE164 } from "./e164.js";
 import { upsertSorted, type UpsertSql } from "./sorted-upsert.js";
 import { transactionWithRetry } from "./tx-retry.js";
 import { NUMBERS_CHANNEL } from "./number-change-feed.js";
+import { numberEtag } from "./number-etag.js";
 
 import { validateNumberInput, type NumberEntry, type NumberInput } from "./number-rules.js";
 
@@ -20,6 +21,22 @@ export interface NumberPage {
   items: NumberEntry[];
   /** Pass back to list() for the next page; null on the last page. Opaque. */
   nextCursor: string | null;
+}
+
+/** An entry as stored, with its entity tag (number-etag.ts). */
+export interface StoredNumber {
+  entry: NumberEntry;
+  etag: string;
+}
+
+/** What change() should do with a number, given its current state; `result` is handed back. */
+export type NumberDecision<T> = { put: NumberInput; result: T } | { remove: true; result: T } | { keep: true; result: T };
+
+export interface NumberChangeResult<T> {
+  result: T;
+  /** The state before (as `decide` saw it) and after the change. */
+  before: StoredNumber | null;
+  after: StoredNumber | null;
 }
 
 export class NumberInputError extends Error {
@@ -114,6 +131,59 @@ export class NumberRepository {
       [this.indexOf(n.e164)],
     );
     return rows[0] ? this.decode(rows[0]) : null;
+  }
+
+  /** get() with the entry's entity tag. */
+  async getStored(number: string): Promise<StoredNumber | null> {
+    const entry = await this.get(number);
+    return entry ? { entry, etag: this.etagOf(entry) } : null;
+  }
+
+  etagOf(entry: NumberEntry): string {
+    return numberEtag(this.ctx.keys, entry);
+  }
+
+  /**
+   * Read-decide-write of one number in one transaction, the row locked in between (FOR UPDATE on
+   * PostgreSQL; SQLite transactions are exclusive), so a conditional request (If-Match) or a
+   * created-vs-updated answer is decided on the state the write replaces. A number created by
+   * someone else between the read and the insert makes the insert a no-op: then the whole
+   * decision runs again on the row that now exists.
+   */
+  async change<T>(number: string, decide: (current: StoredNumber | null) => NumberDecision<T>): Promise<NumberChangeResult<T>> {
+    const n = normaliseE164(number);
+    if (!n.ok) throw new NumberInputError("number", `not an E.164 number: ${n.reason}`);
+    const idx = this.indexOf(n.e164);
+    const forUpdate = this.ctx.db.dialect === "postgres" ? " FOR UPDATE" : "";
+    for (let attempt = 1; ; attempt++) {
+      const out = await transactionWithRetry(this.ctx.db, async (tx) => {
+        const rows = await tx.all<NumberRow>(`SELECT number_index, number_enc, service, custom_header_enc FROM numbers WHERE number_index = ?${forUpdate}`, [idx]);
+        const current = rows[0] ? this.decode(rows[0]) : null;
+        const before = current ? { entry: current, etag: this.etagOf(current) } : null;
+        const d = decide(before);
+        if ("keep" in d) return { result: d.result, before, after: before, changed: false };
+        if ("remove" in d) {
+          const changed = (await tx.run("DELETE FROM numbers WHERE number_index = ?", [idx])) > 0;
+          if (changed) await bumpVersion(tx);
+          return { result: d.result, before, after: null, changed };
+        }
+        const v = validateNumberInput(d.put);
+        if (!v.ok) throw new NumberInputError(v.field, v.reason);
+        if (v.entry.number !== n.e164) throw new NumberInputError("number", "differs from the number changed");
+        const at = this.ctx.now().getTime();
+        const row = [idx, this.ctx.encrypt(v.entry.number, T, "number_enc", idx), v.entry.service, this.ctx.encryptOpt(v.entry.customHeader, T, "custom_header_enc", idx), at, at];
+        const sql = before ? `${NUMBERS_UPSERT.head} VALUES ${NUMBERS_UPSERT.row} ${NUMBERS_UPSERT.tail}` : `${NUMBERS_UPSERT.head} VALUES ${NUMBERS_UPSERT.row} ON CONFLICT (number_index) DO NOTHING`;
+        if ((await tx.run(sql, row)) === 0) return undefined; // created concurrently: decide again
+        await bumpVersion(tx);
+        return { result: d.result, before, after: { entry: v.entry, etag: this.etagOf(v.entry) }, changed: true };
+      });
+      if (out === undefined) {
+        if (attempt < 3) continue;
+        throw new Error("number changed concurrently on every attempt");
+      }
+      if (out.changed) await this.afterCommit();
+      return { result: out.result, before: out.before, after: out.after };
+    }
   }
 
   /** Returns whether a row was deleted. */

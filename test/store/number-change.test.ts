@@ -1,0 +1,40 @@
+// NumberRepository.change(): read-decide-write of one number in one transaction. Concurrent
+// create-only writers (the API's If-None-Match: *) on both backends: exactly one creates, the others
+// see the row it created, so none overwrites it.
+import { eachBackend } from "./backends.js";
+
+eachBackend("numbers.change: concurrent create-only writers, exactly one wins", async (t, env) => {
+  const store = await env.open();
+  t.teardown(() => store.close());
+  for (let round = 0; round < 5; round++) {
+    const number = `+4940300${round}`;
+    const outcomes = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        store.numbers.change(number, (cur) => (cur ? { keep: true, result: "exists" } : { put: { number, service: "svc", customHeader: `w=${i}` }, result: `created by ${i}` })),
+      ),
+    );
+    const winners = outcomes.filter((o) => o.result.startsWith("created"));
+    t.equal(winners.length, 1, `round ${round}: one writer created it`);
+    const stored = await store.numbers.getStored(number);
+    t.same(stored?.entry.customHeader, `w=${winners[0]!.result.slice("created by ".length)}`, "its entry is what is stored");
+    t.equal(stored?.etag, winners[0]!.after?.etag, "the tag it was given is the stored entry's");
+  }
+});
+
+eachBackend("numbers.change: keep, remove and the version counter", async (t, env) => {
+  const store = await env.open();
+  t.teardown(() => store.close());
+  const v0 = await store.numbers.version();
+  const kept = await store.numbers.change("+4940301", () => ({ keep: true, result: 1 }));
+  t.same(kept, { result: 1, before: null, after: null });
+  t.equal(await store.numbers.version(), v0, "keep writes nothing");
+  const made = await store.numbers.change("+49 40 301", () => ({ put: { number: "+4940301", service: "svc" }, result: 2 }));
+  t.same(made.after?.entry, { number: "+4940301", service: "svc", customHeader: null });
+  t.equal(await store.numbers.version(), v0 + 1);
+  const gone = await store.numbers.change("+4940301", (cur) => ({ remove: true, result: cur?.etag }));
+  t.equal(gone.result, made.after?.etag, "decide saw the current tag");
+  t.equal(gone.after, null);
+  t.equal(await store.numbers.get("+4940301"), null);
+  t.equal(await store.numbers.version(), v0 + 2);
+  await t.rejects(store.numbers.change("+4940301", () => ({ put: { number: "+4940302", service: "svc" }, result: 0 })), { name: "NumberInputError" }, "a put for another number is refused");
+});
