@@ -91,6 +91,24 @@ export function openApiDocument(o: OpenApiOptions): Record<string, unknown> {
             ...forbidden,
           },
         },
+        patch: {
+          operationId: "patchNumber",
+          summary: "Change some fields of a number's entry (JSON Merge Patch, RFC 7396)",
+          description: `${roleNote(ROLES.write)} A member sets its field; customHeader: null removes the header; omitted members stay. The number must exist (PUT creates).`,
+          security: security(ROLES.write),
+          parameters: [ifMatch],
+          requestBody: { required: true, content: { "application/merge-patch+json": { schema: ref("NumberPatch") } } },
+          responses: {
+            "200": { description: "Updated", headers: etag, content: json(ref("NumberEntry")) },
+            "400": err("Invalid patch; field names the member"),
+            "404": err("Not provisioned"),
+            ...preconditionFailed,
+            "413": err("Body too large"),
+            "415": { ...err("Content-Type is not application/merge-patch+json"), headers: { "Accept-Patch": { schema: { type: "string" } } } },
+            ...common,
+            ...forbidden,
+          },
+        },
         delete: {
           operationId: "deleteNumber",
           summary: "Remove a number",
@@ -183,6 +201,15 @@ export function openApiDocument(o: OpenApiOptions): Record<string, unknown> {
           properties: {
             service: { type: "string", description: "Name of a SIP upstream (GET /api/v1/services)" },
             customHeader: { type: ["string", "null"], maxLength: MAX_CUSTOM_HEADER_CHARS, description: "Printable ASCII, no CR/LF" },
+            number: { ...ref("E164"), description: "Optional; must equal the path number" },
+          },
+        },
+        NumberPatch: {
+          type: "object",
+          additionalProperties: false,
+          properties: {
+            service: { type: "string", description: "Name of a SIP upstream" },
+            customHeader: { type: ["string", "null"], maxLength: MAX_CUSTOM_HEADER_CHARS, description: "null removes it" },
             number: { ...ref("E164"), description: "Optional; must equal the path number" },
           },
         },

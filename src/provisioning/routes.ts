@@ -19,7 +19,7 @@ function def(id: RouteId, template: string, methods: Record<string, Role | undef
 }
 
 export const ROUTES: Readonly<Record<RouteId, RouteDef>> = {
-  number: def("number", "/api/v1/numbers/{e164}", { GET: ROLES.read, PUT: ROLES.write, DELETE: ROLES.delete }),
+  number: def("number", "/api/v1/numbers/{e164}", { GET: ROLES.read, PUT: ROLES.write, PATCH: ROLES.write, DELETE: ROLES.delete }),
   numbers: def("numbers", "/api/v1/numbers", { GET: ROLES.read }),
   numbersBatch: def("numbersBatch", "/api/v1/numbers:batch", { POST: ROLES.write }),
   services: def("services", "/api/v1/services", { GET: ROLES.read }),

@@ -17,7 +17,7 @@ import type { HandlerDeps, HandlerRequest } from "./handlers/context.js";
 import { listNumbers, numberRoute } from "./handlers/numbers.js";
 import { listServices } from "./handlers/services.js";
 import { dailyStatistics } from "./handlers/statistics.js";
-import { HttpError, errorBody, readJsonBody, sendJson, type Reply } from "./http-io.js";
+import { HttpError, errorBody, JSON_TYPE, MERGE_PATCH_TYPE, readJsonBody, sendJson, type Reply } from "./http-io.js";
 import { methodLabel, statusClass, type ProvisioningMetrics } from "./metrics.js";
 import type { RateLimiter } from "./rate-limiter.js";
 import { grants } from "./roles.js";
@@ -101,7 +101,10 @@ export class RequestPipeline {
       sendRaw(req, res, requestId, this.d.openapi);
       return;
     }
-    const body = method === "PUT" || method === "POST" ? await readJsonBody(req, this.d.maxBodyBytes, () => res.writeContinue()) : undefined;
+    const body =
+      method === "PUT" || method === "POST" || method === "PATCH"
+        ? await readJsonBody(req, this.d.maxBodyBytes, () => res.writeContinue(), method === "PATCH" ? MERGE_PATCH_TYPE : JSON_TYPE)
+        : undefined;
     const reply = await HANDLERS[route.id](this.d, { method, param: match.param, query, body, headers: req.headers });
     sendJson(req, res, requestId, reply);
   }

@@ -144,3 +144,23 @@ export function limitParam(v: string | null, def: number, max: number): number {
   if (n < 1 || n > max) throw new FieldError("limit", `integer from 1 to ${max}`);
   return n;
 }
+
+/**
+ * Applies an RFC 7396 merge patch to an entry: a member sets its field, null removes it. Only
+ * customHeader may be removed (it is optional); service is required and `number` is the path's.
+ * The result is checked by the same rules as a PUT body.
+ */
+export function mergePatch(current: EntryInput, patch: unknown, services: ReadonlySet<string>): EntryInput {
+  // A patch that is not an object would replace the whole entry with itself (§2): never a valid entry.
+  const o = asObject(patch, "body");
+  onlyKeys(o, ["service", "customHeader", "number"], "");
+  if (o.number !== undefined && (o.number === null || numberField(o.number, "number") !== current.number)) {
+    throw new FieldError("number", o.number === null ? "cannot be removed" : "differs from the number in the path");
+  }
+  if (o.service === null) throw new FieldError("service", "cannot be removed (required)");
+  return {
+    number: current.number,
+    service: o.service === undefined ? current.service : serviceField(o.service, "service", services),
+    customHeader: o.customHeader === undefined ? current.customHeader : customHeaderField(o.customHeader, "customHeader"),
+  };
+}

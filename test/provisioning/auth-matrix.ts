@@ -9,6 +9,8 @@ interface Endpoint {
   method: string;
   path: string;
   body?: () => unknown;
+  /** Content-Type of the body (default application/json). */
+  contentType?: string;
   /** undefined: any valid token. */
   role: Role | undefined;
   ok: number[];
@@ -22,6 +24,15 @@ const N2 = "+4930123457";
 export const ENDPOINTS: Endpoint[] = [
   { name: "GET number", method: "GET", path: `/api/v1/numbers/${N1}`, role: ROLES.read, ok: [200] },
   { name: "PUT number", method: "PUT", path: `/api/v1/numbers/%2B4930123457`, body: () => ({ service: "svc-a" }), role: ROLES.write, ok: [200, 201] },
+  {
+    name: "PATCH number",
+    method: "PATCH",
+    path: `/api/v1/numbers/${N1}`,
+    body: () => ({ customHeader: "tenant=2" }),
+    contentType: "application/merge-patch+json",
+    role: ROLES.write,
+    ok: [200],
+  },
   {
     name: "DELETE number",
     method: "DELETE",
@@ -49,7 +60,8 @@ export async function runAuthMatrix(t: Test, h: Harness): Promise<void> {
   const stranger = await signingKey("not-in-jwks");
   for (const ep of ENDPOINTS) {
     await t.test(ep.name, async (t) => {
-      const call = (token?: string) => h.request(ep.method, ep.path, { token, body: ep.body?.() });
+      const headers: Record<string, string> = ep.contentType ? { "content-type": ep.contentType } : {};
+      const call = (token?: string) => h.request(ep.method, ep.path, { token, body: ep.body?.(), headers });
 
       const none = await call();
       t.equal(none.status, 401, "no token → 401");

@@ -1,9 +1,9 @@
-// /api/v1/numbers/{e164} (GET, PUT, DELETE; conditional with If-Match / If-None-Match, the ETag
+// /api/v1/numbers/{e164} (GET, PUT, PATCH, DELETE; conditional with If-Match / If-None-Match, the ETag
 // being the entry's keyed hash) and /api/v1/numbers (GET, paginated).
 import { CursorError, type NumberEntry } from "../../store/numbers.js";
 import { HttpError, type Reply } from "../http-io.js";
 import { evaluatePreconditions, parsePreconditions, type Preconditions } from "../preconditions.js";
-import { FieldError, limitParam, numberFromPath, putBody, queryParams, type EntryInput } from "../validation.js";
+import { FieldError, limitParam, mergePatch, numberFromPath, putBody, queryParams, type EntryInput } from "../validation.js";
 import type { HandlerDeps, HandlerRequest } from "./context.js";
 
 export const DEFAULT_PAGE_SIZE = 100;
@@ -26,6 +26,14 @@ export async function numberRoute(d: HandlerDeps, r: HandlerRequest): Promise<Re
     case "PUT": {
       const input = putBody(r.body, number, d.serviceSet);
       return writeNumber(d, number, cond, r.method, () => input);
+    }
+    case "PATCH": {
+      // RFC 7396 allows a patch to create, but an entry needs a service: 404 rather than a
+      // half-specified number (PUT creates).
+      return writeNumber(d, number, cond, r.method, (cur) => {
+        if (!cur) throw new HttpError(404, "not_found", "number not provisioned (PUT creates)");
+        return mergePatch(cur, r.body, d.serviceSet);
+      });
     }
     case "DELETE": {
       const out = await d.store.numbers.change(number, (cur) => {
