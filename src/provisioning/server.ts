@@ -12,7 +12,7 @@ import { requestIdFor } from "../http/request-id.js";
 import { NumberInputError } from "../store/numbers.js";
 import { StatisticsRangeError } from "../store/statistics.js";
 import type { AuthResult, TokenVerifier } from "./auth/token-verifier.js";
-import { batchUpsert } from "./handlers/batch.js";
+import { batchDelete, batchUpsert } from "./handlers/batch.js";
 import type { HandlerDeps, HandlerRequest } from "./handlers/context.js";
 import { listNumbers, numberRoute } from "./handlers/numbers.js";
 import { listServices } from "./handlers/services.js";
@@ -40,6 +40,7 @@ const HANDLERS: Record<Exclude<RouteId, "openapi">, Handler> = {
   number: numberRoute,
   numbers: listNumbers,
   numbersBatch: batchUpsert,
+  numbersBatchDelete: batchDelete,
   services: listServices,
   statisticsDaily: dailyStatistics,
 };

@@ -78,22 +78,55 @@ export function putBody(body: unknown, pathNumber: string, services: ReadonlySet
   return { number: pathNumber, service: serviceField(o.service, "service", services), customHeader: customHeaderField(o.customHeader, "customHeader") };
 }
 
-/** A batch body: all entries valid and distinct, or the first problem found. */
-export function batchBody(body: unknown, services: ReadonlySet<string>): EntryInput[] {
+/** One entry of a batch: its value, or why it is refused (field named numbers[i].…). */
+export type BatchItem<T> = { index: number; ok: true; value: T } | { index: number; ok: false; field: string; message: string };
+
+/**
+ * A batch body `{"numbers": [...]}`: each item checked on its own by `check` (a FieldError refuses
+ * that item only), a number named twice refused at its second mention. A body of the wrong shape
+ * is one FieldError for the whole request.
+ */
+export function batchItems<T>(body: unknown, check: (item: unknown, field: string) => T, numberOf: (v: T) => string, numberSuffix: string): BatchItem<T>[] {
   const o = asObject(body, "body");
   onlyKeys(o, ["numbers"], "");
-  if (!Array.isArray(o.numbers)) throw new FieldError("numbers", "required array of {number, service, customHeader}");
+  if (!Array.isArray(o.numbers)) throw new FieldError("numbers", "required array");
   const seen = new Map<string, number>();
-  return o.numbers.map((item: unknown, i) => {
-    const f = `numbers[${i}]`;
+  return o.numbers.map((item: unknown, index): BatchItem<T> => {
+    const f = `numbers[${index}]`;
+    try {
+      const value = check(item, f);
+      const number = numberOf(value);
+      const first = seen.get(number);
+      if (first !== undefined) throw new FieldError(`${f}${numberSuffix}`, `same number as numbers[${first}]`);
+      seen.set(number, index);
+      return { index, ok: true, value };
+    } catch (err) {
+      if (err instanceof FieldError) return { index, ok: false, field: err.field, message: err.message };
+      throw err;
+    }
+  });
+}
+
+/** An upsert batch entry {number, service, customHeader}. */
+export function upsertItem(services: ReadonlySet<string>): (item: unknown, f: string) => EntryInput {
+  return (item, f) => {
     const e = asObject(item, f);
     onlyKeys(e, ["number", "service", "customHeader"], f);
     const number = numberField(e.number, `${f}.number`);
-    const first = seen.get(number);
-    if (first !== undefined) throw new FieldError(`${f}.number`, `same number as numbers[${first}]`);
-    seen.set(number, i);
     return { number, service: serviceField(e.service, `${f}.service`, services), customHeader: customHeaderField(e.customHeader, `${f}.customHeader`) };
-  });
+  };
+}
+
+/** A delete batch entry: the number as a string. */
+export function deleteItem(item: unknown, f: string): string {
+  return numberField(item, f);
+}
+
+/** `atomic=true|false` (default true). */
+export function atomicParam(v: string | null): boolean {
+  if (v === null || v === "true") return true;
+  if (v === "false") return false;
+  throw new FieldError("atomic", "true or false");
 }
 
 const DAY_MS = 86_400_000;

@@ -98,6 +98,15 @@ export class NumberRepository {
    * store does not know the SIP configuration), then writes them in one transaction.
    */
   async upsertMany(inputs: readonly NumberInput[]): Promise<NumberEntry[]> {
+    return (await this.upsertManyReport(inputs)).map((r) => r.entry);
+  }
+
+  /**
+   * upsertMany(), telling per entry whether it created the number. Which rows existed is read in
+   * the writing transaction: exact on SQLite (transactions are exclusive); on PostgreSQL two
+   * batches creating the same new number at once may both report it created.
+   */
+  async upsertManyReport(inputs: readonly NumberInput[]): Promise<{ entry: NumberEntry; created: boolean }[]> {
     const entries = inputs.map((input, i) => {
       const v = validateNumberInput(input);
       if (!v.ok) throw new NumberInputError(v.field, v.reason, inputs.length > 1 ? i : undefined);
@@ -110,16 +119,47 @@ export class NumberRepository {
     // same number twice keeps the last entry (one statement cannot upsert a row twice).
     const byIndex = new Map<string, NumberEntry>();
     for (const e of entries) byIndex.set(this.indexOf(e.number), e);
-    const rows: SqlValue[][] = [...byIndex.keys()].sort().map((idx) => {
+    const sorted = [...byIndex.keys()].sort();
+    const rows: SqlValue[][] = sorted.map((idx) => {
       const e = byIndex.get(idx)!;
       return [idx, this.ctx.encrypt(e.number, T, "number_enc", idx), e.service, this.ctx.encryptOpt(e.customHeader, T, "custom_header_enc", idx), at, at];
     });
-    await transactionWithRetry(this.ctx.db, async (tx) => {
+    const existed = await transactionWithRetry(this.ctx.db, async (tx) => {
+      const found = await existingIndexes(tx, sorted);
       await upsertSorted(tx, NUMBERS_UPSERT, rows);
       await bumpVersion(tx);
+      return found;
     });
     await this.afterCommit();
-    return entries;
+    return entries.map((entry) => ({ entry, created: !existed.has(this.indexOf(entry.number)) }));
+  }
+
+  /**
+   * Deletes the given (normalised) numbers in one transaction; returns, per number, whether it was
+   * provisioned. The version moves once, and only when something was deleted.
+   */
+  async deleteMany(numbers: readonly string[]): Promise<boolean[]> {
+    if (numbers.length === 0) return [];
+    const indexes = numbers.map((n) => this.indexOf(n));
+    const sorted = [...new Set(indexes)].sort();
+    const deleted = await transactionWithRetry(this.ctx.db, async (tx) => {
+      const gone = new Set<string>();
+      for (let i = 0; i < sorted.length; i += IN_CHUNK) {
+        const chunk = sorted.slice(i, i + IN_CHUNK);
+        const rows = await tx.all<{ number_index: string }>(`DELETE FROM numbers WHERE number_index IN (${placeholders(chunk.length)}) RETURNING number_index`, chunk);
+        for (const r of rows) gone.add(r.number_index);
+      }
+      if (gone.size > 0) await bumpVersion(tx);
+      return gone;
+    });
+    if (deleted.size > 0) await this.afterCommit();
+    // A number named twice was deleted by its first mention only.
+    const seen = new Set<string>();
+    return indexes.map((idx) => {
+      const first = !seen.has(idx);
+      seen.add(idx);
+      return first && deleted.has(idx);
+    });
   }
 
   /** Looks a number up in any accepted notation; null when not provisioned or not a valid number. */
@@ -236,6 +276,23 @@ export class NumberRepository {
       customHeader: this.ctx.decryptOpt(r.custom_header_enc, T, "custom_header_enc", r.number_index),
     };
   }
+}
+
+/** Parameters per IN (…) list: far below SQLite's 32 766 and PostgreSQL's 65 535. */
+const IN_CHUNK = 500;
+
+function placeholders(n: number): string {
+  return new Array(n).fill("?").join(", ");
+}
+
+async function existingIndexes(tx: SqlTx, sorted: readonly string[]): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (let i = 0; i < sorted.length; i += IN_CHUNK) {
+    const chunk = sorted.slice(i, i + IN_CHUNK);
+    const rows = await tx.all<{ number_index: string }>(`SELECT number_index FROM numbers WHERE number_index IN (${placeholders(chunk.length)})`, chunk);
+    for (const r of rows) found.add(r.number_index);
+  }
+  return found;
 }
 
 async function bumpVersion(tx: SqlTx): Promise<void> {

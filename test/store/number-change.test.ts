@@ -38,3 +38,22 @@ eachBackend("numbers.change: keep, remove and the version counter", async (t, en
   t.equal(await store.numbers.version(), v0 + 2);
   await t.rejects(store.numbers.change("+4940301", () => ({ put: { number: "+4940302", service: "svc" }, result: 0 })), { name: "NumberInputError" }, "a put for another number is refused");
 });
+
+eachBackend("numbers.upsertManyReport and deleteMany: per-entry outcome, one version bump", async (t, env) => {
+  const store = await env.open();
+  t.teardown(() => store.close());
+  await store.numbers.upsert({ number: "+4940311", service: "svc" });
+  const v0 = await store.numbers.version();
+  const report = await store.numbers.upsertManyReport([
+    { number: "+4940310", service: "svc" },
+    { number: "+49 40 311", service: "svc", customHeader: "h" },
+  ]);
+  t.same(report.map((r) => r.created), [true, false]);
+  t.equal(await store.numbers.version(), v0 + 1);
+  const gone = await store.numbers.deleteMany(["+4940310", "+4940312", "+4940311", "+4940310"]);
+  t.same(gone, [true, false, true, false], "deleted, absent, deleted, already deleted by its first mention");
+  t.equal(await store.numbers.version(), v0 + 2, "one bump for the batch");
+  t.same(await store.numbers.deleteMany(["+4940310"]), [false]);
+  t.equal(await store.numbers.version(), v0 + 2, "no bump when nothing was deleted");
+  t.equal(await store.numbers.count(), 0);
+});
