@@ -148,7 +148,8 @@ export function openApiDocument(o: OpenApiOptions): Record<string, unknown> {
           security: security(ROLES.read),
           parameters: [
             { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE } },
-            { name: "cursor", in: "query", description: "nextCursor of the previous page", schema: { type: "string" } },
+            { name: "cursor", in: "query", description: "nextCursor of the previous page (keep the same filters)", schema: { type: "string" } },
+            { name: "service", in: "query", description: "Only numbers of this service (any well-formed name, configured or not)", schema: { type: "string" } },
           ],
           responses: { "200": { description: "One page", content: json(ref("NumberPage")) }, "400": err("Bad limit or cursor"), ...common, ...forbidden },
         },

@@ -43,6 +43,13 @@ export function serviceField(v: unknown, field: string, services: ReadonlySet<st
   return r.value;
 }
 
+/** A service name of valid form, configured or not (a listing filter). */
+export function serviceNameField(v: unknown): string {
+  const r = normaliseService(v);
+  if (!r.ok) throw new FieldError("service", r.reason);
+  return r.value;
+}
+
 /** See number-rules.ts: printable ASCII, at most MAX_CUSTOM_HEADER_CHARS, trimmed, empty → null. */
 export function customHeaderField(v: unknown, field: string): string | null {
   const r = normaliseCustomHeader(v);

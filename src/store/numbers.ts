@@ -239,13 +239,17 @@ export class NumberRepository {
     return deleted;
   }
 
-  /** Stable order (by blind index: meaningless to a reader, unlike an order by number). */
-  async list(opts: { cursor?: string | null; limit?: number } = {}): Promise<NumberPage> {
+  /**
+   * Stable order (by blind index: meaningless to a reader, unlike an order by number). `service`:
+   * only that service's numbers (served by the numbers_service index); a cursor stays valid.
+   */
+  async list(opts: { cursor?: string | null; limit?: number; service?: string } = {}): Promise<NumberPage> {
     const limit = Math.min(Math.max(Math.trunc(opts.limit ?? 100), 1), 1000);
     const after = opts.cursor ? decodeCursor(opts.cursor) : "";
+    const byService = opts.service !== undefined;
     const rows = await this.ctx.db.all<NumberRow>(
-      "SELECT number_index, number_enc, service, custom_header_enc FROM numbers WHERE number_index > ? ORDER BY number_index LIMIT ?",
-      [after, limit + 1],
+      `SELECT number_index, number_enc, service, custom_header_enc FROM numbers WHERE ${byService ? "service = ? AND " : ""}number_index > ? ORDER BY number_index LIMIT ?`,
+      byService ? [opts.service!, after, limit + 1] : [after, limit + 1],
     );
     const more = rows.length > limit;
     const page = more ? rows.slice(0, limit) : rows;

@@ -57,3 +57,20 @@ eachBackend("numbers.upsertManyReport and deleteMany: per-entry outcome, one ver
   t.equal(await store.numbers.version(), v0 + 2, "no bump when nothing was deleted");
   t.equal(await store.numbers.count(), 0);
 });
+
+eachBackend("numbers.list by service: only that service, in index order, cursor across pages", async (t, env) => {
+  const store = await env.open();
+  t.teardown(() => store.close());
+  await store.numbers.upsertMany(Array.from({ length: 9 }, (_, i) => ({ number: `+494032${i}`, service: i % 2 ? "odd" : "even" })));
+  const seen: string[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: Awaited<ReturnType<typeof store.numbers.list>> = await store.numbers.list({ service: "even", limit: 2, cursor });
+    for (const e of page.items) {
+      t.equal(e.service, "even");
+      seen.push(e.number);
+    }
+    cursor = page.nextCursor;
+  } while (cursor);
+  t.same(seen.sort(), ["+4940320", "+4940322", "+4940324", "+4940326", "+4940328"]);
+});
