@@ -87,3 +87,4 @@ t.test("a malformed If-Match / If-None-Match is a 400 naming the header, not ign
   t.equal((await get()).json.service, "svc-a", "nothing changed");
   t.equal((await del()).status, 204);
 });
+
