@@ -4,6 +4,12 @@ import { MAX_CUSTOM_HEADER_CHARS } from "./validation.js";
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 
+const entryInputProperties = {
+  service: { type: "string", description: "Name of a SIP upstream (GET /api/v1/services)" },
+  customHeader: { type: ["string", "null"], maxLength: MAX_CUSTOM_HEADER_CHARS, description: "Printable ASCII, no CR/LF; null or empty: none" },
+  number: { ...ref("E164"), description: "Optional; must equal the path number" },
+};
+
 export function openApiSchemas(maxBatchSize: number): Record<string, unknown> {
   return {
     E164: { type: "string", pattern: "^\\+[1-9][0-9]{0,14}$", examples: ["+4930123456"] },
@@ -11,21 +17,10 @@ export function openApiSchemas(maxBatchSize: number): Record<string, unknown> {
       type: "object",
       additionalProperties: false,
       required: ["service"],
-      properties: {
-        service: { type: "string", description: "Name of a SIP upstream (GET /api/v1/services)" },
-        customHeader: { type: ["string", "null"], maxLength: MAX_CUSTOM_HEADER_CHARS, description: "Printable ASCII, no CR/LF" },
-        number: { ...ref("E164"), description: "Optional; must equal the path number" },
-      },
+      properties: entryInputProperties,
     },
-    NumberPatch: {
-      type: "object",
-      additionalProperties: false,
-      properties: {
-        service: { type: "string", description: "Name of a SIP upstream" },
-        customHeader: { type: ["string", "null"], maxLength: MAX_CUSTOM_HEADER_CHARS, description: "null removes it" },
-        number: { ...ref("E164"), description: "Optional; must equal the path number" },
-      },
-    },
+    // The members of a PUT body, none required; customHeader: null removes the header.
+    NumberPatch: { type: "object", additionalProperties: false, properties: entryInputProperties },
     NumberEntry: {
       type: "object",
       required: ["number", "service", "customHeader"],

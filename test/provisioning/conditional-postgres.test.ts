@@ -2,18 +2,11 @@
 // creating the same new number get exactly one 201 (it was a read before the write, so racing
 // creators could all be told "created"), and If-Match lets exactly one of racing updaters win.
 import t from "tap";
-import { makeTestPki } from "../helpers/pki.js";
-import { pgSkipped, startPostgres } from "../helpers/postgres.js";
 import { ROLES } from "../../src/provisioning/roles.js";
-import { startHarness } from "./harness.js";
+import { PG_SKIP, startPostgresHarness } from "./harness.js";
 
-t.test("racing creators and updaters [postgres]", { skip: pgSkipped() ? "PostgreSQL tests skipped: TRUNKGATE_SKIP_PG=1" : false }, async (t) => {
-  const pki = await makeTestPki();
-  t.teardown(() => pki.cleanup());
-  const pg = await startPostgres();
-  if (!pg) throw new Error("PostgreSQL server unavailable");
-  t.teardown(() => pg.stop());
-  const h = await startHarness(t, { pki, storeUrl: await pg.createDatabase("cond"), provisioning: { rateLimit: { requestsPerMinute: 100_000 } } });
+t.test("racing creators and updaters [postgres]", { skip: PG_SKIP }, async (t) => {
+  const h = await startPostgresHarness(t, { database: "cond", provisioning: { rateLimit: { requestsPerMinute: 100_000 } } });
   const admin = await h.token({ roles: [ROLES.admin] });
   for (let round = 0; round < 5; round++) {
     const path = `/api/v1/numbers/%2B49302009${round}`;
