@@ -44,12 +44,16 @@ export function sendJson(req: IncomingMessage, res: ServerResponse, requestId: s
   res.end(payload);
 }
 
-/** Accepts application/json, with no charset or charset=utf-8. */
-export function isJsonContentType(v: string | undefined): boolean {
+export const JSON_TYPE = "application/json";
+/** RFC 7396 JSON Merge Patch: the one body type PATCH takes. */
+export const MERGE_PATCH_TYPE = "application/merge-patch+json";
+
+/** Accepts `mediaType` (application/json by default), with no charset or charset=utf-8. */
+export function isJsonContentType(v: string | undefined, mediaType: string = JSON_TYPE): boolean {
   if (v === undefined) return false;
   const semi = v.indexOf(";");
   const type = (semi < 0 ? v : v.slice(0, semi)).trim().toLowerCase();
-  if (type !== "application/json") return false;
+  if (type !== mediaType) return false;
   if (semi < 0) return true;
   for (const p of v.slice(semi + 1).split(";")) {
     const eq = p.indexOf("=");
@@ -71,9 +75,11 @@ export const MAX_DISCARD_BYTES = 16 * 1024 * 1024;
  * answers `Expect: 100-continue` only once the body is wanted (after authentication, and not
  * when the declared length is already over the limit: then the 413 goes out before any upload).
  */
-export function readJsonBody(req: IncomingMessage, maxBytes: number, writeContinue: () => void = () => {}): Promise<unknown> {
-  if (!isJsonContentType(req.headers["content-type"])) {
-    return Promise.reject(new HttpError(415, "unsupported_media_type", "Content-Type must be application/json"));
+export function readJsonBody(req: IncomingMessage, maxBytes: number, writeContinue: () => void = () => {}, mediaType: string = JSON_TYPE): Promise<unknown> {
+  if (!isJsonContentType(req.headers["content-type"], mediaType)) {
+    return Promise.reject(new HttpError(415, "unsupported_media_type", `Content-Type must be ${mediaType}`, undefined,
+      // RFC 5789 §2.2: a refused patch document says which patch formats are accepted.
+      mediaType === MERGE_PATCH_TYPE ? { "accept-patch": MERGE_PATCH_TYPE } : undefined));
   }
   const tooLarge = () => new HttpError(413, "payload_too_large", `request body larger than ${maxBytes} bytes`);
   const declared = req.headers["content-length"];

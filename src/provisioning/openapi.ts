@@ -4,7 +4,7 @@ import { ROLES } from "./roles.js";
 import { ROUTES } from "./routes.js";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "./handlers/numbers.js";
 import { MAX_STATISTICS_DAYS } from "./handlers/statistics.js";
-import { MAX_CUSTOM_HEADER_CHARS } from "./validation.js";
+import { openApiSchemas } from "./openapi-schemas.js";
 
 export interface OpenApiOptions {
   version: string;
@@ -32,6 +32,37 @@ export function openApiDocument(o: OpenApiOptions): Record<string, unknown> {
     description: "E.164 number, e.g. +4930123456 (the '+' may be sent as %2B)",
     schema: { type: "string" },
   };
+  const etag = { ETag: { description: "Entity tag of the entry (changes whenever the entry changes)", schema: { type: "string" } } };
+  const ifMatch = {
+    name: "If-Match",
+    in: "header",
+    description: "Apply only if the entry's current ETag is one of these (or, for *, if the number exists); otherwise 412",
+    schema: { type: "string" },
+  };
+  const ifNoneMatch = (what: string) => ({ name: "If-None-Match", in: "header", description: what, schema: { type: "string" } });
+  const preconditionFailed = { "412": err("If-Match / If-None-Match not satisfied (nothing was changed)") };
+  const atomicParam = {
+    name: "atomic",
+    in: "query",
+    description: "true (default): one invalid entry refuses the whole batch (400, nothing written). false: apply the valid entries, report the others",
+    schema: { type: "boolean", default: true },
+  };
+  const batchOperation = (b: { operationId: string; summary: string; role: string; input: string; output: string; entryExample: string }) => ({
+    operationId: b.operationId,
+    summary: b.summary,
+    description: `${roleNote(b.role)} At most ${o.maxBatchSize} entries, applied in one transaction; refused entries are named, e.g. ${b.entryExample}. Counts as one request for the rate limit.`,
+    security: security(b.role),
+    parameters: [atomicParam],
+    requestBody: { required: true, content: json(ref(b.input)) },
+    responses: {
+      "200": { description: "Applied; per-entry results (with atomic=false, failed entries are listed and the rest applied)", content: json(ref(b.output)) },
+      "400": { description: "atomic: an entry is invalid, nothing was written (field names the first; results lists every entry)", content: json(ref("BatchRefused")) },
+      "413": err(`More than ${o.maxBatchSize} entries, or body too large`),
+      "415": err("Content-Type is not application/json"),
+      ...common,
+      ...forbidden,
+    },
+  });
   const roleNote = (role: string) => `Requires role ${role} (or ${ROLES.admin}).`;
   return {
     openapi: "3.1.0",
@@ -53,20 +84,49 @@ export function openApiDocument(o: OpenApiOptions): Record<string, unknown> {
           summary: "Get a provisioned number",
           description: roleNote(ROLES.read),
           security: security(ROLES.read),
-          responses: { "200": { description: "The entry", content: json(ref("NumberEntry")) }, "400": err("Invalid number (field number)"), "404": err("Not provisioned"), ...common, ...forbidden },
+          parameters: [ifMatch, ifNoneMatch("Answer 304 (no body) if the entry's current ETag is one of these")],
+          responses: {
+            "200": { description: "The entry", headers: etag, content: json(ref("NumberEntry")) },
+            "304": { description: "Not modified (If-None-Match matched)", headers: etag },
+            "400": err("Invalid number (field number), or a malformed If-Match / If-None-Match"),
+            "404": err("Not provisioned"),
+            ...preconditionFailed,
+            ...common,
+            ...forbidden,
+          },
         },
         put: {
           operationId: "putNumber",
           summary: "Create or replace a number's entry",
-          description: `${roleNote(ROLES.write)} Replaces the whole entry: an omitted customHeader clears it.`,
+          description: `${roleNote(ROLES.write)} Replaces the whole entry: an omitted customHeader clears it. If-Match makes it an update of that exact state, If-None-Match: * a create-only.`,
           security: security(ROLES.write),
+          parameters: [ifMatch, ifNoneMatch("* : create only (412 if the number exists)")],
           requestBody: { required: true, content: json(ref("NumberInput")) },
           responses: {
-            "200": { description: "Updated", content: json(ref("NumberEntry")) },
-            "201": { description: "Created", content: json(ref("NumberEntry")) },
+            "200": { description: "Updated", headers: etag, content: json(ref("NumberEntry")) },
+            "201": { description: "Created", headers: etag, content: json(ref("NumberEntry")) },
             "400": err("Invalid input; field names the member"),
+            ...preconditionFailed,
             "413": err("Body too large"),
             "415": err("Content-Type is not application/json"),
+            ...common,
+            ...forbidden,
+          },
+        },
+        patch: {
+          operationId: "patchNumber",
+          summary: "Change some fields of a number's entry (JSON Merge Patch, RFC 7396)",
+          description: `${roleNote(ROLES.write)} A member sets its field; customHeader: null removes the header; omitted members stay. The number must exist (PUT creates).`,
+          security: security(ROLES.write),
+          parameters: [ifMatch],
+          requestBody: { required: true, content: { "application/merge-patch+json": { schema: ref("NumberPatch") } } },
+          responses: {
+            "200": { description: "Updated", headers: etag, content: json(ref("NumberEntry")) },
+            "400": err("Invalid patch; field names the member"),
+            "404": err("Not provisioned"),
+            ...preconditionFailed,
+            "413": err("Body too large"),
+            "415": { ...err("Content-Type is not application/merge-patch+json"), headers: { "Accept-Patch": { schema: { type: "string" } } } },
             ...common,
             ...forbidden,
           },
@@ -76,7 +136,8 @@ export function openApiDocument(o: OpenApiOptions): Record<string, unknown> {
           summary: "Remove a number",
           description: roleNote(ROLES.delete),
           security: security(ROLES.delete),
-          responses: { "204": { description: "Deleted" }, "400": err("Invalid number"), "404": err("Not provisioned"), ...common, ...forbidden },
+          parameters: [ifMatch],
+          responses: { "204": { description: "Deleted" }, "400": err("Invalid number"), "404": err("Not provisioned"), ...preconditionFailed, ...common, ...forbidden },
         },
       },
       [ROUTES.numbers.template]: {
@@ -87,27 +148,31 @@ export function openApiDocument(o: OpenApiOptions): Record<string, unknown> {
           security: security(ROLES.read),
           parameters: [
             { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE } },
-            { name: "cursor", in: "query", description: "nextCursor of the previous page", schema: { type: "string" } },
+            { name: "cursor", in: "query", description: "nextCursor of the previous page (keep the same filters)", schema: { type: "string" } },
+            { name: "service", in: "query", description: "Only numbers of this service (any well-formed name, configured or not)", schema: { type: "string" } },
           ],
           responses: { "200": { description: "One page", content: json(ref("NumberPage")) }, "400": err("Bad limit or cursor"), ...common, ...forbidden },
         },
       },
       [ROUTES.numbersBatch.template]: {
-        post: {
+        post: batchOperation({
           operationId: "batchUpsertNumbers",
-          summary: "Create or replace many numbers, all or nothing",
-          description: `${roleNote(ROLES.write)} At most ${o.maxBatchSize} entries; errors name the entry, e.g. numbers[3].service. Counts as one request for the rate limit.`,
-          security: security(ROLES.write),
-          requestBody: { required: true, content: json(ref("BatchInput")) },
-          responses: {
-            "200": { description: "All entries written", content: json({ type: "object", required: ["upserted"], properties: { upserted: { type: "integer" } } }) },
-            "400": err("An entry is invalid (nothing was written)"),
-            "413": err(`More than ${o.maxBatchSize} entries, or body too large`),
-            "415": err("Content-Type is not application/json"),
-            ...common,
-            ...forbidden,
-          },
-        },
+          summary: "Create or replace many numbers; one result per entry",
+          role: ROLES.write,
+          input: "BatchInput",
+          output: "BatchUpsertResult",
+          entryExample: "numbers[3].service",
+        }),
+      },
+      [ROUTES.numbersBatchDelete.template]: {
+        post: batchOperation({
+          operationId: "batchDeleteNumbers",
+          summary: "Delete many numbers; one result per entry (deleted or not_found)",
+          role: ROLES.delete,
+          input: "BatchDeleteInput",
+          output: "BatchDeleteResult",
+          entryExample: "numbers[3]",
+        }),
       },
       [ROUTES.services.template]: {
         get: {
@@ -153,105 +218,7 @@ export function openApiDocument(o: OpenApiOptions): Record<string, unknown> {
         },
         mutualTLS: { type: "mutualTLS", description: "A client certificate of a configured peer is required at the TLS handshake." },
       },
-      schemas: {
-        E164: { type: "string", pattern: "^\\+[1-9][0-9]{0,14}$", examples: ["+4930123456"] },
-        NumberInput: {
-          type: "object",
-          additionalProperties: false,
-          required: ["service"],
-          properties: {
-            service: { type: "string", description: "Name of a SIP upstream (GET /api/v1/services)" },
-            customHeader: { type: ["string", "null"], maxLength: MAX_CUSTOM_HEADER_CHARS, description: "Printable ASCII, no CR/LF" },
-            number: { ...ref("E164"), description: "Optional; must equal the path number" },
-          },
-        },
-        NumberEntry: {
-          type: "object",
-          required: ["number", "service", "customHeader"],
-          properties: { number: ref("E164"), service: { type: "string" }, customHeader: { type: ["string", "null"] } },
-        },
-        NumberPage: {
-          type: "object",
-          required: ["items", "nextCursor"],
-          properties: { items: { type: "array", items: ref("NumberEntry") }, nextCursor: { type: ["string", "null"] } },
-        },
-        BatchInput: {
-          type: "object",
-          additionalProperties: false,
-          required: ["numbers"],
-          properties: {
-            numbers: {
-              type: "array",
-              maxItems: o.maxBatchSize,
-              items: {
-                type: "object",
-                additionalProperties: false,
-                required: ["number", "service"],
-                properties: { number: ref("E164"), service: { type: "string" }, customHeader: { type: ["string", "null"], maxLength: MAX_CUSTOM_HEADER_CHARS } },
-              },
-            },
-          },
-        },
-        ServiceList: {
-          type: "object",
-          required: ["services", "numbersTotal"],
-          properties: {
-            services: { type: "array", items: { type: "object", required: ["name"], properties: { name: { type: "string" } } } },
-            numbersTotal: { type: "integer" },
-          },
-        },
-        DailyStatistics: {
-          type: "object",
-          required: ["from", "to", "days"],
-          properties: {
-            from: { type: "string", format: "date" },
-            to: { type: "string", format: "date" },
-            days: {
-              type: "array",
-              items: {
-                type: "object",
-                properties: {
-                  day: { type: "string", format: "date" },
-                  service: { type: ["string", "null"] },
-                  peer: { type: ["string", "null"], description: "Configured peer name" },
-                  merged: {
-                    type: "boolean",
-                    description: "Merges groups below store.statistics.minGroupSize calls: service/peer null means all others of the day",
-                  },
-                  calls: { type: "integer" },
-                  answered: { type: ["integer", "null"], description: "null (as the fields below) when even the merged row counts fewer than minGroupSize calls" },
-                  asr: { type: ["number", "null"] },
-                  meanDurationMs: { type: ["number", "null"] },
-                  p95DurationMs: { type: ["number", "null"] },
-                  statusClasses: { type: ["object", "null"], additionalProperties: { type: "integer" } },
-                },
-              },
-            },
-          },
-        },
-        Error: {
-          type: "object",
-          required: ["error", "message"],
-          properties: {
-            error: {
-              type: "string",
-              enum: [
-                "invalid_request",
-                "invalid_token",
-                "insufficient_scope",
-                "not_found",
-                "method_not_allowed",
-                "unsupported_media_type",
-                "payload_too_large",
-                "rate_limited",
-                "internal_error",
-              ],
-            },
-            field: { type: "string", description: "The offending member, e.g. service or numbers[3].customHeader" },
-            message: { type: "string" },
-          },
-        },
-      },
+      schemas: openApiSchemas(o.maxBatchSize),
     },
   };
 }

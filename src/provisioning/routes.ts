@@ -3,7 +3,7 @@
 // never does — and, per method, the role it requires.
 import { ROLES, type Role } from "./roles.js";
 
-export type RouteId = "number" | "numbers" | "numbersBatch" | "services" | "statisticsDaily" | "openapi";
+export type RouteId = "number" | "numbers" | "numbersBatch" | "numbersBatchDelete" | "services" | "statisticsDaily" | "openapi";
 
 export interface RouteDef {
   id: RouteId;
@@ -19,9 +19,10 @@ function def(id: RouteId, template: string, methods: Record<string, Role | undef
 }
 
 export const ROUTES: Readonly<Record<RouteId, RouteDef>> = {
-  number: def("number", "/api/v1/numbers/{e164}", { GET: ROLES.read, PUT: ROLES.write, DELETE: ROLES.delete }),
+  number: def("number", "/api/v1/numbers/{e164}", { GET: ROLES.read, PUT: ROLES.write, PATCH: ROLES.write, DELETE: ROLES.delete }),
   numbers: def("numbers", "/api/v1/numbers", { GET: ROLES.read }),
   numbersBatch: def("numbersBatch", "/api/v1/numbers:batch", { POST: ROLES.write }),
+  numbersBatchDelete: def("numbersBatchDelete", "/api/v1/numbers:batchDelete", { POST: ROLES.delete }),
   services: def("services", "/api/v1/services", { GET: ROLES.read }),
   statisticsDaily: def("statisticsDaily", "/api/v1/statistics/daily", { GET: ROLES.read }),
   openapi: def("openapi", "/api/openapi.json", { GET: undefined }),
@@ -45,6 +46,8 @@ export function matchRoute(path: string): RouteMatch | undefined {
       return { route: ROUTES.numbers, param: undefined };
     case "/api/v1/numbers:batch":
       return { route: ROUTES.numbersBatch, param: undefined };
+    case "/api/v1/numbers:batchDelete":
+      return { route: ROUTES.numbersBatchDelete, param: undefined };
     case "/api/v1/services":
       return { route: ROUTES.services, param: undefined };
     case "/api/v1/statistics/daily":

@@ -12,12 +12,12 @@ import { requestIdFor } from "../http/request-id.js";
 import { NumberInputError } from "../store/numbers.js";
 import { StatisticsRangeError } from "../store/statistics.js";
 import type { AuthResult, TokenVerifier } from "./auth/token-verifier.js";
-import { batchUpsert } from "./handlers/batch.js";
+import { batchDelete, batchUpsert } from "./handlers/batch.js";
 import type { HandlerDeps, HandlerRequest } from "./handlers/context.js";
 import { listNumbers, numberRoute } from "./handlers/numbers.js";
 import { listServices } from "./handlers/services.js";
 import { dailyStatistics } from "./handlers/statistics.js";
-import { HttpError, errorBody, readJsonBody, sendJson, type Reply } from "./http-io.js";
+import { HttpError, errorBody, JSON_TYPE, MERGE_PATCH_TYPE, readJsonBody, sendJson, type Reply } from "./http-io.js";
 import { methodLabel, statusClass, type ProvisioningMetrics } from "./metrics.js";
 import type { RateLimiter } from "./rate-limiter.js";
 import { grants } from "./roles.js";
@@ -40,6 +40,7 @@ const HANDLERS: Record<Exclude<RouteId, "openapi">, Handler> = {
   number: numberRoute,
   numbers: listNumbers,
   numbersBatch: batchUpsert,
+  numbersBatchDelete: batchDelete,
   services: listServices,
   statisticsDaily: dailyStatistics,
 };
@@ -101,8 +102,11 @@ export class RequestPipeline {
       sendRaw(req, res, requestId, this.d.openapi);
       return;
     }
-    const body = method === "PUT" || method === "POST" ? await readJsonBody(req, this.d.maxBodyBytes, () => res.writeContinue()) : undefined;
-    const reply = await HANDLERS[route.id](this.d, { method, param: match.param, query, body });
+    const body =
+      method === "PUT" || method === "POST" || method === "PATCH"
+        ? await readJsonBody(req, this.d.maxBodyBytes, () => res.writeContinue(), method === "PATCH" ? MERGE_PATCH_TYPE : JSON_TYPE)
+        : undefined;
+    const reply = await HANDLERS[route.id](this.d, { method, param: match.param, query, body, headers: req.headers });
     sendJson(req, res, requestId, reply);
   }
 

@@ -43,6 +43,13 @@ export function serviceField(v: unknown, field: string, services: ReadonlySet<st
   return r.value;
 }
 
+/** A service name of valid form, configured or not (a listing filter). */
+export function serviceNameField(v: unknown): string {
+  const r = normaliseService(v);
+  if (!r.ok) throw new FieldError("service", r.reason);
+  return r.value;
+}
+
 /** See number-rules.ts: printable ASCII, at most MAX_CUSTOM_HEADER_CHARS, trimmed, empty → null. */
 export function customHeaderField(v: unknown, field: string): string | null {
   const r = normaliseCustomHeader(v);
@@ -78,22 +85,55 @@ export function putBody(body: unknown, pathNumber: string, services: ReadonlySet
   return { number: pathNumber, service: serviceField(o.service, "service", services), customHeader: customHeaderField(o.customHeader, "customHeader") };
 }
 
-/** A batch body: all entries valid and distinct, or the first problem found. */
-export function batchBody(body: unknown, services: ReadonlySet<string>): EntryInput[] {
+/** One entry of a batch: its value, or why it is refused (field named numbers[i].…). */
+export type BatchItem<T> = { index: number; ok: true; value: T } | { index: number; ok: false; field: string; message: string };
+
+/**
+ * A batch body `{"numbers": [...]}`: each item checked on its own by `check` (a FieldError refuses
+ * that item only), a number named twice refused at its second mention. A body of the wrong shape
+ * is one FieldError for the whole request.
+ */
+export function batchItems<T>(body: unknown, check: (item: unknown, field: string) => T, numberOf: (v: T) => string, numberSuffix: string): BatchItem<T>[] {
   const o = asObject(body, "body");
   onlyKeys(o, ["numbers"], "");
-  if (!Array.isArray(o.numbers)) throw new FieldError("numbers", "required array of {number, service, customHeader}");
+  if (!Array.isArray(o.numbers)) throw new FieldError("numbers", "required array");
   const seen = new Map<string, number>();
-  return o.numbers.map((item: unknown, i) => {
-    const f = `numbers[${i}]`;
+  return o.numbers.map((item: unknown, index): BatchItem<T> => {
+    const f = `numbers[${index}]`;
+    try {
+      const value = check(item, f);
+      const number = numberOf(value);
+      const first = seen.get(number);
+      if (first !== undefined) throw new FieldError(`${f}${numberSuffix}`, `same number as numbers[${first}]`);
+      seen.set(number, index);
+      return { index, ok: true, value };
+    } catch (err) {
+      if (err instanceof FieldError) return { index, ok: false, field: err.field, message: err.message };
+      throw err;
+    }
+  });
+}
+
+/** An upsert batch entry {number, service, customHeader}. */
+export function upsertItem(services: ReadonlySet<string>): (item: unknown, f: string) => EntryInput {
+  return (item, f) => {
     const e = asObject(item, f);
     onlyKeys(e, ["number", "service", "customHeader"], f);
     const number = numberField(e.number, `${f}.number`);
-    const first = seen.get(number);
-    if (first !== undefined) throw new FieldError(`${f}.number`, `same number as numbers[${first}]`);
-    seen.set(number, i);
     return { number, service: serviceField(e.service, `${f}.service`, services), customHeader: customHeaderField(e.customHeader, `${f}.customHeader`) };
-  });
+  };
+}
+
+/** A delete batch entry: the number as a string. */
+export function deleteItem(item: unknown, f: string): string {
+  return numberField(item, f);
+}
+
+/** `atomic=true|false` (default true). */
+export function atomicParam(v: string | null): boolean {
+  if (v === null || v === "true") return true;
+  if (v === "false") return false;
+  throw new FieldError("atomic", "true or false");
 }
 
 const DAY_MS = 86_400_000;
@@ -143,4 +183,24 @@ export function limitParam(v: string | null, def: number, max: number): number {
   }
   if (n < 1 || n > max) throw new FieldError("limit", `integer from 1 to ${max}`);
   return n;
+}
+
+/**
+ * Applies an RFC 7396 merge patch to an entry: a member sets its field, null removes it. Only
+ * customHeader may be removed (it is optional); service is required and `number` is the path's.
+ * The result is checked by the same rules as a PUT body.
+ */
+export function mergePatch(current: EntryInput, patch: unknown, services: ReadonlySet<string>): EntryInput {
+  // A patch that is not an object would replace the whole entry with itself (§2): never a valid entry.
+  const o = asObject(patch, "body");
+  onlyKeys(o, ["service", "customHeader", "number"], "");
+  if (o.number !== undefined && (o.number === null || numberField(o.number, "number") !== current.number)) {
+    throw new FieldError("number", o.number === null ? "cannot be removed" : "differs from the number in the path");
+  }
+  if (o.service === null) throw new FieldError("service", "cannot be removed (required)");
+  return {
+    number: current.number,
+    service: o.service === undefined ? current.service : serviceField(o.service, "service", services),
+    customHeader: o.customHeader === undefined ? current.customHeader : customHeaderField(o.customHeader, "customHeader"),
+  };
 }

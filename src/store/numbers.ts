@@ -10,6 +10,7 @@ import { normaliseE164 } from "./e164.js";
 import { upsertSorted, type UpsertSql } from "./sorted-upsert.js";
 import { transactionWithRetry } from "./tx-retry.js";
 import { NUMBERS_CHANNEL } from "./number-change-feed.js";
+import { numberEtag } from "./number-etag.js";
 
 import { validateNumberInput, type NumberEntry, type NumberInput } from "./number-rules.js";
 
@@ -20,6 +21,22 @@ export interface NumberPage {
   items: NumberEntry[];
   /** Pass back to list() for the next page; null on the last page. Opaque. */
   nextCursor: string | null;
+}
+
+/** An entry as stored, with its entity tag (number-etag.ts). */
+export interface StoredNumber {
+  entry: NumberEntry;
+  etag: string;
+}
+
+/** What change() should do with a number, given its current state; `result` is handed back. */
+export type NumberDecision<T> = { put: NumberInput; result: T } | { remove: true; result: T } | { keep: true; result: T };
+
+export interface NumberChangeResult<T> {
+  result: T;
+  /** The state before (as `decide` saw it) and after the change. */
+  before: StoredNumber | null;
+  after: StoredNumber | null;
 }
 
 export class NumberInputError extends Error {
@@ -81,6 +98,15 @@ export class NumberRepository {
    * store does not know the SIP configuration), then writes them in one transaction.
    */
   async upsertMany(inputs: readonly NumberInput[]): Promise<NumberEntry[]> {
+    return (await this.upsertManyReport(inputs)).map((r) => r.entry);
+  }
+
+  /**
+   * upsertMany(), telling per entry whether it created the number. Which rows existed is read in
+   * the writing transaction: exact on SQLite (transactions are exclusive); on PostgreSQL two
+   * batches creating the same new number at once may both report it created.
+   */
+  async upsertManyReport(inputs: readonly NumberInput[]): Promise<{ entry: NumberEntry; created: boolean }[]> {
     const entries = inputs.map((input, i) => {
       const v = validateNumberInput(input);
       if (!v.ok) throw new NumberInputError(v.field, v.reason, inputs.length > 1 ? i : undefined);
@@ -93,16 +119,47 @@ export class NumberRepository {
     // same number twice keeps the last entry (one statement cannot upsert a row twice).
     const byIndex = new Map<string, NumberEntry>();
     for (const e of entries) byIndex.set(this.indexOf(e.number), e);
-    const rows: SqlValue[][] = [...byIndex.keys()].sort().map((idx) => {
+    const sorted = [...byIndex.keys()].sort();
+    const rows: SqlValue[][] = sorted.map((idx) => {
       const e = byIndex.get(idx)!;
       return [idx, this.ctx.encrypt(e.number, T, "number_enc", idx), e.service, this.ctx.encryptOpt(e.customHeader, T, "custom_header_enc", idx), at, at];
     });
-    await transactionWithRetry(this.ctx.db, async (tx) => {
+    const existed = await transactionWithRetry(this.ctx.db, async (tx) => {
+      const found = await existingIndexes(tx, sorted);
       await upsertSorted(tx, NUMBERS_UPSERT, rows);
       await bumpVersion(tx);
+      return found;
     });
     await this.afterCommit();
-    return entries;
+    return entries.map((entry) => ({ entry, created: !existed.has(this.indexOf(entry.number)) }));
+  }
+
+  /**
+   * Deletes the given (normalised) numbers in one transaction; returns, per number, whether it was
+   * provisioned. The version moves once, and only when something was deleted.
+   */
+  async deleteMany(numbers: readonly string[]): Promise<boolean[]> {
+    if (numbers.length === 0) return [];
+    const indexes = numbers.map((n) => this.indexOf(n));
+    const sorted = [...new Set(indexes)].sort();
+    const deleted = await transactionWithRetry(this.ctx.db, async (tx) => {
+      const gone = new Set<string>();
+      for (let i = 0; i < sorted.length; i += IN_CHUNK) {
+        const chunk = sorted.slice(i, i + IN_CHUNK);
+        const rows = await tx.all<{ number_index: string }>(`DELETE FROM numbers WHERE number_index IN (${placeholders(chunk.length)}) RETURNING number_index`, chunk);
+        for (const r of rows) gone.add(r.number_index);
+      }
+      if (gone.size > 0) await bumpVersion(tx);
+      return gone;
+    });
+    if (deleted.size > 0) await this.afterCommit();
+    // A number named twice was deleted by its first mention only.
+    const seen = new Set<string>();
+    return indexes.map((idx) => {
+      const first = !seen.has(idx);
+      seen.add(idx);
+      return first && deleted.has(idx);
+    });
   }
 
   /** Looks a number up in any accepted notation; null when not provisioned or not a valid number. */
@@ -114,6 +171,59 @@ export class NumberRepository {
       [this.indexOf(n.e164)],
     );
     return rows[0] ? this.decode(rows[0]) : null;
+  }
+
+  /** get() with the entry's entity tag. */
+  async getStored(number: string): Promise<StoredNumber | null> {
+    const entry = await this.get(number);
+    return entry ? { entry, etag: this.etagOf(entry) } : null;
+  }
+
+  etagOf(entry: NumberEntry): string {
+    return numberEtag(this.ctx.keys, entry);
+  }
+
+  /**
+   * Read-decide-write of one number in one transaction, the row locked in between (FOR UPDATE on
+   * PostgreSQL; SQLite transactions are exclusive), so a conditional request (If-Match) or a
+   * created-vs-updated answer is decided on the state the write replaces. A number created by
+   * someone else between the read and the insert makes the insert a no-op: then the whole
+   * decision runs again on the row that now exists.
+   */
+  async change<T>(number: string, decide: (current: StoredNumber | null) => NumberDecision<T>): Promise<NumberChangeResult<T>> {
+    const n = normaliseE164(number);
+    if (!n.ok) throw new NumberInputError("number", `not an E.164 number: ${n.reason}`);
+    const idx = this.indexOf(n.e164);
+    const forUpdate = this.ctx.db.dialect === "postgres" ? " FOR UPDATE" : "";
+    for (let attempt = 1; ; attempt++) {
+      const out = await transactionWithRetry(this.ctx.db, async (tx) => {
+        const rows = await tx.all<NumberRow>(`SELECT number_index, number_enc, service, custom_header_enc FROM numbers WHERE number_index = ?${forUpdate}`, [idx]);
+        const current = rows[0] ? this.decode(rows[0]) : null;
+        const before = current ? { entry: current, etag: this.etagOf(current) } : null;
+        const d = decide(before);
+        if ("keep" in d) return { result: d.result, before, after: before, changed: false };
+        if ("remove" in d) {
+          const changed = (await tx.run("DELETE FROM numbers WHERE number_index = ?", [idx])) > 0;
+          if (changed) await bumpVersion(tx);
+          return { result: d.result, before, after: null, changed };
+        }
+        const v = validateNumberInput(d.put);
+        if (!v.ok) throw new NumberInputError(v.field, v.reason);
+        if (v.entry.number !== n.e164) throw new NumberInputError("number", "differs from the number changed");
+        const at = this.ctx.now().getTime();
+        const row = [idx, this.ctx.encrypt(v.entry.number, T, "number_enc", idx), v.entry.service, this.ctx.encryptOpt(v.entry.customHeader, T, "custom_header_enc", idx), at, at];
+        const sql = before ? `${NUMBERS_UPSERT.head} VALUES ${NUMBERS_UPSERT.row} ${NUMBERS_UPSERT.tail}` : `${NUMBERS_UPSERT.head} VALUES ${NUMBERS_UPSERT.row} ON CONFLICT (number_index) DO NOTHING`;
+        if ((await tx.run(sql, row)) === 0) return undefined; // created concurrently: decide again
+        await bumpVersion(tx);
+        return { result: d.result, before, after: { entry: v.entry, etag: this.etagOf(v.entry) }, changed: true };
+      });
+      if (out === undefined) {
+        if (attempt < 3) continue;
+        throw new Error("number changed concurrently on every attempt");
+      }
+      if (out.changed) await this.afterCommit();
+      return { result: out.result, before: out.before, after: out.after };
+    }
   }
 
   /** Returns whether a row was deleted. */
@@ -129,13 +239,17 @@ export class NumberRepository {
     return deleted;
   }
 
-  /** Stable order (by blind index: meaningless to a reader, unlike an order by number). */
-  async list(opts: { cursor?: string | null; limit?: number } = {}): Promise<NumberPage> {
+  /**
+   * Stable order (by blind index: meaningless to a reader, unlike an order by number). `service`:
+   * only that service's numbers (served by the numbers_service index); a cursor stays valid.
+   */
+  async list(opts: { cursor?: string | null; limit?: number; service?: string } = {}): Promise<NumberPage> {
     const limit = Math.min(Math.max(Math.trunc(opts.limit ?? 100), 1), 1000);
     const after = opts.cursor ? decodeCursor(opts.cursor) : "";
+    const byService = opts.service !== undefined;
     const rows = await this.ctx.db.all<NumberRow>(
-      "SELECT number_index, number_enc, service, custom_header_enc FROM numbers WHERE number_index > ? ORDER BY number_index LIMIT ?",
-      [after, limit + 1],
+      `SELECT number_index, number_enc, service, custom_header_enc FROM numbers WHERE ${byService ? "service = ? AND " : ""}number_index > ? ORDER BY number_index LIMIT ?`,
+      byService ? [opts.service!, after, limit + 1] : [after, limit + 1],
     );
     const more = rows.length > limit;
     const page = more ? rows.slice(0, limit) : rows;
@@ -166,6 +280,23 @@ export class NumberRepository {
       customHeader: this.ctx.decryptOpt(r.custom_header_enc, T, "custom_header_enc", r.number_index),
     };
   }
+}
+
+/** Parameters per IN (…) list: far below SQLite's 32 766 and PostgreSQL's 65 535. */
+const IN_CHUNK = 500;
+
+function placeholders(n: number): string {
+  return new Array(n).fill("?").join(", ");
+}
+
+async function existingIndexes(tx: SqlTx, sorted: readonly string[]): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (let i = 0; i < sorted.length; i += IN_CHUNK) {
+    const chunk = sorted.slice(i, i + IN_CHUNK);
+    const rows = await tx.all<{ number_index: string }>(`SELECT number_index FROM numbers WHERE number_index IN (${placeholders(chunk.length)})`, chunk);
+    for (const r of rows) found.add(r.number_index);
+  }
+  return found;
 }
 
 async function bumpVersion(tx: SqlTx): Promise<void> {

@@ -1,7 +1,9 @@
-// Every endpoint × role: 401 without a token and with a bad one, 403 with the wrong role, 2xx with
-// the right role and with Admin. Shared by the SQLite and PostgreSQL runs. Not a test file itself.
+// Every endpoint × role: 401 without a token and with a bad one (garbage, unknown key, tampered),
+// then each role on its own (2xx for the required role and Admin, 403 for every other), all wrong
+// roles together, and no roles. Shared by the SQLite and PostgreSQL runs. Not a test file itself.
 import type { Test } from "tap";
 import { ALL_ROLES, ROLES, type Role } from "../../src/provisioning/roles.js";
+import { ROUTES } from "../../src/provisioning/routes.js";
 import { signingKey, signToken, type Harness } from "./harness.js";
 
 interface Endpoint {
@@ -9,6 +11,8 @@ interface Endpoint {
   method: string;
   path: string;
   body?: () => unknown;
+  /** Content-Type of the body (default application/json). */
+  contentType?: string;
   /** undefined: any valid token. */
   role: Role | undefined;
   ok: number[];
@@ -22,6 +26,15 @@ const N2 = "+4930123457";
 export const ENDPOINTS: Endpoint[] = [
   { name: "GET number", method: "GET", path: `/api/v1/numbers/${N1}`, role: ROLES.read, ok: [200] },
   { name: "PUT number", method: "PUT", path: `/api/v1/numbers/%2B4930123457`, body: () => ({ service: "svc-a" }), role: ROLES.write, ok: [200, 201] },
+  {
+    name: "PATCH number",
+    method: "PATCH",
+    path: `/api/v1/numbers/${N1}`,
+    body: () => ({ customHeader: "tenant=2" }),
+    contentType: "application/merge-patch+json",
+    role: ROLES.write,
+    ok: [200],
+  },
   {
     name: "DELETE number",
     method: "DELETE",
@@ -39,17 +52,30 @@ export const ENDPOINTS: Endpoint[] = [
     role: ROLES.write,
     ok: [200],
   },
+  {
+    name: "POST numbers:batchDelete",
+    method: "POST",
+    path: "/api/v1/numbers:batchDelete",
+    body: () => ({ numbers: ["+4930100003"] }),
+    role: ROLES.delete,
+    ok: [200],
+    before: async (h) => void (await h.store.numbers.upsert({ number: "+4930100003", service: "svc-a" })),
+  },
   { name: "GET services", method: "GET", path: "/api/v1/services", role: ROLES.read, ok: [200] },
   { name: "GET statistics", method: "GET", path: "/api/v1/statistics/daily?from=2025-01-01&to=2025-01-31", role: ROLES.read, ok: [200] },
   { name: "GET openapi.json", method: "GET", path: "/api/openapi.json", role: undefined, ok: [200] },
 ];
 
 export async function runAuthMatrix(t: Test, h: Harness): Promise<void> {
+  // Every route and method of the API is in the matrix (a new endpoint cannot be forgotten).
+  const covered = new Set(ENDPOINTS.map((e) => `${e.method} ${e.path.split("?")[0]!.replace(/\/numbers\/[^/]+$/, "/numbers/{e164}")}`));
+  for (const route of Object.values(ROUTES)) for (const m of Object.keys(route.methods)) t.ok(covered.has(`${m} ${route.template}`), `matrix covers ${m} ${route.template}`);
   await h.store.numbers.upsert({ number: N1, service: "svc-a", customHeader: "tenant=1" });
   const stranger = await signingKey("not-in-jwks");
   for (const ep of ENDPOINTS) {
     await t.test(ep.name, async (t) => {
-      const call = (token?: string) => h.request(ep.method, ep.path, { token, body: ep.body?.() });
+      const headers: Record<string, string> = ep.contentType ? { "content-type": ep.contentType } : {};
+      const call = (token?: string) => h.request(ep.method, ep.path, { token, body: ep.body?.(), headers });
 
       const none = await call();
       t.equal(none.status, 401, "no token → 401");
@@ -61,30 +87,35 @@ export async function runAuthMatrix(t: Test, h: Harness): Promise<void> {
         ["garbage", "not.a.jwt"],
         ["unknown key", await signToken(stranger, { roles: [ROLES.admin] })],
         ["tampered", (await h.token({ roles: [ROLES.read] })).replace(/\.[^.]+$/, ".AAAA")],
+        ["expired", await h.token({ roles: [ROLES.admin], exp: -600 })],
       ] as const) {
         const bad = await call(token);
         t.equal(bad.status, 401, `${what} token → 401`);
         t.match(bad.headers["www-authenticate"], /error="invalid_token"/, `${what}: invalid_token challenge`);
       }
 
+      // Each role on its own: exactly the required role and Admin are granted.
+      for (const role of ALL_ROLES) {
+        const granted = ep.role === undefined || role === ep.role || role === ROLES.admin;
+        if (granted) await ep.before?.(h);
+        const r = await call(await h.token({ roles: [role] }));
+        if (granted) {
+          t.ok(ep.ok.includes(r.status), `${role} alone → ${r.status} (${JSON.stringify(r.json)?.slice(0, 200)})`);
+          if (r.status !== 204) t.match(r.headers["content-type"], /^application\/json/);
+        } else {
+          t.equal(r.status, 403, `${role} alone → 403`);
+          t.equal(r.json.error, "insufficient_scope");
+          t.match(r.headers["www-authenticate"], new RegExp(`error="insufficient_scope", scope="${ep.role}"`));
+        }
+      }
       if (ep.role !== undefined) {
         const wrong = ALL_ROLES.filter((r) => r !== ep.role && r !== ROLES.admin);
-        const forbidden = await call(await h.token({ roles: wrong }));
-        t.equal(forbidden.status, 403, `roles ${wrong.join(",")} → 403`);
-        t.equal(forbidden.json.error, "insufficient_scope");
-        t.match(forbidden.headers["www-authenticate"], /error="insufficient_scope"/);
-        const noRoles = await call(await h.token({}));
-        t.equal(noRoles.status, 403, "no roles claim → 403");
+        t.equal((await call(await h.token({ roles: wrong }))).status, 403, `all other roles together (${wrong.join(",")}) → 403`);
+        t.equal((await call(await h.token({}))).status, 403, "no roles claim → 403");
+        t.equal((await call(await h.token({ roles: [] }))).status, 403, "empty roles → 403");
       } else {
         const anyToken = await call(await h.token({ roles: [] }));
         t.equal(anyToken.status, 200, "any valid token may read the OpenAPI document");
-      }
-
-      for (const roles of [ep.role ? [ep.role] : [ROLES.read], [ROLES.admin]]) {
-        await ep.before?.(h);
-        const ok = await call(await h.token({ roles }));
-        t.ok(ep.ok.includes(ok.status), `${roles.join(",")} → ${ok.status} (${JSON.stringify(ok.json)})`);
-        if (ok.status !== 204) t.match(ok.headers["content-type"], /^application\/json/);
       }
     });
   }

@@ -2,23 +2,15 @@
 // at the same time, on PostgreSQL: both batches must be answered 2xx every round (no 500 from a
 // deadlock), and the store must hold exactly one of the two versions of each number.
 import t from "tap";
-import { makeTestPki } from "../helpers/pki.js";
-import { pgSkipped, startPostgres } from "../helpers/postgres.js";
 import { ROLES } from "../../src/provisioning/roles.js";
-import { startHarness } from "./harness.js";
+import { PG_SKIP, startPostgresHarness } from "./harness.js";
 
 const COUNT = 2000;
 const ROUNDS = 3;
 
-t.test("overlapping batches in opposite orders never end in 500 [postgres]", { skip: pgSkipped() ? "PostgreSQL tests skipped: TRUNKGATE_SKIP_PG=1" : false }, async (t) => {
-  const pki = await makeTestPki();
-  t.teardown(() => pki.cleanup());
-  const pg = await startPostgres();
-  if (!pg) throw new Error("PostgreSQL server unavailable");
-  t.teardown(() => pg.stop());
-  const h = await startHarness(t, {
-    pki,
-    storeUrl: await pg.createDatabase("batch"),
+t.test("overlapping batches in opposite orders never end in 500 [postgres]", { skip: PG_SKIP }, async (t) => {
+  const h = await startPostgresHarness(t, {
+    database: "batch",
     provisioning: { rateLimit: { requestsPerMinute: 10_000 }, limits: { maxBatchSize: COUNT, maxBodyBytes: 4 * 1024 * 1024 } },
   });
   const admin = await h.token({ roles: [ROLES.admin] });

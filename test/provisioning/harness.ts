@@ -20,7 +20,8 @@ import { createPeerIdentity } from "../../src/tls/peer-identity.js";
 import type { Config } from "../../src/config/schema/index.js";
 import { edgeConfig } from "../helpers/edge.js";
 import { h1request, LogCapture, type NodeResponse } from "../helpers/http-harness.js";
-import type { CertFiles, TestPki } from "../helpers/pki.js";
+import { makeTestPki, type CertFiles, type TestPki } from "../helpers/pki.js";
+import { pgSkipped, startPostgres } from "../helpers/postgres.js";
 
 export const ISSUER = "https://idp.test/";
 export const AUDIENCE = "trunkgate-provisioning";
@@ -163,6 +164,19 @@ export async function startHarness(t: Test, o: HarnessOptions): Promise<Harness>
   };
   return h;
 }
+
+/** A harness whose store is a fresh database on a throwaway PostgreSQL cluster (stopped at teardown). */
+export async function startPostgresHarness(t: Test, o: Omit<HarnessOptions, "pki" | "storeUrl"> & { database: string }): Promise<Harness> {
+  const pki = await makeTestPki();
+  t.teardown(() => pki.cleanup());
+  const pg = await startPostgres();
+  if (!pg) throw new Error("PostgreSQL server unavailable");
+  t.teardown(() => pg.stop());
+  return startHarness(t, { ...o, pki, storeUrl: await pg.createDatabase(o.database) });
+}
+
+/** The skip option of a PostgreSQL test. */
+export const PG_SKIP = pgSkipped() ? "PostgreSQL tests skipped: TRUNKGATE_SKIP_PG=1" : false;
 
 /**
  * The composition root's Shared, for building the component directly. The component is given its

@@ -1,6 +1,7 @@
 // GET /api/openapi.json: a parseable OpenAPI 3.1 document listing every route with its methods,
 // the bearer security scheme and the role each operation requires; any valid token may read it.
 import t from "tap";
+import { Validator } from "@seriousme/openapi-schema-validator";
 import { makeTestPki } from "../helpers/pki.js";
 import { ROLES } from "../../src/provisioning/roles.js";
 import { ROUTES } from "../../src/provisioning/routes.js";
@@ -17,6 +18,12 @@ t.test("openapi.json parses, is 3.1, and lists every path and method", async (t)
   t.match(r.headers["content-type"], /^application\/json/);
   const doc = JSON.parse(r.body.toString());
   t.match(doc.openapi, /^3\.1\./);
+  // Against the official OpenAPI 3.1 JSON Schema (and every $ref resolvable), not only our own checks.
+  const validator = new Validator();
+  const result = await validator.validate(structuredClone(doc));
+  t.ok(result.valid, `valid OpenAPI ${validator.version}: ${JSON.stringify(result.errors)}`);
+  t.equal(validator.version, "3.1");
+  t.doesNotThrow(() => validator.resolveRefs(), "every $ref resolves");
   t.same(Object.keys(doc.paths).sort(), Object.values(ROUTES).map((x) => x.template).sort(), "every route, nothing else");
   for (const route of Object.values(ROUTES)) {
     const item = doc.paths[route.template];

@@ -1,4 +1,5 @@
 // What a route handler gets: the store, the configured services, limits, and the parsed request.
+import type { IncomingHttpHeaders } from "node:http";
 import type { Store } from "../../store/store.js";
 
 export interface HandlerDeps {
@@ -16,4 +17,6 @@ export interface HandlerRequest {
   query: string;
   /** Parsed JSON body (PUT and POST only). */
   body: unknown;
+  /** Request headers (conditional requests read If-Match / If-None-Match). */
+  headers: IncomingHttpHeaders;
 }

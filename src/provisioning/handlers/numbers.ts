@@ -1,7 +1,9 @@
-// /api/v1/numbers/{e164} (GET, PUT, DELETE) and /api/v1/numbers (GET, paginated).
-import { CursorError } from "../../store/numbers.js";
+// /api/v1/numbers/{e164} (GET, PUT, PATCH, DELETE; conditional with If-Match / If-None-Match, the ETag
+// being the entry's keyed hash) and /api/v1/numbers (GET, paginated).
+import { CursorError, type NumberEntry } from "../../store/numbers.js";
 import { HttpError, type Reply } from "../http-io.js";
-import { FieldError, limitParam, numberFromPath, putBody, queryParams } from "../validation.js";
+import { evaluatePreconditions, parsePreconditions, type Preconditions } from "../preconditions.js";
+import { FieldError, limitParam, mergePatch, numberFromPath, putBody, queryParams, serviceNameField, type EntryInput } from "../validation.js";
 import type { HandlerDeps, HandlerRequest } from "./context.js";
 
 export const DEFAULT_PAGE_SIZE = 100;
@@ -11,37 +13,79 @@ const MAX_CURSOR_LENGTH = 256;
 export async function numberRoute(d: HandlerDeps, r: HandlerRequest): Promise<Reply> {
   const number = numberFromPath(r.param ?? "");
   if (r.query.length > 0) queryParams(r.query, []);
+  const cond = parsePreconditions(r.headers);
   switch (r.method) {
     case "GET": {
-      const entry = await d.store.numbers.get(number);
-      if (!entry) throw new HttpError(404, "not_found", "number not provisioned");
-      return { status: 200, body: entry };
+      const stored = await d.store.numbers.getStored(number);
+      const refused = evaluatePreconditions(cond, stored?.etag ?? null, r.method);
+      if (refused === 304) return { status: 304, headers: { etag: stored!.etag } };
+      if (refused !== undefined) throw preconditionFailed();
+      if (!stored) throw new HttpError(404, "not_found", "number not provisioned");
+      return { status: 200, body: stored.entry, headers: { etag: stored.etag } };
     }
     case "PUT": {
       const input = putBody(r.body, number, d.serviceSet);
-      // Created vs updated is decided by a read just before the write; two writers racing on the
-      // same new number may both see "created" — the stored result is the same either way.
-      const existed = (await d.store.numbers.get(number)) !== null;
-      const entry = await d.store.numbers.upsert(input);
-      return { status: existed ? 200 : 201, body: entry };
+      return writeNumber(d, number, cond, r.method, () => input);
+    }
+    case "PATCH": {
+      // RFC 7396 allows a patch to create, but an entry needs a service: 404 rather than a
+      // half-specified number (PUT creates).
+      return writeNumber(d, number, cond, r.method, (cur) => {
+        if (!cur) throw new HttpError(404, "not_found", "number not provisioned (PUT creates)");
+        return mergePatch(cur, r.body, d.serviceSet);
+      });
     }
     case "DELETE": {
-      if (!(await d.store.numbers.delete(number))) throw new HttpError(404, "not_found", "number not provisioned");
+      const out = await d.store.numbers.change(number, (cur) => {
+        const refused = evaluatePreconditions(cond, cur?.etag ?? null, r.method);
+        if (refused !== undefined) return { keep: true, result: "refused" as const };
+        return cur ? { remove: true, result: "deleted" as const } : { keep: true, result: "absent" as const };
+      });
+      if (out.result === "refused") throw preconditionFailed();
+      if (out.result === "absent") throw new HttpError(404, "not_found", "number not provisioned");
       return { status: 204 };
     }
   }
   throw new Error(`unrouted method ${r.method}`);
 }
 
+/**
+ * PUT and PATCH: the new entry is computed from the current one (`next`, may throw a FieldError)
+ * and written in the same transaction that checked the preconditions, so If-Match protects against
+ * a lost update and 201 vs 200 is decided on the state the write replaced.
+ */
+export async function writeNumber(
+  d: HandlerDeps,
+  number: string,
+  cond: Preconditions,
+  method: string,
+  next: (current: NumberEntry | null) => EntryInput,
+): Promise<Reply> {
+  const out = await d.store.numbers.change(number, (cur) => {
+    if (evaluatePreconditions(cond, cur?.etag ?? null, method) !== undefined) return { keep: true, result: false };
+    return { put: next(cur?.entry ?? null), result: true };
+  });
+  if (!out.result) throw preconditionFailed();
+  const after = out.after!;
+  return { status: out.before ? 200 : 201, body: after.entry, headers: { etag: after.etag } };
+}
+
+function preconditionFailed(): HttpError {
+  return new HttpError(412, "precondition_failed", "the number's current state does not satisfy If-Match / If-None-Match");
+}
+
 export async function listNumbers(d: HandlerDeps, r: HandlerRequest): Promise<Reply> {
-  const q = queryParams(r.query, ["limit", "cursor"]);
+  const q = queryParams(r.query, ["limit", "cursor", "service"]);
   const limit = limitParam(q.get("limit"), DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
+  // Any well-formed name, not only configured ones: numbers of a service since removed from the
+  // SIP configuration are not routed, and listing them is how an operator finds them.
+  const service = q.has("service") ? serviceNameField(q.get("service")) : undefined;
   const cursor = q.get("cursor");
   if (cursor !== null && (cursor.length === 0 || cursor.length > MAX_CURSOR_LENGTH || !isBase64Url(cursor))) {
     throw new FieldError("cursor", "invalid cursor (pass back nextCursor unchanged)");
   }
   try {
-    const page = await d.store.numbers.list({ limit, cursor });
+    const page = await d.store.numbers.list({ limit, cursor, ...(service !== undefined ? { service } : {}) });
     return { status: 200, body: { items: page.items, nextCursor: page.nextCursor } };
   } catch (err) {
     if (err instanceof CursorError) throw new FieldError("cursor", "invalid cursor (pass back nextCursor unchanged)");

@@ -1,6 +1,6 @@
 // GET /api/v1/services — the services a number may be assigned to: the SIP upstream names.
-// Per-service number counts are not offered: the store keeps no index by service and counting would
-// mean decrypting every row; the total is one COUNT(*).
+// Per-service number counts are not offered (yet: the numbers_service index of migration 5 would
+// make them one GROUP BY); a service's numbers are listed with GET /api/v1/numbers?service=.
 import type { Reply } from "../http-io.js";
 import { queryParams } from "../validation.js";
 import type { HandlerDeps, HandlerRequest } from "./context.js";
