@@ -23,7 +23,9 @@ export async function batchUpsert(d: HandlerDeps, r: HandlerRequest): Promise<Re
   const results = refusedResults(items);
   if (valid.length < items.length && atomic) throw refused(items, results);
   const written = await d.store.numbers.upsertManyReport(valid.map((i) => i.value));
-  written.forEach((w, k) => (results[valid[k]!.index] = { index: valid[k]!.index, number: w.entry.number, status: w.created ? "created" : "updated" }));
+  written.forEach((w, k) => {
+    results[valid[k]!.index] = { index: valid[k]!.index, number: w.entry.number, status: w.created ? "created" : "updated" };
+  });
   return { status: 200, body: summary(atomic, results, { upserted: written.length }) };
 }
 
@@ -32,7 +34,9 @@ export async function batchDelete(d: HandlerDeps, r: HandlerRequest): Promise<Re
   const results = refusedResults(items);
   if (valid.length < items.length && atomic) throw refused(items, results);
   const deleted = await d.store.numbers.deleteMany(valid.map((i) => i.value));
-  deleted.forEach((gone, k) => (results[valid[k]!.index] = { index: valid[k]!.index, number: valid[k]!.value, status: gone ? "deleted" : "not_found" }));
+  deleted.forEach((gone, k) => {
+    results[valid[k]!.index] = { index: valid[k]!.index, number: valid[k]!.value, status: gone ? "deleted" : "not_found" };
+  });
   return { status: 200, body: summary(atomic, results, { deleted: deleted.filter(Boolean).length, notFound: deleted.filter((g) => !g).length }) };
 }
 
