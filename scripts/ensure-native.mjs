@@ -9,12 +9,10 @@
 // message rather than letting `npm start` fail later.
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const require = createRequire(join(root, "package.json"));
 const wanted = Number(/>=\s*(\d+)/.exec(JSON.parse(readFileSync(join(root, "package.json"), "utf8")).engines.node)?.[1] ?? 0);
 const major = Number(process.versions.node.split(".")[0]);
 
@@ -25,15 +23,17 @@ if (major < wanted) {
   process.exit(1);
 }
 
-/** null when better-sqlite3 opens a database in this Node, else why not. */
+/**
+ * null when better-sqlite3 opens a database in this Node, else why not. Checked in a child process
+ * of this Node: a process that once failed to load the addon keeps the failed library mapped, and
+ * loading the rebuilt file from the same path in it fails with "Module did not self-register".
+ */
 function addonProblem() {
-  try {
-    const Database = require("better-sqlite3");
-    new Database(":memory:").close();
-    return null;
-  } catch (err) {
-    return err instanceof Error ? err.message.split("\n")[0] : String(err);
-  }
+  const probe = 'const D = require("better-sqlite3"); new D(":memory:").close();';
+  const r = spawnSync(process.execPath, ["-e", probe], { cwd: root, encoding: "utf8" });
+  if (r.status === 0) return null;
+  const lines = `${r.stderr ?? ""}`.split("\n").filter((l) => /Error|error:/.test(l));
+  return lines[0]?.trim() ?? `the probe exited with ${r.status ?? r.signal}`;
 }
 
 /** A directory holding include/node/node_version.h of exactly this Node (what node-gyp calls nodedir). */
