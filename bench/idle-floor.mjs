@@ -5,10 +5,13 @@
 // server costs per connection, no Node program can go below.
 //
 //   node bench/idle-floor.mjs [--count 1000] [--kinds tls,https,h2] [--pki /tmp/trunkgate-bench/pki]
+//        [--no-ticket] [--max-send-fragment BYTES]
 //
 // kinds: tls = tls.createServer (the TLS socket only), https = https.createServer,
 // h2 = http2.createSecureServer({ allowHTTP1 }) (what trunkgate's HTTPS listener uses).
-// One JSON line per kind. Loopback only; the server is a child process stopped by its PID.
+// --no-ticket: SSL_OP_NO_TICKET, as trunkgate without tls.sessionResumption. --max-send-fragment:
+// setMaxSendFragment on each connection once secure, as trunkgate does (OpenSSL sizes the
+// connection's write buffer, kept while the connection lives, from it). One JSON line per kind. Loopback only; the server is a child process stopped by its PID.
 import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { existsSync, readFileSync } from "node:fs";
@@ -22,6 +25,8 @@ const { values: o } = parseArgs({
     count: { type: "string", default: "1000" },
     kinds: { type: "string", default: "tls,https,h2" },
     pki: { type: "string", default: "/tmp/trunkgate-bench/pki" },
+    "no-ticket": { type: "boolean", default: false },
+    "max-send-fragment": { type: "string" },
     server: { type: "string" }, // internal: run as the bare server of this kind
     port: { type: "string" },
   },
@@ -33,11 +38,16 @@ if (o.server) {
   const opts = {
     cert: readFileSync(join(o.pki, "server-ec.crt")), key: readFileSync(join(o.pki, "server-ec.key")),
     ca: readFileSync(join(o.pki, "ca.crt")), requestCert: true, rejectUnauthorized: true, minVersion: "TLSv1.2",
+    ...(o["no-ticket"] ? { secureOptions: (await import("node:crypto")).constants.SSL_OP_NO_TICKET } : {}),
   };
   const answer = (_req, res) => res.end("ok\n");
   const s = o.server === "tls" ? tls.createServer(opts, (sock) => sock.resume())
     : o.server === "https" ? https.createServer(opts, answer)
     : http2.createSecureServer({ ...opts, allowHTTP1: true }, answer);
+  const fragment = Number(o["max-send-fragment"] ?? 0);
+  // OpenSSL re-sizes the write buffer at the next write: one byte is written right away (the idle
+  // client ignores it), as a proxied connection's first answer would.
+  if (fragment) s.on("secureConnection", (sock) => sock.setMaxSendFragment(fragment) && sock.write("\n"));
   s.listen(Number(o.port), "127.0.0.1", () => process.stdout.write("listening\n"));
   // SIGUSR2: a full GC (the child runs with --expose-gc), then the heap figures, so what is left
   // is live memory: V8 heap (JS objects per connection) apart from native (OpenSSL, Node's TLS wrap).
@@ -59,7 +69,8 @@ if (o.server) {
     if (r.status !== 0) throw new Error(`no PKI in ${o.pki}`);
   }
   for (const kind of kinds) {
-    console.log(JSON.stringify({ kind, count, ...(await measure(kind, count)) }));
+    const variant = { noTicket: o["no-ticket"], maxSendFragment: Number(o["max-send-fragment"] ?? 16384) };
+    console.log(JSON.stringify({ kind, count, ...variant, ...(await measure(kind, count)) }));
   }
 }
 
@@ -102,7 +113,8 @@ function waitFor(child, re, ms) {
 
 async function measure(kind, count) {
   const port = 20000 + Math.floor(Math.random() * 20000);
-  const server = spawn(process.execPath, ["--expose-gc", fileURLToPath(import.meta.url), "--server", kind, "--port", String(port), "--pki", o.pki], { stdio: ["ignore", "pipe", "inherit"] });
+  const variant = [...(o["no-ticket"] ? ["--no-ticket"] : []), ...(o["max-send-fragment"] ? ["--max-send-fragment", o["max-send-fragment"]] : [])];
+  const server = spawn(process.execPath, ["--expose-gc", fileURLToPath(import.meta.url), "--server", kind, "--port", String(port), "--pki", o.pki, ...variant], { stdio: ["ignore", "pipe", "inherit"] });
   let client;
   try {
     await waitFor(server, /listening/, 10_000);

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { stringify } from "yaml";
 import { makeTestPki } from "./helpers/pki.js";
 import { collect, waitForLine } from "./helpers/cli.js";
-import { buildReadOnlyApp } from "./helpers/app-tree.js";
+import { buildReadOnlyApp, placeNodeBinary } from "./helpers/app-tree.js";
 import { closedAncestor } from "./helpers/reachable.js";
 import { bound } from "./helpers/time.js";
 
@@ -51,6 +51,9 @@ t.test("the built app runs as an unprivileged uid from a read-only tree", { skip
   const etc = join(root, "etc");
   const data = join(root, "data");
   await buildReadOnlyApp(app, BUNDLED_ROOTS);
+  // The image's Node sits outside /app, read-only, reachable by the uid: so here too (the checkout's
+  // own Node may sit where the uid cannot enter).
+  const node = await placeNodeBinary(root);
   await mkdir(etc);
   for (const [src, dst] of [
     [pki.serverEcdsa.certPath, "server.pem"],
@@ -84,7 +87,11 @@ t.test("the built app runs as an unprivileged uid from a read-only tree", { skip
 
   // `env -u NODE_OPTIONS`: tap instruments spawned node processes through NODE_OPTIONS, and its hook
   // would load from (and write into) the checkout, which this uid may not even enter.
-  const child = spawn("env", ["-u", "NODE_OPTIONS", "setpriv", `--reuid=${UID}`, `--regid=${UID}`, "--clear-groups", process.execPath, join(app, "dist/src/main.js"), "start"], {
+  // `sh -c 'exec "$@"'`: setpriv execs its command while it still holds root's capabilities (they
+  // drop at that exec), so it can start a binary the uid itself cannot reach; the image starts node
+  // as the uid from the start. The shell runs as the uid and execs node (same pid: SIGTERM reaches it).
+  const asUid = ["setpriv", `--reuid=${UID}`, `--regid=${UID}`, "--clear-groups", "/bin/sh", "-c", 'exec "$@"', "sh"];
+  const child = spawn("env", ["-u", "NODE_OPTIONS", ...asUid, node, join(app, "dist/src/main.js"), "start"], {
     cwd: "/",
     env: { PATH: process.env.PATH, TRUNKGATE_CONFIG: join(etc, "config.yaml") },
     stdio: "pipe",

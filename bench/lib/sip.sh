@@ -66,6 +66,14 @@ rtt_pcts() {
       print a[i50], a[i99], NR }'
 }
 
+# record_whole_trial <proxy> <mode> <p99 through the proxy> <p99 direct> <calls>: the p99 over the whole
+# trial, warm-up included (a fresh process's first seconds), beside the steady-state one
+record_whole_trial() {
+  local note="whole trial, the first seconds of a fresh process included: $5 calls traced"
+  record sip "$1" "lat_p99_whole_$2" "$3" ms "$note"
+  record sip "$1" "added_p99_whole_$2" "$(awk -v a="$3" -v b="$4" 'BEGIN{ if (a == "NA" || b == "NA") print "NA"; else print a - b }')" ms "$note; minus the direct p99 over its whole trial"
+}
+
 # latency trial pair at one rate: <proxy> <mode> <rate> <tag>: proxy and direct, records lat_* for proxy
 sip_latency_pair() {
   local p=$1 mode=$2 rate=$3 tag=$4 p50 p99 n d50 d99 dn
@@ -77,6 +85,7 @@ sip_latency_pair() {
   read -r p50 p99 n < <(if [ -n "$pfile" ]; then rtt_pcts "$pfile" "$SIP_LAT_WARMUP_S"; else echo "NA NA 0"; fi)
   read -r d50 d99 dn < <(if [ -n "$S_RTT_FILE" ]; then rtt_pcts "$S_RTT_FILE" "$SIP_LAT_WARMUP_S"; else echo "NA NA 0"; fi)
   local w50 w99 wn; read -r w50 w99 wn < <(if [ -n "$pfile" ]; then rtt_pcts "$pfile"; else echo "NA NA 0"; fi)
+  local dw50 dw99 dwn; read -r dw50 dw99 dwn < <(if [ -n "$S_RTT_FILE" ]; then rtt_pcts "$S_RTT_FILE"; else echo "NA NA 0"; fi)
   local note="at $rate calls/s ($tag), $n calls traced after the first ${SIP_LAT_WARMUP_S} s (whole trial: p99 $w99 ms over $wn calls); trial passed: $ppass; direct: $dn calls, passed: $S_FIRST_PASS"
   record sip "$p" "lat_rate_$mode" "$rate" calls/s "$tag"
   record sip "$p" "lat_p50_$mode" "$p50" ms "$note"
@@ -84,6 +93,7 @@ sip_latency_pair() {
   record sip "$p" "direct_p50_$mode" "$d50" ms "$note"
   record sip "$p" "direct_p99_$mode" "$d99" ms "$note"
   record sip "$p" "added_p99_$mode" "$(awk -v a="$p99" -v b="$d99" 'BEGIN{ if (a == "NA" || b == "NA") print "NA"; else print a - b }')" ms "p99 through the proxy - p99 direct, same rate"
+  record_whole_trial "$p" "$mode" "$w99" "$dw99" "$wn"
   record sip "$p" "us_per_call_lat_$mode" "$pus" CPU-us/call "$note"
   log "SIP latency $p $mode at $rate/s: p50/p99 $p50/$p99 ms vs direct $d50/$d99 ms ($n / $dn calls)"
 }
@@ -98,13 +108,15 @@ sip_part() { # proxies...
   export SIP_SUT_trunkgate_PORT=$TG_SIP_PORT SIP_SUT_trunkgate_CMD="$TRUNKGATE_CMD --config $RUN_DIR/trunkgate-sip.yaml"
   mkdir -p "$SD"
   tg_write_config "$RUN_DIR/trunkgate-sip.yaml" sip
-  declare -gA QUICK_DIRECT=()
+  declare -gA QUICK_DIRECT=() QUICK_DIRECT_WHOLE=()
   if [ "$QUICK" = 1 ]; then # the no-proxy baseline once per shape: every system runs the same fixed rates
     for mode in l1 ln; do
       rate=$SIP_QUICK_RATE_L1; [ "$mode" = ln ] && rate=$SIP_QUICK_RATE_LN
       sip_invoke direct "$mode" "quick-direct-$mode" "$rate"
       QUICK_DIRECT[$mode]="NA NA 0"
       [ "$S_OK" = 1 ] && [ -n "$S_RTT_FILE" ] && QUICK_DIRECT[$mode]=$(rtt_pcts "$S_RTT_FILE" "$SIP_LAT_WARMUP_S")
+      QUICK_DIRECT_WHOLE[$mode]=NA
+      [ "$S_OK" = 1 ] && [ -n "$S_RTT_FILE" ] && QUICK_DIRECT_WHOLE[$mode]=$(rtt_pcts "$S_RTT_FILE" | cut -d' ' -f2)
       [ "$S_OK" = 1 ] || record sip direct "status_$mode" "FAILED: $S_ERR" "" ""
     done
   fi
@@ -136,6 +148,8 @@ sip_part() { # proxies...
         record sip "$p" "direct_p50_$mode" "$d50" ms "$note"
         record sip "$p" "direct_p99_$mode" "$d99" ms "$note"
         record sip "$p" "added_p99_$mode" "$(awk -v a="$p99" -v b="$d99" 'BEGIN{ if (a == "NA" || b == "NA") print "NA"; else print a - b }')" ms "p99 through the proxy - p99 direct, same rate"
+        local w50 w99 wn; read -r w50 w99 wn < <(if [ -n "$S_RTT_FILE" ]; then rtt_pcts "$S_RTT_FILE"; else echo "NA NA 0"; fi)
+        record_whole_trial "$p" "$mode" "$w99" "${QUICK_DIRECT_WHOLE[$mode]:-NA}" "$wn"
       else
         local half=$((S_MAX / 2))
         if [ "$half" -ge 5 ]; then SIP_DURATION=$((SIP_LAT_DURATION + SIP_LAT_WARMUP_S)) sip_latency_pair "$p" "$mode" "$half" "half the max rate ($S_MAX)"; fi

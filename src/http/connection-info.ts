@@ -4,7 +4,7 @@
 import type { X509Certificate } from "node:crypto";
 import type { ServerHttp2Session } from "node:http2";
 import type { Socket } from "node:net";
-import type { TLSSocket } from "node:tls";
+import { TLSSocket } from "node:tls";
 import type { PeerConfig } from "../config/schema/index.js";
 
 export interface ConnectionInfo {
@@ -25,6 +25,34 @@ export interface ConnectionInfo {
 }
 
 const kInfo = Symbol("trunkgate.http.connection");
+const kFirstPeerCertificate = Symbol("trunkgate.tls.firstPeerCertificate");
+
+/**
+ * Makes the chain the client sent readable after the handshake, on every Node version.
+ *
+ * Node's native TLSWrap.getPeerX509Certificate() (what socket.getPeerX509Certificate() calls)
+ * links the certificates the client sent after its leaf as issuerCertificate, taking them OUT of
+ * OpenSSL's peer-chain stack as it goes: only its first caller sees them. On Node 20 the first
+ * caller was our listener. Node 24.21 (and 26.8+) calls it itself when a server handshake ends,
+ * to check that a certificate was sent (onServerSocketSecure; nodejs/node#65579), and drops the
+ * answer: every later call gets the leaf alone, and getPeerCertificate(true) then finds no
+ * intermediate either (it completes the chain only from our trust store). So the first answer of
+ * each connection's handle is kept and given to every caller; an empty answer (no handshake yet)
+ * is not kept. Installed once, before any listener accepts (this module is loaded by the server
+ * that creates the listener). Nothing changes where Node fixes the native call: the first answer
+ * then equals every later one.
+ */
+function keepFirstPeerCertificate(): void {
+  const probe = new TLSSocket(null as unknown as Socket);
+  const proto = Object.getPrototypeOf((probe as unknown as { _handle: object })._handle) as Record<string | symbol, unknown>;
+  probe.destroy();
+  const native = proto.getPeerX509Certificate;
+  if (typeof native !== "function" || native.name === "firstPeerCertificate") return; // installed already
+  proto.getPeerX509Certificate = function firstPeerCertificate(this: Record<symbol, unknown>) {
+    return (this[kFirstPeerCertificate] ??= (native as (this: object) => unknown).call(this));
+  };
+}
+keepFirstPeerCertificate();
 
 export function attachConnectionInfo(socket: TLSSocket, peer: PeerConfig, certificate: X509Certificate): ConnectionInfo {
   const info: ConnectionInfo = {
@@ -61,9 +89,10 @@ function stripMappedPrefix(addr: string): string {
 }
 
 /**
- * The certificates the client sent after its leaf (Node links them as issuerCertificate from the
- * peer's chain; it is not completed from our trust store). A self-signed root the client
- * included is left out: the upstream has its own roots. Empty chain: no header.
+ * The certificates the client sent after its leaf, in its order (Node links them as
+ * issuerCertificate from the peer's chain, see keepFirstPeerCertificate; it is not completed from
+ * our trust store). A self-signed root the client included is left out: the upstream has its own
+ * roots. Empty chain: no header.
  */
 function chainOf(leaf: X509Certificate): string | undefined {
   let out: string | undefined;

@@ -61,7 +61,7 @@ export function handleRequest(s: ProxyShared, req: ProxyRequest, res: ProxyRespo
       reportInternalError(s, err, "request setup");
       try {
         if (res.headersSent) res.destroy();
-        else res.writeHead(500, { "content-length": 0, connection: "close" }).end();
+        else (res as ServerResponse).writeHead(500, { "content-length": 0, connection: "close" }).end(); // see onResponseStart
       } catch {
         res.destroy();
       }
@@ -195,7 +195,8 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (this.#done || this.#replied || this.#gone()) return void controller.abort(CLIENT_CLOSED);
     const closeConn = this.s.draining && !this.#isH2;
     try {
-      res.writeHead(statusCode, downstreamResponseHeaders(headers, this.#requestId, closeConn));
+      // Both response kinds take writeHead(status, headers); @types/node 24 types the union as not callable.
+      (res as ServerResponse).writeHead(statusCode, downstreamResponseHeaders(headers, this.#requestId, closeConn));
     } catch {
       return this.#reply(502, "invalid upstream response headers");
     }
@@ -282,7 +283,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     };
     // HTTP/1.1 cannot skip an unread body: close after the answer (HTTP/2 resets the stream).
     if (!this.#isH2 && (unread || this.s.draining || status === 400 || status === 500 || status === 505)) headers.connection = "close";
-    res.writeHead(status, headers);
+    (res as ServerResponse).writeHead(status, headers); // same signature on both kinds (see onResponseStart)
     if (unread && this.#isH2) {
       // RFC 9113 §8.1: a complete answer, then RST_STREAM(NO_ERROR) tells the client to stop sending.
       const stream = (req as Http2ServerRequest).stream;

@@ -12,6 +12,7 @@ import { MtlsListener } from "../listener/mtls-listener.js";
 import type { PeerRouteFn, RouteFn } from "./route/decision.js";
 import { createSipProxy, type SipProxy } from "./server.js";
 import type { CallObserver } from "./proxy/call-observer.js";
+import { warmUpSipPath } from "./warm-up.js";
 
 export interface SipComponentOptions {
   route?: RouteFn;
@@ -57,6 +58,15 @@ export function sipComponent(
   const component: Component = {
     name: "sip",
     async start() {
+      // Before the port opens: no call waits behind the warm-up (its cost shows as start-up time).
+      if (cfg.warmUpCalls > 0) {
+        const cpu = process.cpuUsage();
+        const warm = warmUpSipPath(cfg.warmUpCalls);
+        const used = process.cpuUsage(cpu);
+        const fields = { calls: cfg.warmUpCalls, ...warm, cpuMs: Math.round((used.user + used.system) / 1000) };
+        if (warm.failures > 0) s.logger.warn(fields, "SIP warm-up: some synthetic messages failed (start goes on)");
+        else s.logger.info(fields, "SIP path warmed up");
+      }
       bound = await listener.listen().catch((err) => {
         throw listenError("sip.listen", cfg.listen.host, cfg.listen.port, err);
       });

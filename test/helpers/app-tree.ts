@@ -7,7 +7,7 @@
 // `npm ci --omit=dev` would install, read from package-lock.json), about a third of node_modules.
 import { existsSync } from "node:fs";
 import { chmod, copyFile, link, mkdir, readdir, readFile, stat } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 
 /** The lock file's production packages (paths like node_modules/a or node_modules/a/node_modules/b). */
 export async function productionPackages(lockPath = "package-lock.json"): Promise<string[]> {
@@ -75,4 +75,19 @@ export async function buildReadOnlyApp(app: string, bundledRoots: string[]): Pro
   const installed = (await productionPackages()).filter((pkg) => existsSync(resolve(pkg)));
   await Promise.all(installed.map((pkg) => copyTree(resolve(pkg), join(app, pkg), true)));
   await sealTree(app);
+}
+
+/**
+ * The Node that runs the tests, placed at <root>/usr/local/bin/node (where the image's base has it)
+ * and sealed read-only; returns its path. The project's own Node lives inside the checkout
+ * (node_modules/node/…), which the image's uid may not be able to enter (a 0700 `mktemp -d`).
+ * Hard-linked when possible (same filesystem: no 120 MB copy), else copied.
+ */
+export async function placeNodeBinary(root: string): Promise<string> {
+  const bin = join(root, "usr/local/bin");
+  await mkdir(bin, { recursive: true });
+  const node = join(bin, "node");
+  await placeFile(process.execPath, node, (await stat(process.execPath)).mode);
+  for (let dir = bin; dir !== root; dir = dirname(dir)) await chmod(dir, 0o555);
+  return node;
 }
