@@ -5,7 +5,8 @@
 import t, { type Test } from "tap";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { curl, makeTestPki, startProxy, startUpstream } from "../helpers/http-harness.js";
+import { curl } from "../helpers/curl.js";
+import { makeTestPki, startProxy, startUpstream } from "../helpers/http-harness.js";
 
 const pki = await makeTestPki();
 t.teardown(() => pki.cleanup());

@@ -5,8 +5,9 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import t from "tap";
+import { repoPath } from "../helpers/paths.js";
 
-const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+const pkg = JSON.parse(readFileSync(repoPath("package.json"), "utf8")) as {
   engines: { node: string };
   devDependencies: Record<string, string>;
 };

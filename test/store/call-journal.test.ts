@@ -14,8 +14,10 @@ import { InstanceRegistry, liveInstances } from "../../src/store/instances.js";
 import { openDriver } from "../../src/store/db/open.js";
 import type { Store } from "../../src/store/store.js";
 import { within } from "../helpers/time.js";
+import { pathToFileURL } from "node:url";
+import { repoPath } from "../helpers/paths.js";
 
-const workerUrl = new URL("../../dist/src/store/call-record-worker.js", import.meta.url);
+const workerUrl = pathToFileURL(repoPath("dist/src/store/call-record-worker.js"));
 const DAY = "2025-03-01";
 const T0 = Date.UTC(2025, 2, 1, 10, 0, 0);
 const CALLING = "+4989111222";
