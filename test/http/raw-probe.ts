@@ -27,8 +27,10 @@ export function firstResponse(s: string): { status: number; length: number } | u
   const m = /^HTTP\/1\.[01] (\d{3})/.exec(head);
   if (!m) return undefined;
   if (/\r\ntransfer-encoding: *chunked/i.test(head)) {
-    // Good enough for the echo upstream's JSON bodies: the last chunk ends the response.
-    const last = s.indexOf("\r\n0\r\n\r\n", end + 4);
+    // Good enough for the echo upstream's JSON bodies: the last chunk ends the response. Searched
+    // from the head's final CRLF so an empty chunked body ("0\r\n\r\n" right after the head, as
+    // Node's own 400 for a missing Host is sent) is seen too.
+    const last = s.indexOf("\r\n0\r\n\r\n", end + 2);
     return last < 0 ? undefined : { status: Number(m[1]), length: last + 7 };
   }
   const cl = /\r\ncontent-length: *(\d+)/i.exec(head);
