@@ -47,7 +47,7 @@ t.test("SIPp: carrier-a bursts at 5× its call rate; carrier-b's calls all compl
   };
   t.equal(count("carrier-a", "call_rate"), a.stats.failed, "each refused call of carrier-a counted as call_rate");
   t.equal(count("carrier-b", "call_rate"), 0, "nothing refused for carrier-b");
-  t.match(m, /trunkgate_sip_responses_total\{class="5xx",method="INVITE",direction="inbound"\} [1-9]/, "the refusals went out as 5xx");
+  t.match(m, /trunkgate_sip_responses_total\{class="5xx",method="INVITE",direction="inbound"[^}]*\} [1-9]/, "the refusals went out as 5xx");
   t.match(m, /trunkgate_sip_admission_calls\{peer="carrier-a"\} 0/, "carrier-a: no call left counted");
   t.match(m, /trunkgate_sip_admission_calls\{peer="carrier-b"\} 0/, "carrier-b: no call left counted");
 });
