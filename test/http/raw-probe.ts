@@ -2,8 +2,8 @@
 // the status of its first answer and whether the connection stayed usable afterwards. "Usable" is
 // decided by an event, never by a sleep: once the first answer is complete a probe request is
 // written; either its answer arrives on the same connection (kept) or the connection closes.
-import { connect as tlsConnect } from "node:tls";
 import { within } from "../helpers/http-harness.js";
+import { connectTestClient } from "../helpers/raw-tls.js";
 import type { TestPki } from "../helpers/pki.js";
 
 export interface ProbeOutcome {
@@ -42,15 +42,7 @@ export function firstResponse(s: string): { status: number; length: number } | u
 export function rawProbe(pki: TestPki, port: number, request: string | Buffer, timeoutMs = 15_000): Promise<ProbeOutcome> {
   return within(
     new Promise<ProbeOutcome>((resolve) => {
-      const s = tlsConnect({
-        host: "127.0.0.1",
-        port,
-        servername: "localhost",
-        ca: pki.ca.cert,
-        cert: pki.client.cert,
-        key: pki.client.key,
-        ALPNProtocols: ["http/1.1"],
-      });
+      const s = connectTestClient(pki, port);
       let got = "";
       let first: { status: number; length: number } | undefined;
       let probeStatus = 0;
