@@ -155,6 +155,30 @@ export async function startProxy(o: HarnessOptions): Promise<ProxyHarness> {
 
 export { makeTestPki };
 
+interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+/** The usual test bed of a file: the test PKI and an echo upstream, both torn down with `t`. */
+export async function upstreamBed(t: Teardown): Promise<{ pki: TestPki; upstream: TestUpstream }> {
+  const pki = await makeTestPki();
+  t.teardown(() => pki.cleanup());
+  const upstream = await startUpstream();
+  t.teardown(() => upstream.close());
+  return { pki, upstream };
+}
+
+/** The bed plus a proxy in front of the upstream (`http` merged into its `http` section). */
+export async function proxyBed(
+  t: Teardown,
+  http?: Record<string, unknown>,
+): Promise<{ pki: TestPki; upstream: TestUpstream; h: ProxyHarness }> {
+  const bed = await upstreamBed(t);
+  const h = await startProxy({ pki: bed.pki, upstreamUrl: bed.upstream.url, ...(http ? { http } : {}) });
+  t.teardown(() => h.close());
+  return { ...bed, h };
+}
+
 export interface NodeResponse {
   status: number;
   headers: IncomingMessage["headers"];

@@ -6,12 +6,9 @@ import t, { type Test } from "tap";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { curl } from "../helpers/curl.js";
-import { makeTestPki, startProxy, startUpstream } from "../helpers/http-harness.js";
+import { startProxy, upstreamBed } from "../helpers/http-harness.js";
 
-const pki = await makeTestPki();
-t.teardown(() => pki.cleanup());
-const upstream = await startUpstream();
-t.teardown(() => upstream.close());
+const { pki, upstream } = await upstreamBed(t);
 
 const derOf = (pem: string) => Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ""), "base64").toString("base64");
 

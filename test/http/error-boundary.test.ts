@@ -5,23 +5,10 @@
 // trunkgate_internal_errors_total{component="http"}, and the next request is served.
 import t from "tap";
 import { Pool } from "undici";
-import {
-  h1request,
-  h2request,
-  h2session,
-  makeTestPki,
-  metricValue,
-  startProxy,
-  startUpstream,
-} from "../helpers/http-harness.js";
+import { h1request, h2request, h2session, metricValue, proxyBed } from "../helpers/http-harness.js";
 import { rawTlsExchange } from "../helpers/raw-tls.js";
 
-const pki = await makeTestPki();
-t.teardown(() => pki.cleanup());
-const upstream = await startUpstream();
-t.teardown(() => upstream.close());
-const h = await startProxy({ pki, upstreamUrl: upstream.url });
-t.teardown(() => h.close());
+const { pki, upstream, h } = await proxyBed(t);
 
 const internalErrors = () => metricValue(h.metrics, "trunkgate_internal_errors_total", { component: "http" });
 

@@ -4,15 +4,10 @@
 import t from "tap";
 import { constants as h2c } from "node:http2";
 import type { ServerResponse } from "node:http";
-import { h2session, makeTestPki, metricValue, startProxy, startUpstream, waitFor, within } from "../helpers/http-harness.js";
+import { h2session, metricValue, waitFor, within, proxyBed } from "../helpers/http-harness.js";
 import { rawTlsExchange } from "../helpers/raw-tls.js";
 
-const pki = await makeTestPki();
-t.teardown(() => pki.cleanup());
-const upstream = await startUpstream();
-t.teardown(() => upstream.close());
-const h = await startProxy({ pki, upstreamUrl: upstream.url });
-t.teardown(() => h.close());
+const { pki, upstream, h } = await proxyBed(t);
 
 t.test("HTTP/2 stream reset by the client before the answer: logged and counted as 499", async (t) => {
   const saved = upstream.handler;

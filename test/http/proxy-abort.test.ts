@@ -6,14 +6,9 @@ import t from "tap";
 import { once } from "node:events";
 import type { ServerResponse } from "node:http";
 import { request as httpsRequest } from "node:https";
-import { makeTestPki, metricValue, startProxy, startUpstream, waitFor, within } from "../helpers/http-harness.js";
+import { metricValue, waitFor, within, proxyBed } from "../helpers/http-harness.js";
 
-const pki = await makeTestPki();
-t.teardown(() => pki.cleanup());
-const upstream = await startUpstream();
-t.teardown(() => upstream.close());
-const h = await startProxy({ pki, upstreamUrl: upstream.url, http: { limits: { maxBodyBytes: 0 } } });
-t.teardown(() => h.close());
+const { pki, upstream, h } = await proxyBed(t, { limits: { maxBodyBytes: 0 } });
 
 /** An HTTPS/1.1 request with the test client certificate; resolves with the response as it starts. */
 function start(path: string, headers: Record<string, string> = {}) {

@@ -1,23 +1,9 @@
 import t from "tap";
 import { connect as tlsConnect } from "node:tls";
-import {
-  h1request,
-  h2request,
-  h2session,
-  makeTestPki,
-  metricValue,
-  startProxy,
-  startUpstream,
-  within,
-} from "../helpers/http-harness.js";
+import { h1request, h2request, h2session, metricValue, startProxy, within, proxyBed } from "../helpers/http-harness.js";
 import { curl } from "../helpers/curl.js";
 
-const pki = await makeTestPki();
-t.teardown(() => pki.cleanup());
-const upstream = await startUpstream();
-t.teardown(() => upstream.close());
-const h = await startProxy({ pki, upstreamUrl: upstream.url });
-t.teardown(() => h.close());
+const { pki, upstream, h } = await proxyBed(t);
 const base = `https://localhost:${h.port}`;
 
 t.test("done-when: curl with a client certificate reaches the upstream, which sees Client-Cert and X-Trunkgate-Peer", async (t) => {

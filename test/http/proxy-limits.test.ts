@@ -3,24 +3,10 @@ import { once } from "node:events";
 import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
-import {
-  h1request,
-  h2request,
-  h2session,
-  makeTestPki,
-  metricValue,
-  startProxy,
-  startUpstream,
-  waitFor,
-  within,
-  type ProxyHarness,
-} from "../helpers/http-harness.js";
+import { h1request, h2request, h2session, metricValue, startProxy, waitFor, within, type ProxyHarness, upstreamBed } from "../helpers/http-harness.js";
 import { rawTlsExchange } from "../helpers/raw-tls.js";
 
-const pki = await makeTestPki();
-t.teardown(() => pki.cleanup());
-const upstream = await startUpstream();
-t.teardown(() => upstream.close());
+const { pki, upstream } = await upstreamBed(t);
 
 function errorJson(t: Test, body: Buffer, status: number, requestId: unknown): void {
   const j = JSON.parse(body.toString()) as { status: number; requestId: string };

@@ -5,15 +5,10 @@ import t from "tap";
 import { createHash } from "node:crypto";
 import { request as httpsRequest } from "node:https";
 import { Readable } from "node:stream";
-import { h2session, makeTestPki, startProxy, startUpstream, waitFor, within } from "../helpers/http-harness.js";
+import { h2session, waitFor, within, proxyBed } from "../helpers/http-harness.js";
 
 const TOTAL = 50 * 1024 * 1024;
-const pki = await makeTestPki();
-t.teardown(() => pki.cleanup());
-const upstream = await startUpstream();
-t.teardown(() => upstream.close());
-const h = await startProxy({ pki, upstreamUrl: upstream.url, http: { limits: { maxBodyBytes: 0 } } });
-t.teardown(() => h.close());
+const { pki, upstream, h } = await proxyBed(t, { limits: { maxBodyBytes: 0 } });
 
 function generated(n: number): Readable & { produced: number } {
   const chunk = Buffer.alloc(65536);

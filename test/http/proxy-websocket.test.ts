@@ -1,12 +1,9 @@
 import t from "tap";
 import { once } from "node:events";
 import WebSocket, { WebSocketServer } from "ws";
-import { makeTestPki, startProxy, startUpstream, waitFor, within } from "../helpers/http-harness.js";
+import { startProxy, waitFor, within, upstreamBed } from "../helpers/http-harness.js";
 
-const pki = await makeTestPki();
-t.teardown(() => pki.cleanup());
-const upstream = await startUpstream();
-t.teardown(() => upstream.close());
+const { pki, upstream } = await upstreamBed(t);
 const upgrades: Record<string, string | string[] | undefined>[] = [];
 const wss = new WebSocketServer({
   noServer: true,

@@ -6,12 +6,9 @@
 import t from "tap";
 import { once } from "node:events";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
-import { h2request, h2session, makeTestPki, metricValue, startProxy, startUpstream, within, type ProxyHarness } from "../helpers/http-harness.js";
+import { h2request, h2session, metricValue, startProxy, within, type ProxyHarness, upstreamBed } from "../helpers/http-harness.js";
 
-const pki = await makeTestPki();
-t.teardown(() => pki.cleanup());
-const upstream = await startUpstream();
-t.teardown(() => upstream.close());
+const { pki, upstream } = await upstreamBed(t);
 
 function mtls(port: number, alpn: string): Promise<TLSSocket> {
   const s = tlsConnect({ host: "127.0.0.1", port, servername: "localhost", ca: pki.ca.cert, cert: pki.client.cert, key: pki.client.key, ALPNProtocols: [alpn] });

@@ -2,14 +2,11 @@
 // each engine answers exactly as recorded, or stricter (a close where the record keeps the
 // connection), and nothing but the controls reaches the upstream.
 import t from "tap";
-import { makeTestPki, startProxy, startUpstream, type ProxyHarness } from "../helpers/http-harness.js";
+import { startProxy, type ProxyHarness, upstreamBed } from "../helpers/http-harness.js";
 import { rawProbe } from "./raw-probe.js";
 import { SMUGGLING_CASES } from "./smuggling-cases.js";
 
-const pki = await makeTestPki();
-t.teardown(() => pki.cleanup());
-const upstream = await startUpstream();
-t.teardown(() => upstream.close());
+const { pki, upstream } = await upstreamBed(t);
 
 const ENGINES: readonly string[] = ["node", "lean"];
 /** TRUNKGATE_RECORD_SMUGGLING=1 prints what the engine answers instead of asserting it. */
