@@ -7,7 +7,7 @@ import { createLogger } from "../../src/observability/logger.js";
 import { PassThrough } from "node:stream";
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
-import type { TestPki } from "./pki.js";
+import { makeTestPki, type TestPki } from "./pki.js";
 import { patience } from "./time.js";
 
 export interface EdgeOptions {
@@ -111,4 +111,19 @@ export function metricTotal(text: string, name: string, labels: Record<string, s
     if (Object.entries(labels).every(([k, v]) => labelText.includes(`${k}="${v}"`))) sum += Number(line.slice(close > 0 ? close + 2 : name.length + 1));
   }
   return sum;
+}
+
+/**
+ * A fresh test PKI and an edge whose trust includes the PKI's CRL (so revoked certificates are
+ * refused as such), both stopped with `t`.
+ */
+export async function edgeWithCrl(t: { teardown(fn: () => unknown): void }): Promise<{ pki: TestPki; edge: RunningEdge }> {
+  const pki = await makeTestPki();
+  let edge: RunningEdge | undefined;
+  t.teardown(async () => {
+    await edge?.stop(); // the edge first, then the files it was started from
+    await pki.cleanup();
+  });
+  edge = await startEdge(pki, { config: { tls: { trust: { crls: [pki.crl.path] } } } });
+  return { pki, edge };
 }

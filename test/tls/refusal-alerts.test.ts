@@ -2,21 +2,11 @@
 // TLS 1.3 (encrypted with the server's application traffic key) and TLS 1.2 (before the server's
 // ChangeCipherSpec), instead of a bare close; an accepted client is unaffected.
 import t from "tap";
-import { makeTestPki, type CertFiles, type TestPki } from "../helpers/pki.js";
-import { startEdge, type RunningEdge } from "../helpers/edge.js";
+import type { CertFiles } from "../helpers/pki.js";
+import { edgeWithCrl } from "../helpers/edge.js";
 import { sClient } from "../helpers/openssl.js";
 
-let pki: TestPki;
-let edge: RunningEdge;
-
-t.before(async () => {
-  pki = await makeTestPki();
-  edge = await startEdge(pki, { config: { tls: { trust: { crls: [pki.crl.path] } } } });
-});
-t.teardown(async () => {
-  await edge?.stop();
-  await pki?.cleanup();
-});
+const { pki, edge } = await edgeWithCrl(t);
 
 const args = (c: CertFiles, version: string) => ["-cert", c.certPath, "-key", c.keyPath, "-CAfile", pki.ca.certPath, version];
 

@@ -4,22 +4,12 @@
 // sockets before its public events show the certificate: handshake-observer.ts).
 import t from "tap";
 import { connect } from "node:tls";
-import { makeTestPki, type CertFiles, type TestPki } from "../helpers/pki.js";
-import { startEdge, metricTotal, type RunningEdge } from "../helpers/edge.js";
+import type { CertFiles } from "../helpers/pki.js";
+import { edgeWithCrl, metricTotal } from "../helpers/edge.js";
 import { waitFor } from "../helpers/openssl.js";
 import { patience } from "../helpers/time.js";
 
-let pki: TestPki;
-let edge: RunningEdge;
-
-t.before(async () => {
-  pki = await makeTestPki();
-  edge = await startEdge(pki, { config: { tls: { trust: { crls: [pki.crl.path] } } } });
-});
-t.teardown(async () => {
-  await edge?.stop();
-  await pki?.cleanup();
-});
+const { pki, edge } = await edgeWithCrl(t);
 
 /** Connects with a client certificate and resolves once the server ended the connection. */
 function refusedWith(cert: CertFiles, maxVersion: "TLSv1.2" | "TLSv1.3"): Promise<void> {
