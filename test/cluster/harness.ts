@@ -6,7 +6,7 @@ import { request as httpRequest } from "node:http";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { appEnv, MAIN } from "../helpers/cli.js";
-import type { TestPki } from "../helpers/pki.js";
+import { type TestPki, testTlsSection } from "../helpers/pki.js";
 import { patience } from "../helpers/time.js";
 
 /**
@@ -20,12 +20,7 @@ export type LogLine = Record<string, unknown> & { msg?: string; worker?: number;
 
 export function clusterConfig(pki: TestPki, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
-    tls: {
-      certificates: [{ cert: pki.serverEcdsa.certPath, key: pki.serverEcdsa.keyPath }],
-      clientCertificate: { cert: pki.upstreamClient.certPath, key: pki.upstreamClient.keyPath },
-      trust: { bundledRoots: false, extraRoots: [pki.ca.certPath] },
-      watch: false,
-    },
+    tls: testTlsSection(pki),
     peers: [{ name: "dev-trunk", match: { dnsNames: ["dev-trunk.local"] } }],
     // Port 0 with workers: the first worker's listen(0) picks a port, the primary shares that
     // same socket with every other worker (cluster keys listeners by address, port and order).

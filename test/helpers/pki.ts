@@ -263,3 +263,16 @@ export async function makeTestPki(dir?: string): Promise<TestPki> {
   authorities.set(pki, { ca: ca!, intermediate: intermediate!, foreignCa: foreignCa! });
   return pki;
 }
+
+/**
+ * The `tls` config section most tests run with: the ECDSA server certificate, the upstream client
+ * certificate, trust in the test CA only, no file watcher.
+ */
+export function testTlsSection(pki: TestPki): Record<string, unknown> {
+  return {
+    certificates: [{ cert: pki.serverEcdsa.certPath, key: pki.serverEcdsa.keyPath }],
+    clientCertificate: { cert: pki.upstreamClient.certPath, key: pki.upstreamClient.keyPath },
+    trust: { bundledRoots: false, extraRoots: [pki.ca.certPath] },
+    watch: false,
+  };
+}

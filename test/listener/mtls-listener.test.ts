@@ -15,16 +15,12 @@ import { createMetrics } from "../../src/observability/metrics.js";
 import { TlsContextProvider } from "../../src/tls/context-provider.js";
 import { createPeerIdentity } from "../../src/tls/peer-identity.js";
 import { LogCapture, makeTestPki, metricValue, waitFor, within } from "../helpers/http-harness.js";
+import { testTlsSection } from "../helpers/pki.js";
 
 const pki = await makeTestPki();
 t.teardown(() => pki.cleanup());
 const config = configSchema.parse({
-  tls: {
-    certificates: [{ cert: pki.serverEcdsa.certPath, key: pki.serverEcdsa.keyPath }],
-    clientCertificate: { cert: pki.upstreamClient.certPath, key: pki.upstreamClient.keyPath },
-    trust: { bundledRoots: false, extraRoots: [pki.ca.certPath] },
-    watch: false,
-  },
+  tls: testTlsSection(pki),
   peers: [{ name: "dev-trunk", match: { dnsNames: ["dev-trunk.local"] } }],
 });
 const tls = new TlsContextProvider(config.tls);

@@ -11,6 +11,7 @@ import { WARM_UP_CALL, warmUpSipPath } from "../../src/sip/warm-up.js";
 import { TlsContextProvider } from "../../src/tls/context-provider.js";
 import { createPeerIdentity } from "../../src/tls/peer-identity.js";
 import { LogLines, testPki } from "./e2e/harness.js";
+import { testTlsSection } from "../helpers/pki.js";
 
 t.test("the synthetic call is valid SIP and every message goes the whole way", async (t) => {
   for (const m of WARM_UP_CALL) t.ok(parseMessage(m).ok, m.toString("latin1").split("\r\n")[0] ?? "");
@@ -22,12 +23,7 @@ t.test("the synthetic call is valid SIP and every message goes the whole way", a
 async function startSip(t: Test, warmUpCalls: number | undefined) {
   const pki = await testPki();
   const config = parseConfig(stringify({
-    tls: {
-      certificates: [{ cert: pki.serverEcdsa.certPath, key: pki.serverEcdsa.keyPath }],
-      clientCertificate: { cert: pki.upstreamClient.certPath, key: pki.upstreamClient.keyPath },
-      trust: { bundledRoots: false, extraRoots: [pki.ca.certPath] },
-      watch: false,
-    },
+    tls: testTlsSection(pki),
     peers: [{ name: "dev-trunk", match: { dnsNames: ["dev-trunk.local"] } }],
     sip: { listen: { host: "127.0.0.1", port: 0 }, ...(warmUpCalls === undefined ? {} : { warmUpCalls }) },
   }), "warm-up-test");

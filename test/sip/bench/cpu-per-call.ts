@@ -10,7 +10,7 @@ import { createMetrics } from "../../../src/observability/metrics.js";
 import { createSipProxy } from "../../../src/sip/server.js";
 import { TlsContextProvider } from "../../../src/tls/context-provider.js";
 import { createPeerIdentity } from "../../../src/tls/peer-identity.js";
-import { makeTestPki } from "../../helpers/pki.js";
+import { makeTestPki, testTlsSection } from "../../helpers/pki.js";
 import { freeTcpPort, runSipp, startSipp, startStunnel } from "../../helpers/sipp.js";
 
 const calls = Number(process.argv[2] ?? 10000);
@@ -18,12 +18,7 @@ const rate = Number(process.argv[3] ?? 1000);
 const pki = await makeTestPki();
 const uas = await startSipp({ scenario: "uas", timeoutSeconds: 300 });
 const config = parseConfig(stringify({
-  tls: {
-    certificates: [{ cert: pki.serverEcdsa.certPath, key: pki.serverEcdsa.keyPath }],
-    clientCertificate: { cert: pki.upstreamClient.certPath, key: pki.upstreamClient.keyPath },
-    trust: { bundledRoots: false, extraRoots: [pki.ca.certPath] },
-    watch: false,
-  },
+  tls: testTlsSection(pki),
   peers: [{ name: "dev-trunk", match: { dnsNames: ["dev-trunk.local"] } }],
   sip: {
     listen: { host: "127.0.0.1", port: 0 },

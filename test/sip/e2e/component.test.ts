@@ -10,16 +10,12 @@ import type { SipResponse } from "../../../src/sip/parse/index.js";
 import { TlsContextProvider } from "../../../src/tls/context-provider.js";
 import { createPeerIdentity } from "../../../src/tls/peer-identity.js";
 import { LogLines, TrunkClient, sipRequest, testPki } from "./harness.js";
+import { testTlsSection } from "../../helpers/pki.js";
 
 t.test("sipComponent: start, ready, answers, drain, close", async (t) => {
   const pki = await testPki();
   const config = parseConfig(stringify({
-    tls: {
-      certificates: [{ cert: pki.serverEcdsa.certPath, key: pki.serverEcdsa.keyPath }],
-      clientCertificate: { cert: pki.upstreamClient.certPath, key: pki.upstreamClient.keyPath },
-      trust: { bundledRoots: false, extraRoots: [pki.ca.certPath] },
-      watch: false,
-    },
+    tls: testTlsSection(pki),
     peers: [{ name: "dev-trunk", match: { dnsNames: ["dev-trunk.local"] }, maxConnections: 1 }],
     sip: { listen: { host: "127.0.0.1", port: 0 }, upstreams: [{ name: "svc", targets: [{ host: "127.0.0.1", port: 9, transport: "tcp" }], healthCheck: { enabled: false } }] },
   }), "component-test");
