@@ -14,6 +14,7 @@ import { INBOUND, SipMetrics } from "./metrics.js";
 import { createSipTap, type SipTap } from "./trace/sip-tap.js";
 import { parseMessage } from "./parse/index.js";
 import type { FramingError } from "./transport/framing.js";
+import { peerNameOf, upstreamLabelOf } from "./transport/flow.js";
 import { BranchFactory } from "./proxy/branch.js";
 import { ProxyCore } from "./proxy/core.js";
 import type { CallObserver } from "./proxy/call-observer.js";
@@ -268,7 +269,7 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
       }
       return;
     }
-    this.metrics.parseError(r.kind, conn.peer?.name);
+    this.metrics.parseError(r.kind, peerNameOf(conn));
     // Malformed responses are dropped (nobody to answer); malformed requests get 400/416/505.
     if (isResponseStart(buf)) {
       this.metrics.drop("malformed_response");
@@ -279,12 +280,12 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
       // A request without a Via: no answer could be matched by its sender, and leaving it
       // unanswered would leave the sender waiting. Close (after answers already in flight).
       this.metrics.drop("unanswerable_request");
-      this.#deps.logger.info({ peer: conn.peer?.name, upstream: conn.target?.label }, "SIP request without Via: closing the connection");
+      this.#deps.logger.info({ peer: peerNameOf(conn), upstream: upstreamLabelOf(conn) }, "SIP request without Via: closing the connection");
       conn.closeUnanswerable();
       return;
     }
     conn.send(reply);
-    this.metrics.response(r.status, "other", conn.side, conn.peer?.name);
+    this.metrics.response(r.status, "other", conn.side, peerNameOf(conn));
   }
 
   onFramingError(conn: SipConnection, err: FramingError): void {
@@ -296,20 +297,20 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
   }
 
   #answerFramingError(conn: SipConnection, err: FramingError): void {
-    this.metrics.parseError(err.code === "message-too-large" ? "too_large" : "framing", conn.peer?.name);
-    this.#deps.logger.info({ peer: conn.peer?.name, upstream: conn.target?.label, code: err.code, detail: err.detail, fatal: err.fatal }, "SIP framing error");
+    this.metrics.parseError(err.code === "message-too-large" ? "too_large" : "framing", peerNameOf(conn));
+    this.#deps.logger.info({ peer: peerNameOf(conn), upstream: upstreamLabelOf(conn), code: err.code, detail: err.detail, fatal: err.fatal }, "SIP framing error");
     if (err.headerSection === undefined) return;
     const status = err.code === "message-too-large" ? 513 : 400;
     const reply = buildRawErrorResponse(err.headerSection, status, FRAMING_REASONS[err.code]);
     if (reply !== undefined) {
       conn.send(reply);
-      this.metrics.response(status, "other", conn.side, conn.peer?.name);
+      this.metrics.response(status, "other", conn.side, peerNameOf(conn));
     }
   }
 
   onTimeout(conn: SipConnection, reason: ConnectionTimeout): void {
-    this.metrics.connectionTimeout(reason, conn.peer?.name);
-    this.#deps.logger.info({ peer: conn.peer?.name, upstream: conn.target?.label, reason }, "SIP connection closed: no progress");
+    this.metrics.connectionTimeout(reason, peerNameOf(conn));
+    this.#deps.logger.info({ peer: peerNameOf(conn), upstream: upstreamLabelOf(conn), reason }, "SIP connection closed: no progress");
   }
 
   onClose(conn: SipConnection): void {

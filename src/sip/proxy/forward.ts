@@ -2,10 +2,10 @@
 // transaction: our Via with a branch per attempt, Max-Forwards, Record-Route, the request edits
 // every earlier phase asked for (composed, never overwritten: issue 10 item 2), then failover to
 // the cluster's next target when an attempt fails (§16.7 step 6 restricted to 408/503/504).
-import { INBOUND } from "../direction.js";
+import { INBOUND, OUTBOUND } from "../direction.js";
 import { forwardRequest, type RequestEdits } from "../message/edit.js";
 import { InviteClientTransaction } from "../transaction/invite-client.js";
-import type { Flow } from "../transport/flow.js";
+import { peerNameOf, targetOf, type Flow } from "../transport/flow.js";
 import type { UpstreamTarget } from "../upstream/cluster.js";
 import type { ProxyEnv } from "./env.js";
 import type { ProxyTx } from "./proxy-tx.js";
@@ -76,18 +76,19 @@ function startInvite(env: ProxyEnv, ptx: ProxyTx, tx: InviteClientTransaction<Pr
 
 function recordRoute(env: ProxyEnv, ptx: ProxyTx, out: Flow): string {
   // Double Record-Route (RFC 5658): each entry names the address its side's connection reached.
+  // Requests from a trunk only ever go upstream and the other way round, so `out` tells both legs.
   const inFlow = ptx.inFlow;
-  if (inFlow.side === INBOUND) {
-    const t = out.target!;
+  if (out.side === OUTBOUND) {
+    const t = out.target;
     return recordRouteTrunkToUpstream(env.me, env.signer, {
       callId: ptx.callId, upstreamTransport: t.config.transport, service: t.service, targetIndex: t.index,
-      peer: inFlow.peer?.name ?? "", connectionId: inFlow.id, upstreamSentBy: out.sentBy, trunkSentBy: inFlow.sentBy,
+      peer: peerNameOf(inFlow) ?? "", connectionId: inFlow.id, upstreamSentBy: out.sentBy, trunkSentBy: inFlow.sentBy,
     });
   }
-  const t = inFlow.target;
+  const t = targetOf(inFlow);
   return recordRouteUpstreamToTrunk(env.me, env.signer, {
     callId: ptx.callId, upstreamTransport: t?.config.transport ?? "tls", service: t?.service ?? "", targetIndex: t?.index ?? -1,
-    peer: ptx.peerName ?? "", connectionId: out.id, upstreamSentBy: inFlow.sentBy, trunkSentBy: out.sentBy,
+    peer: out.peer.name, connectionId: out.id, upstreamSentBy: inFlow.sentBy, trunkSentBy: out.sentBy,
   });
 }
 

@@ -12,7 +12,7 @@ import type { SipResponse } from "../parse/index.js";
 import type { AcceptedInviteClient } from "../transaction/accepted.js";
 import { InviteClientTransaction } from "../transaction/invite-client.js";
 import type { ClientFailure } from "../transaction/types.js";
-import type { Flow } from "../transport/flow.js";
+import { peerNameOf, type Flow } from "../transport/flow.js";
 import { isFailoverStatus } from "../upstream/cluster.js";
 import { isBetterFinal, statusToForward } from "./best-response.js";
 import type { ProxyEnv } from "./env.js";
@@ -97,13 +97,13 @@ function endDialog(env: ProxyEnv, bye: ProxyTx): void {
 function confirmDialog(env: ProxyEnv, ptx: ProxyTx, res: SipResponse): Dialog {
   const inFlow = ptx.inFlow;
   const fromTrunk = inFlow.side === INBOUND;
-  const target = fromTrunk ? ptx.target : inFlow.target;
+  const target = ptx.upstreamTarget();
   const d: Dialog = {
     key: dialogKey(ptx.callId, ptx.fromTag, res.to.tag),
     callId: ptx.callId,
     service: target?.service ?? "",
     targetIndex: target?.index ?? -1,
-    peer: fromTrunk ? (inFlow.peer?.name ?? "") : (ptx.peerName ?? ""),
+    peer: ptx.trunkPeerName() ?? "",
     connectionId: fromTrunk ? inFlow.id : ptx.peerConnectionId,
     initiator: fromTrunk ? INBOUND : OUTBOUND,
     lastUsed: env.timers.now(),
@@ -121,7 +121,7 @@ export function onAccepted2xx(env: ProxyEnv, rec: AcceptedInviteClient, res: Sip
   // Refused in a retransmitted 2xx after we already answered: dropped (as forwardProvisionalOr2xx).
   if (bytes === undefined) return env.metrics.drop("srtp_policy");
   writeTo(env, rec.inFlow, bytes);
-  env.metrics.response(res.status, "INVITE", rec.dir, rec.inFlow.peer?.name);
+  env.metrics.response(res.status, "INVITE", rec.dir, peerNameOf(rec.inFlow));
   const d = rec.dialog;
   if (d !== undefined) {
     d.lastUsed = env.timers.now();

@@ -7,6 +7,7 @@ import { hashId } from "../../observability/hash.js";
 import { dialogKey } from "../dialog/dialogs.js";
 import { parseUri, type SipRequest } from "../parse/index.js";
 import { isReject, type PeerRouteDecision, type RouteDecision } from "../route/decision.js";
+import type { TrunkFlow, UpstreamFlow } from "../transport/flow.js";
 import type { UpstreamTarget } from "../upstream/cluster.js";
 import type { ProxyEnv } from "./env.js";
 import { attemptNext, forwardFixed, forwardToPeer } from "./forward.js";
@@ -37,15 +38,15 @@ export function inDialogPeer(env: ProxyEnv, req: SipRequest, hints: RouteHints |
   return d === undefined ? undefined : { peer: d.peer, connectionId: d.connectionId };
 }
 
-/** A request from a trunk, toward an upstream service. */
-export function routeUpstream(env: ProxyEnv, ptx: ProxyTx): void {
+/** A request from a trunk (`from`: the flow it came on), toward an upstream service. */
+export function routeUpstream(env: ProxyEnv, ptx: ProxyTx, from: TrunkFlow): void {
   const req = ptx.req;
   // A new request always gets the route decision, whatever Route it carries.
   if (req.to.tag !== undefined) {
     const target = inDialogTarget(env, req, ptx.hints);
     if (target !== undefined) return forwardFixed(env, ptx, target);
   }
-  decide(env, ptx, () => env.o.route(req, ptx.inFlow.peer!), applyDecision);
+  decide(env, ptx, () => env.o.route(req, from.peer), applyDecision);
 }
 
 /** Runs a route decision (sync or a promise) and applies it; a throw or rejection → 500. */
@@ -88,14 +89,14 @@ function applyDecision(env: ProxyEnv, ptx: ProxyTx, d: RouteDecision): void {
   if (!cluster.anyUp() || !attemptNext(env, ptx)) replyUnavailable(env, ptx);
 }
 
-/** A request from an upstream service, toward a trunk. */
-export function routeToTrunk(env: ProxyEnv, ptx: ProxyTx): void {
+/** A request from an upstream service (`from`: the flow it came on), toward a trunk. */
+export function routeToTrunk(env: ProxyEnv, ptx: ProxyTx, from: UpstreamFlow): void {
   const req = ptx.req;
   if (req.to.tag !== undefined) {
     const dest = inDialogPeer(env, req, ptx.hints);
     if (dest !== undefined) return forwardToPeer(env, ptx, dest.peer, dest.connectionId);
   }
-  decide(env, ptx, () => env.o.routeToPeer(req, ptx.inFlow.target?.service ?? ""), applyPeerDecision);
+  decide(env, ptx, () => env.o.routeToPeer(req, from.target.service), applyPeerDecision);
 }
 
 function applyPeerDecision(env: ProxyEnv, ptx: ProxyTx, d: PeerRouteDecision): void {
