@@ -1,4 +1,4 @@
-// The SIP proxy component: wires connections, parsing, the proxy core, upstream clusters, health
+// The SIP proxy component: wires connections, parsing, the proxy core, upstream services, health
 // checks, the dialog table and metrics. The composition root creates it with createSipProxy(),
 // hands it every authenticated listener connection (handleConnection), and calls start() once the
 // listener's port is known, drain() on shutdown, close() at the end.
@@ -26,7 +26,7 @@ import { FifoTimers, type TimerTarget, type Timers } from "./timer/timers.js";
 import type { TxTiming } from "./transaction/types.js";
 import { ConnectionManager } from "./transport/connections.js";
 import type { ConnectionHandler, ConnectionTimeout, SipConnection } from "./transport/sip-connection.js";
-import { UpstreamCluster } from "./upstream/cluster.js";
+import { UpstreamService } from "./upstream/service.js";
 import { HealthChecker } from "./upstream/health-checker.js";
 
 export interface SipProxyDeps {
@@ -78,7 +78,7 @@ export interface SipProxy {
   ready(): boolean;
   stats(): SipProxyStats;
   readonly metrics: SipMetrics;
-  readonly clusters: ReadonlyMap<string, UpstreamCluster>;
+  readonly services: ReadonlyMap<string, UpstreamService>;
   /** Per-peer admission control (the gate before the core); reconfigure() applies a reload. */
   readonly admission: AdmissionControl;
 }
@@ -102,7 +102,7 @@ export function createSipProxy(deps: SipProxyDeps): SipProxy {
 
 class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
   readonly metrics: SipMetrics;
-  readonly clusters = new Map<string, UpstreamCluster>();
+  readonly services = new Map<string, UpstreamService>();
   readonly admission: AdmissionControl;
   readonly #deps: SipProxyDeps;
   readonly #timers: Timers;
@@ -126,7 +126,7 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
       boundary.count();
       deps.logger.error({ error: errorText(err) }, "SIP timer handler failed");
     });
-    for (const u of cfg.upstreams) this.clusters.set(u.name, new UpstreamCluster(u));
+    for (const u of cfg.upstreams) this.services.set(u.name, new UpstreamService(u));
     for (const p of deps.peers) this.#peers.set(p.name, p);
     this.#dialogs = new DialogTable(cfg.timeouts.dialogIdleMs, (n) => this.metrics.activeCalls.set(n), cfg.limits.maxDialogs, () => this.metrics.dialogsEvicted.inc());
     const timers = this.#timers;
@@ -174,9 +174,9 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
       reliable: true,
       timerC: cfg.timeouts.timerCMs,
     };
-    const clusters = [...this.clusters.values()];
+    const services = [...this.services.values()];
     this.#health = new HealthChecker({
-      clusters,
+      services,
       timers: this.#timers,
       identity,
       metrics: this.metrics,
@@ -189,7 +189,7 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
       timers: this.#timers,
       timing,
       flows: this.#conns,
-      clusters: this.clusters,
+      services: this.services,
       peers: this.#peers,
       // Route functions are the operator's or the data layer's code: their exceptions are counted
       // as internal errors (the core answers those requests 500).

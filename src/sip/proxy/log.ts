@@ -30,7 +30,7 @@ function reportInvite(calls: CallObserver, ptx: ProxyTx, status: number, seconds
     peer: ptx.trunkPeerName() ?? null,
     // From a trunk: the target tried, else the service routed to; from an upstream: the service
     // the call belongs to (chosen by the calling number), else the one it came from.
-    service: (inFlow.side === INBOUND ? ptx.target?.service ?? ptx.cluster?.name : ptx.service ?? inFlow.target.service) ?? null,
+    service: (inFlow.side === INBOUND ? ptx.target?.service ?? ptx.upstreamService?.name : ptx.accountedService ?? inFlow.target.service) ?? null,
   });
 }
 

@@ -7,7 +7,7 @@ import type { RouteHints } from "./route-set.js";
 import type { TimerEntry, TimerTarget } from "../timer/timers.js";
 import type { ClientTx as AnyClientTx, ServerTx as AnyServerTx, TxContext } from "../transaction/layer.js";
 import type { Flow } from "../transport/flow.js";
-import type { UpstreamCluster, UpstreamTarget } from "../upstream/cluster.js";
+import type { UpstreamService, UpstreamTarget } from "../upstream/service.js";
 import { INBOUND, type Direction } from "../direction.js";
 
 export type ServerTx = AnyServerTx<ProxyTx>;
@@ -25,9 +25,11 @@ export class ProxyTx implements TimerTarget, TxContext<ProxyTx> {
   sent: Buffer | undefined;
   sentParsed: SipRequest | undefined;
   attempt = 0;
-  /** Bit i set: target i of the cluster was tried. */
+  /** Bit i set: target i of the upstream service was tried. */
   tried = 0;
-  cluster: UpstreamCluster | undefined;
+  /** Toward an upstream (a request from a trunk): the service routed to. */
+  upstreamService: UpstreamService | undefined;
+  /** Toward an upstream: the target of the current attempt. */
   target: UpstreamTarget | undefined;
   /** In-dialog requests go to one place only: no failover. */
   fixed = false;
@@ -38,8 +40,11 @@ export class ProxyTx implements TimerTarget, TxContext<ProxyTx> {
   requestUri: string | undefined;
   extraHeaders: readonly (readonly [string, string])[] | undefined;
   removeHeaders: readonly string[] | undefined = undefined;
-  /** The upstream service a call toward a trunk belongs to (chosen by the calling number). */
-  service: string | undefined = undefined;
+  /**
+   * Toward a trunk: the name of the upstream service the call is accounted to (the route
+   * decision's `service`, chosen by the calling number; call records).
+   */
+  accountedService: string | undefined = undefined;
   body: Buffer | undefined;
   recordRoute = false;
   bestStatus = 0;

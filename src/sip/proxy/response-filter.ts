@@ -13,7 +13,7 @@ import type { AcceptedInviteClient } from "../transaction/accepted.js";
 import { InviteClientTransaction } from "../transaction/invite-client.js";
 import type { ClientFailure } from "../transaction/types.js";
 import { peerNameOf, type Flow } from "../transport/flow.js";
-import { isFailoverStatus } from "../upstream/cluster.js";
+import { isFailoverStatus } from "../upstream/service.js";
 import { isBetterFinal, statusToForward } from "./best-response.js";
 import type { ProxyEnv } from "./env.js";
 import { attemptNext } from "./forward.js";
@@ -141,7 +141,7 @@ export function forwardStray2xx(env: ProxyEnv, flow: Flow, res: SipResponse): bo
   let out: Flow | undefined;
   if (flow.side === OUTBOUND && d.initiator === INBOUND) out = env.o.flows.toPeer(d.peer, d.connectionId);
   else if (flow.side === INBOUND && d.initiator === OUTBOUND) {
-    const t = env.o.clusters.get(d.service)?.targets[d.targetIndex];
+    const t = env.o.services.get(d.service)?.targets[d.targetIndex];
     if (t !== undefined) out = env.o.flows.toTarget(t);
   }
   if (out === undefined) return false;
@@ -165,7 +165,7 @@ export function finalFailure(env: ProxyEnv, ptx: ProxyTx, status: number, res: S
 function sendBest(env: ProxyEnv, ptx: ProxyTx): void {
   const status = ptx.bestStatus;
   const res = ptx.bestResponse;
-  const allTried = ptx.cluster === undefined || ptx.fixed || ptx.cluster.pick(ptx.tried) === undefined;
+  const allTried = ptx.upstreamService === undefined || ptx.fixed || ptx.upstreamService.pick(ptx.tried) === undefined;
   if (res === undefined) {
     // Nothing heard: Timer B/F (408), or every connection failed (503, we are unavailable).
     if (status === 503) return replyUnavailable(env, ptx);

@@ -1,6 +1,6 @@
 // The route phase: where a request goes. In-dialog requests follow our own (verified) Route entry,
 // then the dialog table; new requests get the route decision (sip.routes / number routing), which
-// may be asynchronous. Trunk → upstream service (a cluster of targets, failover between them);
+// may be asynchronous. Trunk → upstream service (its targets, failover between them);
 // upstream → trunk (one peer, by the calling number's service). Ends by handing to the forward
 // phase, or with a reply (reject, unknown service, nothing up).
 import { hashId } from "../../observability/hash.js";
@@ -8,7 +8,7 @@ import { dialogKey } from "../dialog/dialogs.js";
 import { parseUri, type SipRequest } from "../parse/index.js";
 import { isReject, type PeerRouteDecision, type RouteDecision } from "../route/decision.js";
 import type { TrunkFlow, UpstreamFlow } from "../transport/flow.js";
-import type { UpstreamTarget } from "../upstream/cluster.js";
+import type { UpstreamTarget } from "../upstream/service.js";
 import type { ProxyEnv } from "./env.js";
 import { attemptNext, forwardFixed, forwardToPeer } from "./forward.js";
 import type { ProxyTx } from "./proxy-tx.js";
@@ -23,11 +23,11 @@ function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
 /** The target an in-dialog request from a trunk goes to: our Route entry's hint, else the dialog. */
 export function inDialogTarget(env: ProxyEnv, req: SipRequest, hints: RouteHints | undefined): UpstreamTarget | undefined {
   if (hints !== undefined && hints.service !== undefined) {
-    const t = env.o.clusters.get(hints.service)?.targets[hints.targetIndex];
+    const t = env.o.services.get(hints.service)?.targets[hints.targetIndex];
     if (t !== undefined) return t;
   }
   const d = env.o.dialogs.get(dialogKey(req.callId, req.from.tag, req.to.tag), env.timers.now());
-  if (d !== undefined) return env.o.clusters.get(d.service)?.targets[d.targetIndex];
+  if (d !== undefined) return env.o.services.get(d.service)?.targets[d.targetIndex];
   return undefined;
 }
 
@@ -71,8 +71,8 @@ function applyDecision(env: ProxyEnv, ptx: ProxyTx, d: RouteDecision): void {
     const headers: [string, string][] | undefined = d.retryAfterSeconds !== undefined ? [["Retry-After", String(d.retryAfterSeconds)]] : undefined;
     return reply(env, ptx, d.reject, d.reason ?? reasonPhrase(d.reject), headers);
   }
-  const cluster = env.o.clusters.get(d.service);
-  if (cluster === undefined) {
+  const service = env.o.services.get(d.service);
+  if (service === undefined) {
     env.logger.error({ upstreamService: d.service }, "route decision named an unknown upstream service");
     return reply(env, ptx, 500, "Server Internal Error");
   }
@@ -85,8 +85,8 @@ function applyDecision(env: ProxyEnv, ptx: ProxyTx, d: RouteDecision): void {
   }
   ptx.extraHeaders = d.extraHeaders;
   ptx.removeHeaders = d.removeHeaders;
-  ptx.cluster = cluster;
-  if (!cluster.anyUp() || !attemptNext(env, ptx)) replyUnavailable(env, ptx);
+  ptx.upstreamService = service;
+  if (!service.anyUp() || !attemptNext(env, ptx)) replyUnavailable(env, ptx);
 }
 
 /** A request from an upstream service (`from`: the flow it came on), toward a trunk. */
@@ -106,7 +106,7 @@ function applyPeerDecision(env: ProxyEnv, ptx: ProxyTx, d: PeerRouteDecision): v
   if (d.requestUri !== undefined) ptx.requestUri = d.requestUri;
   ptx.extraHeaders = d.extraHeaders;
   ptx.removeHeaders = d.removeHeaders;
-  ptx.service = d.service;
+  ptx.accountedService = d.service;
   forwardToPeer(env, ptx, d.peer, -1);
 }
 

@@ -1,6 +1,7 @@
-// All SIP connections of the process: trunk-side ones (accepted by the mTLS listener, or opened by
-// us toward a peer's sip.targets) grouped by peer for RFC 5923-style reuse, and upstream ones (one
-// pooled connection per target, opened on demand). Implements the core's FlowProvider.
+// All SIP connections of the process: downstream TrunkConnections (accepted by the mTLS listener,
+// or opened by us toward a peer's sip.targets) grouped by peer for RFC 5923-style reuse, and
+// UpstreamConnections (one pooled connection per target of an upstream service, opened on demand).
+// Implements the core's FlowProvider.
 import { connect as netConnect } from "node:net";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import type { PeerConfig } from "../../config/schema/index.js";
@@ -9,7 +10,7 @@ import type { FramingLimits } from "./framing.js";
 import { INBOUND } from "../direction.js";
 import type { SipMetrics } from "../metrics.js";
 import type { Timers } from "../timer/timers.js";
-import { isIpLiteral, type UpstreamTarget } from "../upstream/cluster.js";
+import { isIpLiteral, type UpstreamTarget } from "../upstream/service.js";
 import type { Flow, FlowProvider, TrunkFlow, UpstreamFlow } from "./flow.js";
 import { TrunkConnection, UpstreamConnection, type ConnectionHandler, type ConnectionTimeouts, type SipConnection } from "./sip-connection.js";
 import type { SecureContext } from "node:tls";

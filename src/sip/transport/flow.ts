@@ -9,7 +9,7 @@
 // type, so no code needs a non-null assertion on either field.
 import type { PeerConfig } from "../../config/schema/index.js";
 import { INBOUND, type OUTBOUND } from "../direction.js";
-import type { UpstreamTarget } from "../upstream/cluster.js";
+import type { UpstreamTarget } from "../upstream/service.js";
 
 interface FlowBase {
   /** Process-unique connection number (also the `tgc` Record-Route hint). */

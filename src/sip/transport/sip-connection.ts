@@ -15,7 +15,7 @@ import type { PeerConfig } from "../../config/schema/index.js";
 import { SipStreamFramer, type FramingError, type FramingLimits } from "./framing.js";
 import { INBOUND, OUTBOUND } from "../direction.js";
 import type { TimerEntry, TimerTarget, Timers } from "../timer/timers.js";
-import type { UpstreamTarget } from "../upstream/cluster.js";
+import type { UpstreamTarget } from "../upstream/service.js";
 import type { TrunkFlow, UpstreamFlow } from "./flow.js";
 import type { SipTap } from "../trace/sip-tap.js";
 

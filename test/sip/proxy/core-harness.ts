@@ -15,7 +15,7 @@ import { defaultPeerRoute, defaultRoute } from "../../../src/sip/route/decision.
 import { FifoTimers, ManualPlatform } from "../../../src/sip/timer/timers.js";
 import { DEFAULT_TIMING } from "../../../src/sip/transaction/types.js";
 import type { FlowProvider, TrunkFlow, UpstreamFlow } from "../../../src/sip/transport/flow.js";
-import { UpstreamCluster, type UpstreamTarget } from "../../../src/sip/upstream/cluster.js";
+import { UpstreamService, type UpstreamTarget } from "../../../src/sip/upstream/service.js";
 import { LogLines } from "../e2e/harness.js";
 import { stringify } from "yaml";
 
@@ -107,9 +107,9 @@ export function makeCore(o: CoreHarnessOptions = {}) {
   const metrics = new SipMetrics(registry, cfg.peers.map((p) => p.name));
   const logs = new LogLines();
   const logger = createLogger({ level: "info", destination: logs });
-  const clusters = new Map<string, UpstreamCluster>();
-  for (const u of cfg.sip.upstreams) clusters.set(u.name, new UpstreamCluster(u, () => 0));
-  const cluster = clusters.get("svc")!;
+  const services = new Map<string, UpstreamService>();
+  for (const u of cfg.sip.upstreams) services.set(u.name, new UpstreamService(u, () => 0));
+  const service = services.get("svc")!;
   const peers = new Map(cfg.peers.map((p) => [p.name, p] as const));
   const trunk = new FakeTrunkFlow(peers.get("dev-trunk")!);
   const upFlows = new Map<UpstreamTarget, FakeUpstreamFlow>();
@@ -142,7 +142,7 @@ export function makeCore(o: CoreHarnessOptions = {}) {
     timers,
     timing: DEFAULT_TIMING,
     flows,
-    clusters,
+    services,
     peers,
     route: o.route ?? defaultRoute("svc"),
     routeToPeer: o.routeToPeer ?? defaultPeerRoute(cfg.peers),
@@ -155,7 +155,7 @@ export function makeCore(o: CoreHarnessOptions = {}) {
     ...(o.ownedHeaders ? { ownedHeaders: o.ownedHeaders } : {}),
     ...(o.failoverMs !== undefined ? { failoverMs: o.failoverMs } : {}),
   });
-  const up = (i: number) => flows.toTarget(cluster.targets[i]!) as FakeUpstreamFlow;
+  const up = (i: number) => flows.toTarget(service.targets[i]!) as FakeUpstreamFlow;
   const fromTrunk = (text: string, flow: FakeTrunkFlow = trunk) => {
     const r = parseMessage(Buffer.from(text, "latin1"));
     if (!r.ok) throw new Error(`test message does not parse: ${r.reason}`);
@@ -168,7 +168,7 @@ export function makeCore(o: CoreHarnessOptions = {}) {
     if (r.message.kind === "request") core.onRequest(up(i), r.message);
     else core.onResponse(up(i), r.message);
   };
-  return { refused, core, cfg, platform, timers, registry, metrics, logs, cluster, clusters, trunk, peerFlows, up, upFlows, fromTrunk, fromUpstream, dialogs, identity };
+  return { refused, core, cfg, platform, timers, registry, metrics, logs, service, services, trunk, peerFlows, up, upFlows, fromTrunk, fromUpstream, dialogs, identity };
 }
 
 /** A response to `req` as a UAS would send it (all Vias echoed), as text. */
