@@ -1,5 +1,6 @@
 // The schemas of the provisioning API's OpenAPI document (components.schemas): request and
 // response bodies. Split from openapi.ts, which describes the paths.
+import { AUDIT_KINDS } from "../store/audit-trail.js";
 import { MAX_CUSTOM_HEADER_CHARS } from "./validation.js";
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -138,7 +139,7 @@ export function openApiSchemas(maxBatchSize: number): Record<string, unknown> {
       properties: {
         id: { type: "string" },
         at: { type: "string", format: "date-time" },
-        kind: { type: "string", enum: ["number", "account", "keys", "export"] },
+        kind: { type: "string", enum: [...AUDIT_KINDS] },
         op: { type: "string", description: "create, update, delete (numbers); rotate, prune (keys); export" },
         subject: { type: ["string", "null"], description: "The token's sub, or cli:<local user> for the CLI" },
         peer: { type: ["string", "null"], description: "The configured peer of the client certificate (null for the CLI)" },
