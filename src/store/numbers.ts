@@ -4,8 +4,9 @@
 // Every change bumps `numbers_version` in the same transaction so routing caches on every replica
 // can poll one integer instead of reloading the table; on PostgreSQL it also notifies every
 // replica at commit, and this replica's cache is refreshed before the write resolves. Every
-// change is also recorded in the audit trail in its own transaction (audit-trail.ts): this file is
-// the one place numbers change, so no path can skip the record. `actor` says who changed them.
+// change is also recorded in the audit trail (audit-trail.ts), in the transaction that makes it:
+// this file is the one place numbers change, so no path can skip the record. `actor` says who
+// made the change (a caller that names none is recorded as such, never skipped).
 import type { SqlTx, SqlValue } from "./db/driver.js";
 import type { StoreContext } from "./context.js";
 import { normaliseE164 } from "./e164.js";
