@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { CsvError, csvField, parseCsv, type CsvRecord } from "../store/csv.js";
 import { validateNumberInput, type NumberEntry } from "../store/numbers.js";
-import { loadCliConfig, openCliStore, parseFlags, runSubcommand, UsageError, type CliIo } from "./store-command.js";
+import { cliActor, loadCliConfig, openCliStore, parseFlags, runSubcommand, UsageError, type CliIo } from "./store-command.js";
 
 const HELP = `usage:
   trunkgate numbers import FILE.csv [--config FILE]
@@ -11,10 +11,12 @@ const HELP = `usage:
       forms are accepted and normalised). The rules are the provisioning API's: service must name an upstream
       of the configuration's sip.upstreams, customHeader is printable ASCII of at most 256 characters.
       Every row is checked first: if any row is invalid nothing is imported and each bad row is reported
-      by line number. Existing numbers are updated.
+      by line number. Existing numbers are updated. Each number is recorded in the audit trail
+      (subject cli:<local user>) in the import's transaction.
   trunkgate numbers export [--config FILE]
       Writes all provisioned numbers as CSV to stdout. NOTE: this prints numbers and custom header values
-      in clear, by design (it is the operator's export): protect the output accordingly.`;
+      in clear, by design (it is the operator's export): protect the output accordingly. The export is
+      recorded in the audit trail (who, how many rows; no numbers).`;
 
 export async function numbersCommand(argv: string[], io: CliIo): Promise<number> {
   return runSubcommand(argv, io, HELP, { import: importNumbers, export: exportNumbers });
@@ -83,7 +85,7 @@ async function importNumbers(argv: string[], io: CliIo): Promise<number> {
   }
   const store = await openCliStore(config);
   try {
-    await store.numbers.upsertMany(entries);
+    await store.numbers.upsertMany(entries, cliActor("numbers import"));
     io.out(`imported ${entries.length} number(s)`);
     return 0;
   } finally {
@@ -100,12 +102,16 @@ async function exportNumbers(argv: string[], io: CliIo): Promise<number> {
   try {
     io.out("number,service,customHeader");
     let cursor: string | null = null;
+    let exported = 0;
     do {
       const page = await store.numbers.list({ cursor, limit: 1000 });
       for (const e of page.items) io.out(`${csvField(e.number)},${csvField(e.service)},${csvField(e.customHeader)}`);
+      exported += page.items.length;
       cursor = page.nextCursor;
     } while (cursor);
     if (unreadable.length > 0) io.err(`could not read ${unreadable.length} row(s); exported the others:\n  ${unreadable.join("\n  ")}`);
+    // Recorded once the numbers are out: an export is a read of all customer data, worth knowing about.
+    await store.audit.recordAlone({ kind: "export", op: "export", actor: cliActor("numbers export"), after: { rows: exported, unreadable: unreadable.length } });
     return unreadable.length > 0 ? 1 : 0;
   } finally {
     await store.close();

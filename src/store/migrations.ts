@@ -139,6 +139,30 @@ export const MIGRATIONS: readonly Migration[] = [
     name: "numbers by service",
     up: [`CREATE INDEX numbers_service ON numbers (service, number_index)`],
   },
+  {
+    // The audit trail (audit-trail.ts): one row per change to customer data, written in the change's
+    // transaction. `id` starts with the zero-padded time in ms, so the primary key serves time
+    // ranges, newest-first pagination and the retention purge; the two indexes serve the API's
+    // subject and number (blind index) filters in the same order.
+    version: 6,
+    name: "audit trail of provisioning changes",
+    up: [
+      `CREATE TABLE audit_trail (
+         id TEXT PRIMARY KEY,
+         at BIGINT NOT NULL,
+         kind TEXT NOT NULL,
+         op TEXT NOT NULL,
+         subject TEXT,
+         peer TEXT,
+         via TEXT NOT NULL,
+         target TEXT,
+         before_enc TEXT,
+         after_enc TEXT
+       )`,
+      `CREATE INDEX audit_trail_subject ON audit_trail (subject, id)`,
+      `CREATE INDEX audit_trail_target ON audit_trail (target, id)`,
+    ],
+  },
 ];
 
 const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (

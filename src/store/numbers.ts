@@ -3,7 +3,10 @@
 // the number's blind index (HMAC), which also orders pagination without revealing anything.
 // Every change bumps `numbers_version` in the same transaction so routing caches on every replica
 // can poll one integer instead of reloading the table; on PostgreSQL it also notifies every
-// replica at commit, and this replica's cache is refreshed before the write resolves.
+// replica at commit, and this replica's cache is refreshed before the write resolves. Every
+// change is also recorded in the audit trail (audit-trail.ts), in the transaction that makes it:
+// this file is the one place numbers change, so no path can skip the record. `actor` says who
+// made the change (a caller that names none is recorded as such, never skipped).
 import type { SqlTx, SqlValue } from "./db/driver.js";
 import type { StoreContext } from "./context.js";
 import { normaliseE164 } from "./e164.js";
@@ -11,6 +14,7 @@ import { upsertSorted, type UpsertSql } from "./sorted-upsert.js";
 import { transactionWithRetry } from "./tx-retry.js";
 import { NUMBERS_CHANNEL } from "./number-change-feed.js";
 import { numberEtag } from "./number-etag.js";
+import { UNATTRIBUTED, type AuditActor, type AuditChange, type AuditFields, type AuditTrail } from "./audit-trail.js";
 
 import { validateNumberInput, type NumberEntry, type NumberInput } from "./number-rules.js";
 
@@ -65,7 +69,10 @@ interface NumberRow {
 export class NumberRepository {
   private readonly committed = new Set<() => Promise<unknown>>();
 
-  constructor(private readonly ctx: StoreContext) {}
+  constructor(
+    private readonly ctx: StoreContext,
+    private readonly audit: AuditTrail,
+  ) {}
 
   /**
    * Runs `fn` after each committed change made through this repository, and the write resolves
@@ -88,8 +95,8 @@ export class NumberRepository {
     return this.ctx.keys.blindIndex(NUMBER_DOMAIN, e164);
   }
 
-  async upsert(input: NumberInput): Promise<NumberEntry> {
-    const [entry] = await this.upsertMany([input]);
+  async upsert(input: NumberInput, actor: AuditActor = UNATTRIBUTED): Promise<NumberEntry> {
+    const [entry] = await this.upsertMany([input], actor);
     return entry!;
   }
 
@@ -97,8 +104,8 @@ export class NumberRepository {
    * All or nothing: validates every entry first (the shared rules, service by form only: the
    * store does not know the SIP configuration), then writes them in one transaction.
    */
-  async upsertMany(inputs: readonly NumberInput[]): Promise<NumberEntry[]> {
-    return (await this.upsertManyReport(inputs)).map((r) => r.entry);
+  async upsertMany(inputs: readonly NumberInput[], actor: AuditActor = UNATTRIBUTED): Promise<NumberEntry[]> {
+    return (await this.upsertManyReport(inputs, actor)).map((r) => r.entry);
   }
 
   /**
@@ -106,7 +113,7 @@ export class NumberRepository {
    * the writing transaction: exact on SQLite (transactions are exclusive); on PostgreSQL two
    * batches creating the same new number at once may both report it created.
    */
-  async upsertManyReport(inputs: readonly NumberInput[]): Promise<{ entry: NumberEntry; created: boolean }[]> {
+  async upsertManyReport(inputs: readonly NumberInput[], actor: AuditActor = UNATTRIBUTED): Promise<{ entry: NumberEntry; created: boolean }[]> {
     const entries = inputs.map((input, i) => {
       const v = validateNumberInput(input);
       if (!v.ok) throw new NumberInputError(v.field, v.reason, inputs.length > 1 ? i : undefined);
@@ -125,8 +132,13 @@ export class NumberRepository {
       return [idx, this.ctx.encrypt(e.number, T, "number_enc", idx), e.service, this.ctx.encryptOpt(e.customHeader, T, "custom_header_enc", idx), at, at];
     });
     const existed = await transactionWithRetry(this.ctx.db, async (tx) => {
-      const found = await existingIndexes(tx, sorted);
+      const found = await this.existingFields(tx, sorted);
       await upsertSorted(tx, NUMBERS_UPSERT, rows);
+      const changes = sorted.map((idx): AuditChange => {
+        const before = found.get(idx) ?? null;
+        return { kind: "number", op: before ? "update" : "create", actor, target: idx, before, after: auditFields(byIndex.get(idx)!) };
+      });
+      await this.audit.record(tx, changes);
       await bumpVersion(tx);
       return found;
     });
@@ -138,18 +150,32 @@ export class NumberRepository {
    * Deletes the given (normalised) numbers in one transaction; returns, per number, whether it was
    * provisioned. The version moves once, and only when something was deleted.
    */
-  async deleteMany(numbers: readonly string[]): Promise<boolean[]> {
+  async deleteMany(numbers: readonly string[], actor: AuditActor = UNATTRIBUTED): Promise<boolean[]> {
     if (numbers.length === 0) return [];
     const indexes = numbers.map((n) => this.indexOf(n));
     const sorted = [...new Set(indexes)].sort();
     const deleted = await transactionWithRetry(this.ctx.db, async (tx) => {
       const gone = new Set<string>();
+      const changes: AuditChange[] = [];
       for (let i = 0; i < sorted.length; i += IN_CHUNK) {
         const chunk = sorted.slice(i, i + IN_CHUNK);
-        const rows = await tx.all<{ number_index: string }>(`DELETE FROM numbers WHERE number_index IN (${placeholders(chunk.length)}) RETURNING number_index`, chunk);
-        for (const r of rows) gone.add(r.number_index);
+        const rows = await tx.all<FieldsRow>(
+          `DELETE FROM numbers WHERE number_index IN (${placeholders(chunk.length)}) RETURNING number_index, service, custom_header_enc`,
+          chunk,
+        );
+        // RETURNING gives no order: the audit entries follow the (sorted) request order.
+        const byIdx = new Map(rows.map((r) => [r.number_index, r]));
+        for (const idx of chunk) {
+          const r = byIdx.get(idx);
+          if (!r) continue;
+          gone.add(idx);
+          changes.push({ kind: "number", op: "delete", actor, target: idx, before: this.storedFields(r), after: null });
+        }
       }
-      if (gone.size > 0) await bumpVersion(tx);
+      if (gone.size > 0) {
+        await this.audit.record(tx, changes);
+        await bumpVersion(tx);
+      }
       return gone;
     });
     if (deleted.size > 0) await this.afterCommit();
@@ -190,7 +216,7 @@ export class NumberRepository {
    * someone else between the read and the insert makes the insert a no-op: then the whole
    * decision runs again on the row that now exists.
    */
-  async change<T>(number: string, decide: (current: StoredNumber | null) => NumberDecision<T>): Promise<NumberChangeResult<T>> {
+  async change<T>(number: string, decide: (current: StoredNumber | null) => NumberDecision<T>, actor: AuditActor = UNATTRIBUTED): Promise<NumberChangeResult<T>> {
     const n = normaliseE164(number);
     if (!n.ok) throw new NumberInputError("number", `not an E.164 number: ${n.reason}`);
     const idx = this.indexOf(n.e164);
@@ -204,7 +230,10 @@ export class NumberRepository {
         if ("keep" in d) return { result: d.result, before, after: before, changed: false };
         if ("remove" in d) {
           const changed = (await tx.run("DELETE FROM numbers WHERE number_index = ?", [idx])) > 0;
-          if (changed) await bumpVersion(tx);
+          if (changed) {
+            await this.audit.record(tx, { kind: "number", op: "delete", actor, target: idx, before: auditFields(current!), after: null });
+            await bumpVersion(tx);
+          }
           return { result: d.result, before, after: null, changed };
         }
         const v = validateNumberInput(d.put);
@@ -214,6 +243,7 @@ export class NumberRepository {
         const row = [idx, this.ctx.encrypt(v.entry.number, T, "number_enc", idx), v.entry.service, this.ctx.encryptOpt(v.entry.customHeader, T, "custom_header_enc", idx), at, at];
         const sql = before ? `${NUMBERS_UPSERT.head} VALUES ${NUMBERS_UPSERT.row} ${NUMBERS_UPSERT.tail}` : `${NUMBERS_UPSERT.head} VALUES ${NUMBERS_UPSERT.row} ON CONFLICT (number_index) DO NOTHING`;
         if ((await tx.run(sql, row)) === 0) return undefined; // created concurrently: decide again
+        await this.audit.record(tx, { kind: "number", op: current ? "update" : "create", actor, target: idx, before: current ? auditFields(current) : null, after: auditFields(v.entry) });
         await bumpVersion(tx);
         return { result: d.result, before, after: { entry: v.entry, etag: this.etagOf(v.entry) }, changed: true };
       });
@@ -227,16 +257,11 @@ export class NumberRepository {
   }
 
   /** Returns whether a row was deleted. */
-  async delete(number: string): Promise<boolean> {
+  async delete(number: string, actor: AuditActor = UNATTRIBUTED): Promise<boolean> {
     const n = normaliseE164(number);
     if (!n.ok) return false;
-    const deleted = await transactionWithRetry(this.ctx.db, async (tx) => {
-      const changed = await tx.run("DELETE FROM numbers WHERE number_index = ?", [this.indexOf(n.e164)]);
-      if (changed > 0) await bumpVersion(tx);
-      return changed > 0;
-    });
-    if (deleted) await this.afterCommit();
-    return deleted;
+    const [deleted] = await this.deleteMany([n.e164], actor);
+    return deleted!;
   }
 
   /**
@@ -273,6 +298,26 @@ export class NumberRepository {
     return Number(rows[0]?.value ?? 0);
   }
 
+  /** Service and custom header of the rows that exist among `sorted` (the audit's before). */
+  private async existingFields(tx: SqlTx, sorted: readonly string[]): Promise<Map<string, AuditFields>> {
+    const found = new Map<string, AuditFields>();
+    for (let i = 0; i < sorted.length; i += IN_CHUNK) {
+      const chunk = sorted.slice(i, i + IN_CHUNK);
+      const rows = await tx.all<FieldsRow>(`SELECT number_index, service, custom_header_enc FROM numbers WHERE number_index IN (${placeholders(chunk.length)})`, chunk);
+      for (const r of rows) found.set(r.number_index, this.storedFields(r));
+    }
+    return found;
+  }
+
+  /**
+   * A row's fields for the audit. A header value that cannot be decrypted (tampered, key gone) is
+   * recorded as unreadable rather than refusing the change that overwrites or deletes the row.
+   */
+  private storedFields(r: FieldsRow): AuditFields {
+    const customHeader = this.ctx.readable(T, r.number_index, () => this.ctx.decryptOpt(r.custom_header_enc, T, "custom_header_enc", r.number_index));
+    return customHeader === undefined ? { service: r.service, customHeader: null, customHeaderUnreadable: 1 } : { service: r.service, customHeader };
+  }
+
   private decode(r: NumberRow): NumberEntry {
     return {
       number: this.ctx.decrypt(r.number_enc, T, "number_enc", r.number_index),
@@ -289,14 +334,15 @@ function placeholders(n: number): string {
   return new Array(n).fill("?").join(", ");
 }
 
-async function existingIndexes(tx: SqlTx, sorted: readonly string[]): Promise<Set<string>> {
-  const found = new Set<string>();
-  for (let i = 0; i < sorted.length; i += IN_CHUNK) {
-    const chunk = sorted.slice(i, i + IN_CHUNK);
-    const rows = await tx.all<{ number_index: string }>(`SELECT number_index FROM numbers WHERE number_index IN (${placeholders(chunk.length)})`, chunk);
-    for (const r of rows) found.add(r.number_index);
-  }
-  return found;
+interface FieldsRow {
+  number_index: string;
+  service: string;
+  custom_header_enc: string | null;
+}
+
+/** What the audit trail keeps of an entry: the number itself only as the entry's blind index. */
+function auditFields(e: NumberEntry): AuditFields {
+  return { service: e.service, customHeader: e.customHeader };
 }
 
 async function bumpVersion(tx: SqlTx): Promise<void> {

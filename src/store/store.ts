@@ -11,6 +11,7 @@ import { openDriver } from "./db/open.js";
 import { migrate } from "./migrations.js";
 import { StoreContext, type UnreadableRow } from "./context.js";
 import { NumberRepository } from "./numbers.js";
+import { AuditTrail } from "./audit-trail.js";
 import { CallRecordRepository } from "./call-records.js";
 import { StatisticsRepository } from "./statistics.js";
 import { keyUsage, reencryptAll, type ReencryptResult } from "./rotation.js";
@@ -22,6 +23,8 @@ export interface Store {
   readonly numbers: NumberRepository;
   readonly callRecords: CallRecordRepository;
   readonly statistics: StatisticsRepository;
+  /** Who changed what (audit-trail.ts); number changes are recorded by `numbers` itself. */
+  readonly audit: AuditTrail;
   /** The keyring in force. */
   readonly keyring: Keyring;
   /** Switch keyrings (after a rotation); the index key must be the same. */
@@ -142,12 +145,14 @@ class SqlStore implements Store {
   readonly numbers: NumberRepository;
   readonly callRecords: CallRecordRepository;
   readonly statistics: StatisticsRepository;
+  readonly audit: AuditTrail;
 
   constructor(
     private readonly ctx: StoreContext,
     minGroupSize?: number,
   ) {
-    this.numbers = new NumberRepository(ctx);
+    this.audit = new AuditTrail(ctx);
+    this.numbers = new NumberRepository(ctx, this.audit);
     this.statistics = new StatisticsRepository(ctx, minGroupSize);
     this.callRecords = new CallRecordRepository(ctx, this.statistics);
   }

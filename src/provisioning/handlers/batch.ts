@@ -3,7 +3,8 @@
 // why it was refused, named numbers[i].field). Atomic by default: one invalid entry refuses the
 // whole batch (400, with every entry's result) and nothing is written. With ?atomic=false the
 // valid entries are applied (in one transaction) and the invalid ones reported. One request, so it
-// counts once against the rate limit.
+// counts once against the rate limit. Each applied entry gets its audit trail entry in the
+// batch's transaction (the store writes it), so a refused atomic batch leaves none.
 import { HttpError, type Reply } from "../http-io.js";
 import { atomicParam, batchItems, deleteItem, queryParams, upsertItem, type BatchItem } from "../validation.js";
 import type { HandlerDeps, HandlerRequest } from "./context.js";
@@ -22,7 +23,10 @@ export async function batchUpsert(d: HandlerDeps, r: HandlerRequest): Promise<Re
   const { atomic, items, valid } = prepare(d, r, upsertItem(d.serviceSet), (e) => e.number, ".number");
   const results = refusedResults(items);
   if (valid.length < items.length && atomic) throw refused(items, results);
-  const written = await d.store.numbers.upsertManyReport(valid.map((i) => i.value));
+  const written = await d.store.numbers.upsertManyReport(
+    valid.map((i) => i.value),
+    r.actor,
+  );
   written.forEach((w, k) => {
     results[valid[k]!.index] = { index: valid[k]!.index, number: w.entry.number, status: w.created ? "created" : "updated" };
   });
@@ -33,7 +37,10 @@ export async function batchDelete(d: HandlerDeps, r: HandlerRequest): Promise<Re
   const { atomic, items, valid } = prepare(d, r, deleteItem, (n) => n, "");
   const results = refusedResults(items);
   if (valid.length < items.length && atomic) throw refused(items, results);
-  const deleted = await d.store.numbers.deleteMany(valid.map((i) => i.value));
+  const deleted = await d.store.numbers.deleteMany(
+    valid.map((i) => i.value),
+    r.actor,
+  );
   deleted.forEach((gone, k) => {
     results[valid[k]!.index] = { index: valid[k]!.index, number: valid[k]!.value, status: gone ? "deleted" : "not_found" };
   });
