@@ -1,0 +1,162 @@
+// trunkgate's own pooled HTTP/1.1 client for http.upstream.url (http.upstream.client: lean): up to
+// http.upstream.maxConnections keep-alive connections (upstream-connection.ts), the most recently
+// used idle one first (it is the least likely to have timed out), requests queued in order beyond
+// that. For https the TLS context is built once per client from trunkgate's client certificate, the
+// trust store and the TLS policy, and the last TLS session is offered again (resumption).
+import { isIP } from "node:net";
+import { createSecureContext } from "node:tls";
+import type { HttpConfig } from "../config/schema/index.js";
+import type { TlsContextProvider } from "../tls/context-provider.js";
+import { type ConnectionOptions, type ConnectionOwner, UpstreamConnection } from "./upstream-connection.js";
+import { PendingRequest, type RequestCarrier } from "./upstream-request.js";
+import { type UpstreamClient, UpstreamError, type UpstreamHandler, type UpstreamRequest } from "./upstream-types.js";
+
+export class LeanUpstreamClient implements UpstreamClient, ConnectionOwner, RequestCarrier {
+  readonly options: ConnectionOptions;
+  tlsSession: Buffer | undefined;
+  readonly #max: number;
+  readonly #all = new Set<UpstreamConnection>();
+  /** Idle connections, most recently used last. */
+  readonly #idle: UpstreamConnection[] = [];
+  readonly #queue: PendingRequest[] = [];
+  /** Connections still connecting (each opened for a queued request). */
+  readonly #connecting = new Set<UpstreamConnection>();
+  #closing = false;
+  #destroyed = false;
+  #onDrained: (() => void) | undefined;
+
+  constructor(url: URL, cfg: HttpConfig, tls: TlsContextProvider) {
+    const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
+    const https = url.protocol === "https:";
+    const t = cfg.timeouts;
+    this.#max = cfg.upstream.maxConnections;
+    this.options = {
+      host,
+      port: Number(url.port) || (https ? 443 : 80),
+      // rejectUnauthorized is set per connection; the policy (versions, ciphers, groups) is in here.
+      secureContext: https ? createSecureContext(tls.clientOptions()) : undefined,
+      servername: https && isIP(host) === 0 ? host : undefined,
+      connectMs: t.upstreamConnectMs,
+      responseMs: t.upstreamResponseMs,
+      bodyIdleMs: t.upstreamBodyIdleMs,
+      keepAliveMs: cfg.upstream.keepAliveTimeoutMs,
+      limits: { maxHeaderBytes: cfg.limits.maxHeaderBytes, maxHeaders: cfg.limits.maxHeaders },
+    };
+  }
+
+  dispatch(req: UpstreamRequest, handler: UpstreamHandler): void {
+    const p = new PendingRequest(req, handler);
+    p.carrier = this;
+    handler.onRequestStart(p, undefined);
+    if (p.aborted) return;
+    if (this.#closing || this.#destroyed) return p.fail(new UpstreamError("TRUNKGATE_UPSTREAM_CLOSED", "upstream client closed"));
+    if (p.head === undefined) return p.fail(new UpstreamError("TRUNKGATE_UPSTREAM_INVALID_REQUEST", "request not writable as HTTP/1.1"));
+    this.#queue.push(p);
+    this.#pump();
+  }
+
+  /** Hands queued requests to idle connections, opening new ones up to the cap. */
+  #pump(): void {
+    const q = this.#queue;
+    while (q.length > 0 && !this.#destroyed) {
+      const c = this.#idle.pop();
+      if (c !== undefined) {
+        if (c.usable) c.start(q.shift()!);
+        continue;
+      }
+      if (this.#connecting.size < q.length && this.#all.size < this.#max) {
+        const c = new UpstreamConnection(this);
+        this.#connecting.add(c);
+        this.#all.add(c);
+        continue;
+      }
+      break;
+    }
+  }
+
+  // --- ConnectionOwner -------------------------------------------------------------------------
+
+  connected(c: UpstreamConnection): void {
+    this.#connecting.delete(c);
+    this.released(c);
+  }
+
+  connectFailed(c: UpstreamConnection, err: Error): void {
+    this.#connecting.delete(c);
+    this.#all.delete(c);
+    // The request that waits longest gets the failure; the others keep their turn (and may open
+    // a connection of their own).
+    this.#queue.shift()?.fail(err);
+    this.#pump();
+    this.#checkDrained();
+  }
+
+  released(c: UpstreamConnection): void {
+    const next = this.#queue.shift();
+    if (next !== undefined) return c.start(next);
+    if (this.#closing || this.#destroyed) {
+      c.destroy();
+      return;
+    }
+    this.#idle.push(c);
+    c.idle();
+  }
+
+  closed(c: UpstreamConnection): void {
+    this.#connecting.delete(c);
+    this.#all.delete(c);
+    const i = this.#idle.indexOf(c);
+    if (i >= 0) this.#idle.splice(i, 1);
+    this.#pump();
+    this.#checkDrained();
+  }
+
+  retry(p: PendingRequest): void {
+    if (this.#destroyed) return p.fail(new UpstreamError("TRUNKGATE_UPSTREAM_CLOSED", "upstream client closed"));
+    p.carrier = this;
+    this.#queue.unshift(p);
+    this.#pump();
+  }
+
+  // --- RequestCarrier: a request still waiting in the queue ---------------------------------------
+
+  abortRequest(p: PendingRequest): void {
+    const i = this.#queue.indexOf(p);
+    if (i >= 0) this.#queue.splice(i, 1);
+    this.#checkDrained();
+  }
+
+  pauseReading(): void {}
+
+  resumeReading(): void {}
+
+  // --- lifecycle ---------------------------------------------------------------------------------
+
+  close(): Promise<void> {
+    this.#closing = true;
+    for (const c of this.#idle.splice(0)) c.destroy();
+    return new Promise((resolve) => {
+      this.#onDrained = resolve;
+      this.#checkDrained();
+    });
+  }
+
+  destroy(): Promise<void> {
+    this.#destroyed = true;
+    const err = new UpstreamError("TRUNKGATE_UPSTREAM_CLOSED", "upstream client destroyed");
+    for (const p of this.#queue.splice(0)) p.fail(err);
+    for (const c of [...this.#all]) c.destroy();
+    this.#idle.length = 0;
+    return new Promise((resolve) => {
+      this.#onDrained = resolve;
+      this.#checkDrained();
+    });
+  }
+
+  #checkDrained(): void {
+    if (!this.#onDrained || this.#all.size > 0 || this.#queue.length > 0) return;
+    const done = this.#onDrained;
+    this.#onDrained = undefined;
+    done();
+  }
+}
