@@ -1,0 +1,105 @@
+// The upstream clients' connection handling, each test against both (http.upstream.client lean and
+// undici): requests queue beyond maxConnections, an upstream's short Keep-Alive timeout stops reuse,
+// a reused connection that closes under a request (a stale keep-alive), a stalled response body.
+import { once } from "node:events";
+import type { ServerResponse } from "node:http";
+import { createServer, type AddressInfo, type Socket } from "node:net";
+import t from "tap";
+import { h1request, metricValue, startProxy, startUpstream, upstreamBed, waitFor, within } from "../helpers/http-harness.js";
+
+const { pki } = await upstreamBed(t);
+const CLIENTS = ["lean", "undici"] as const;
+
+/** A raw upstream: `answer(requestIndexOnSocket, head, socket)` writes (or withholds) each answer. */
+async function rawUpstream(t: { teardown(fn: () => unknown): void }, answer: (n: number, head: string, socket: Socket) => void): Promise<string> {
+  const server = createServer((socket) => {
+    socket.on("error", () => undefined);
+    let got = "";
+    let n = 0;
+    socket.on("data", (d: Buffer) => {
+      got += d.toString("latin1");
+      for (let end = got.indexOf("\r\n\r\n"); end >= 0; end = got.indexOf("\r\n\r\n")) {
+        const head = got.slice(0, end);
+        const cl = /\r\ncontent-length: *(\d+)/i.exec(head);
+        const bodyLen = cl ? Number(cl[1]) : 0;
+        if (got.length < end + 4 + bodyLen) return;
+        got = got.slice(end + 4 + bodyLen);
+        answer(++n, head, socket);
+      }
+    });
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  t.teardown(() => {
+    server.close();
+  });
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+for (const client of CLIENTS) {
+  t.test(`${client}: beyond maxConnections requests queue and are all served`, async (t) => {
+    const held: ServerResponse[] = [];
+    const up = await startUpstream({
+      handler: (req, res) => {
+        req.resume();
+        held.push(res);
+      },
+    });
+    t.teardown(() => up.close());
+    const p = await startProxy({ pki, upstreamUrl: up.url, http: { upstream: { client, maxConnections: 2 } } });
+    t.teardown(() => p.close());
+    const all = Array.from({ length: 6 }, (_, i) => h1request(pki, p.port, { path: `/q${i}` }));
+    for (let answered = 0; answered < 6; answered++) {
+      await waitFor(() => held.length > 0, 10_000, "a request at the upstream");
+      held.shift()!.end("ok");
+    }
+    const results = await within(Promise.all(all), 10_000, "all answers");
+    t.same(
+      results.map((r) => r.status),
+      [200, 200, 200, 200, 200, 200],
+    );
+    t.ok(new Set(up.seen.map((s) => s.socketId)).size <= 2, "never more than two upstream connections");
+  });
+
+  t.test(`${client}: an upstream Keep-Alive timeout within the 2 s margin: the connection is not reused`, async (t) => {
+    const sockets = new Set<Socket>();
+    const url = await rawUpstream(t, (_n, _head, socket) => {
+      sockets.add(socket);
+      socket.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nKeep-Alive: timeout=1\r\n\r\nok");
+    });
+    const p = await startProxy({ pki, upstreamUrl: url, http: { upstream: { client } } });
+    t.teardown(() => p.close());
+    t.equal((await h1request(pki, p.port, { path: "/a" })).status, 200);
+    t.equal((await h1request(pki, p.port, { path: "/b" })).status, 200);
+    t.equal(sockets.size, 2, "a new connection for the second request");
+  });
+
+  t.test(`${client}: a reused connection closing under a request (stale keep-alive)`, async (t) => {
+    // Every connection answers its first request and closes without a word at its second.
+    const url = await rawUpstream(t, (n, _head, socket) => {
+      if (n === 1) socket.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+      else socket.destroy();
+    });
+    const p = await startProxy({ pki, upstreamUrl: url, http: { upstream: { client, maxConnections: 1 } } });
+    t.teardown(() => p.close());
+    t.equal((await h1request(pki, p.port, { path: "/warm" })).status, 200);
+    const get = await h1request(pki, p.port, { path: "/again" });
+    // The lean client sends a request without a body once more on a new connection (RFC 9110
+    // §9.2.2: GET is idempotent); undici answers 502.
+    t.equal(get.status, client === "lean" ? 200 : 502, "GET on a stale connection");
+    t.equal((await h1request(pki, p.port, { path: "/warm2" })).status, 200, "a fresh connection's first request");
+    const post = await h1request(pki, p.port, { method: "POST", path: "/post", headers: { "content-length": 2 }, body: Buffer.from("hi") });
+    t.equal(post.status, 502, "a POST with a body is never sent twice");
+  });
+
+  t.test(`${client}: a response body stalling over upstreamBodyIdleMs is cut and counted as a timeout`, async (t) => {
+    const url = await rawUpstream(t, (_n, _head, socket) => {
+      socket.write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
+    });
+    const p = await startProxy({ pki, upstreamUrl: url, http: { upstream: { client }, timeouts: { upstreamBodyIdleMs: 300 } } });
+    t.teardown(() => p.close());
+    await t.rejects(h1request(pki, p.port, { path: "/stall" }), "the response is cut");
+    await waitFor(() => p.logs.access().length === 1, 5_000, "the access line");
+    t.equal(await metricValue(p.metrics, "trunkgate_http_upstream_errors_total", { kind: "timeout" }), 1);
+  });
+}
