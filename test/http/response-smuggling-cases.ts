@@ -13,6 +13,8 @@ export interface ResponseOutcome {
   body?: string;
   /** Whether the proxy sends the next request on the same upstream connection. */
   keeps: boolean;
+  /** "cut" is as good an answer (the head went out, whether the client read it before the reset depends on the engine). */
+  orCut?: boolean;
 }
 
 export interface ResponseCase {
@@ -47,7 +49,8 @@ export const RESPONSE_CASES: readonly ResponseCase[] = [
   },
   { name: "control: close-delimited", response: `${OK}\r\nhello`, close: true, lean: { status: 200, body: "hello", keeps: false } },
   { name: "control: 204 without body", response: "HTTP/1.1 204 No Content\r\n\r\n", lean: { status: 204, body: "", keeps: true } },
-  { name: "control: 304 with Content-Length, no body", response: "HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n", lean: { status: 304, body: "", keeps: true }, undici: { status: 304, body: "", keeps: false } },
+  // undici checks a 304's Content-Length against its (absent) body and fails it after the head.
+  { name: "control: 304 with Content-Length, no body", response: "HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n", lean: { status: 304, body: "", keeps: true }, undici: { status: 304, body: "", keeps: false, orCut: true } },
   { name: "control: HEAD with Content-Length, no body", method: "HEAD", response: `${OK}Content-Length: 5\r\n\r\n`, lean: { status: 200, body: "", keeps: true }, undici: { status: 200, body: "", keeps: false } },
   { name: "control: Connection: close", response: `${OK}Content-Length: 2\r\nConnection: close\r\n\r\nok`, lean: { status: 200, body: "ok", keeps: false } },
   { name: "control: HTTP/1.0 without keep-alive", response: "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok", lean: { status: 200, body: "ok", keeps: false } },

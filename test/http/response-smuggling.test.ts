@@ -76,7 +76,7 @@ for (const client of CLIENTS) {
       }
       const want: ResponseOutcome = client === "undici" ? (c.undici ?? c.lean) : c.lean;
       t.ok(carrier, `${c.name}: the request reached the upstream`);
-      t.equal(got.status, want.status, `${c.name}: status`);
+      if (!(want.orCut && got.status === "cut")) t.equal(got.status, want.status, `${c.name}: status`);
       if (want.body !== undefined && got.status !== "cut") t.equal(got.body, want.body, `${c.name}: body`);
       t.equal(probe.status, 200, `${c.name}: the next request is served`);
       t.equal(keeps, want.keeps, `${c.name}: ${want.keeps ? "connection reused" : "next request on a new connection"}`);
