@@ -7,7 +7,8 @@ import { isIP } from "node:net";
 import { createSecureContext } from "node:tls";
 import type { HttpConfig } from "../config/schema/index.js";
 import type { TlsContextProvider } from "../tls/context-provider.js";
-import { type ConnectionOptions, type ConnectionOwner, UpstreamConnection } from "./upstream-connection.js";
+import { type ConnectionOwner, UpstreamConnection } from "./upstream-connection.js";
+import type { ConnectionOptions } from "./upstream-socket.js";
 import { PendingRequest, type RequestCarrier } from "./upstream-request.js";
 import { type UpstreamClient, UpstreamError, type UpstreamHandler, type UpstreamRequest } from "./upstream-types.js";
 

@@ -4,28 +4,14 @@
 // hands the body on as slices of the socket's buffers. One request at a time, no pipelining.
 // It goes back to the pool only when the response was read whole, said nothing of a close, left no
 // stray bytes, and the request body was written whole; anything else closes it.
-import { connect as netConnect, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import type { Readable } from "node:stream";
-import { connect as tlsConnect, type SecureContext } from "node:tls";
 import { ChunkedDecoder, CHUNKED_MORE, type ChunkSink } from "./h1-chunked.js";
-import { HEAD_BARE_LF, HEAD_INCOMPLETE, headEnd, type HeadLimits } from "./h1-head.js";
+import { HEAD_BARE_LF, HEAD_INCOMPLETE, headEnd } from "./h1-head.js";
 import { BodyFraming, headerRecord, keepAliveTimeoutMs, parseResponseHead } from "./h1-response-head.js";
 import type { PendingRequest, RequestCarrier } from "./upstream-request.js";
+import { type ConnectionOptions, openUpstreamSocket, Phase, PhaseTimers } from "./upstream-socket.js";
 import { UpstreamError, type UpstreamErrorCode } from "./upstream-types.js";
-
-export interface ConnectionOptions {
-  host: string;
-  port: number;
-  /** Set for https: the context built once from trunkgate's client certificate and trust store. */
-  secureContext: SecureContext | undefined;
-  /** SNI and the name checked against the certificate; undefined for an IP address (RFC 6066 §3). */
-  servername: string | undefined;
-  connectMs: number;
-  responseMs: number;
-  bodyIdleMs: number;
-  keepAliveMs: number;
-  limits: HeadLimits;
-}
 
 /** The pool, as its connections see it. */
 export interface ConnectionOwner {
@@ -71,18 +57,12 @@ export class UpstreamConnection implements RequestCarrier, ChunkSink {
   #bodyLeft = 0;
   #chunked: ChunkedDecoder | undefined;
   #reusable = false;
-  #idleMs: number;
   #paused = false;
   /** The request body being written, until its end. */
   #body: Readable | null = null;
   #bodyWritten = 0;
   #headSent = true;
-  // Timers made once per connection and re-armed with refresh(); `#armed` says which one counts.
-  #connectTimer: NodeJS.Timeout;
-  #responseTimer: NodeJS.Timeout | undefined;
-  #bodyTimer: NodeJS.Timeout | undefined;
-  #idleTimer: NodeJS.Timeout | undefined;
-  #armed: State | undefined = State.Connecting;
+  readonly #timers: PhaseTimers;
 
   readonly #onBodyData = (chunk: Buffer) => this.#writeBody(chunk);
   readonly #onBodyEnd = () => this.#endBody();
@@ -94,23 +74,9 @@ export class UpstreamConnection implements RequestCarrier, ChunkSink {
 
   constructor(private readonly owner: ConnectionOwner) {
     const o = owner.options;
-    this.#idleMs = o.keepAliveMs;
-    this.socket = o.secureContext
-      ? tlsConnect({
-          host: o.host,
-          port: o.port,
-          secureContext: o.secureContext,
-          ALPNProtocols: ["http/1.1"],
-          rejectUnauthorized: true,
-          ...(o.servername !== undefined ? { servername: o.servername } : {}),
-          ...(owner.tlsSession !== undefined ? { session: owner.tlsSession } : {}),
-        })
-      : netConnect({ host: o.host, port: o.port });
-    const s = this.socket;
-    s.setNoDelay(true);
-    s.setKeepAlive(true, 60_000);
-    this.#connectTimer = setTimeout(() => this.#onTimer(State.Connecting), o.connectMs);
-    this.#connectTimer.unref();
+    this.#timers = new PhaseTimers([o.connectMs, o.responseMs, o.bodyIdleMs, o.keepAliveMs], (phase) => this.#onTimer(phase));
+    this.#timers.arm(Phase.Connect);
+    const s = (this.socket = openUpstreamSocket(o, owner.tlsSession));
     s.once(o.secureContext ? "secureConnect" : "connect", () => this.#onConnected());
     if (o.secureContext) s.on("session", (session: Buffer) => (owner.tlsSession = session));
     s.on("data", (chunk: Buffer) => this.#onData(chunk));
@@ -139,7 +105,7 @@ export class UpstreamConnection implements RequestCarrier, ChunkSink {
     this.#gotBytes = false;
     this.#unpause();
     this.socket.ref();
-    this.#arm(State.Head);
+    this.#timers.arm(Phase.Response);
     const body = p.req.body;
     if (body === null) {
       this.socket.write(p.head!, "latin1");
@@ -181,7 +147,7 @@ export class UpstreamConnection implements RequestCarrier, ChunkSink {
     if (!this.#paused) return;
     this.#paused = false;
     this.socket.resume();
-    if (this.#armed === State.Body) this.#bodyTimer?.refresh();
+    this.#timers.refresh(Phase.BodyIdle);
   }
 
   // --- request body --------------------------------------------------------------------------------
@@ -278,13 +244,9 @@ export class UpstreamConnection implements RequestCarrier, ChunkSink {
       const hinted = keepAliveTimeoutMs(head.keepAliveHint);
       if (hinted !== undefined) idleMs = Math.min(idleMs, hinted - KEEP_ALIVE_MARGIN_MS);
       this.#reusable = head.keepAlive && idleMs > 0;
-      if (idleMs > 0 && idleMs !== this.#idleMs) {
-        this.#idleMs = idleMs;
-        if (this.#idleTimer) clearTimeout(this.#idleTimer);
-        this.#idleTimer = undefined;
-      }
+      if (idleMs > 0) this.#timers.setMs(Phase.KeepAlive, idleMs);
       this.#state = State.Body;
-      this.#arm(State.Body);
+      this.#timers.arm(Phase.BodyIdle);
       try {
         p.handler.onResponseStart(p, head.status, headerRecord(head.rawHeaders), head.statusText);
       } catch (err) {
@@ -298,7 +260,7 @@ export class UpstreamConnection implements RequestCarrier, ChunkSink {
   }
 
   #readBody(buf: Buffer, from: number): void {
-    if (this.#armed === State.Body) this.#bodyTimer!.refresh();
+    this.#timers.refresh(Phase.BodyIdle);
     const p = this.#p!;
     switch (this.#framing) {
       case BodyFraming.Length: {
@@ -352,7 +314,7 @@ export class UpstreamConnection implements RequestCarrier, ChunkSink {
       this.#detachBody();
       unsent.resume();
     }
-    this.#arm(undefined);
+    this.#timers.disarm();
     if (reusable) this.#state = State.Idle;
     else this.destroy();
     try {
@@ -367,7 +329,7 @@ export class UpstreamConnection implements RequestCarrier, ChunkSink {
   idle(): void {
     this.#unpause();
     this.socket.unref();
-    this.#arm(State.Idle);
+    this.#timers.arm(Phase.KeepAlive);
   }
 
   #unpause(): void {
@@ -391,11 +353,7 @@ export class UpstreamConnection implements RequestCarrier, ChunkSink {
   #onClose(): void {
     if (this.#state !== State.Closed || this.#p) this.#fail(upstreamError("TRUNKGATE_UPSTREAM_CLOSED", "upstream closed the connection"), true);
     this.#state = State.Closed;
-    this.#arm(undefined);
-    clearTimeout(this.#connectTimer);
-    if (this.#responseTimer) clearTimeout(this.#responseTimer);
-    if (this.#bodyTimer) clearTimeout(this.#bodyTimer);
-    if (this.#idleTimer) clearTimeout(this.#idleTimer);
+    this.#timers.clear();
     this.owner.closed(this);
   }
 
@@ -421,47 +379,23 @@ export class UpstreamConnection implements RequestCarrier, ChunkSink {
 
   #onConnected(): void {
     if (this.#state !== State.Connecting) return;
-    this.#arm(undefined);
-    clearTimeout(this.#connectTimer);
+    this.#timers.disarm();
     this.#state = State.Idle;
     this.owner.connected(this);
   }
 
   // --- timers ------------------------------------------------------------------------------------
 
-  #arm(which: State | undefined): void {
-    this.#armed = which;
-    const o = this.owner.options;
-    if (which === State.Head) {
-      if (this.#responseTimer) this.#responseTimer.refresh();
-      else this.#responseTimer = unrefTimer(() => this.#onTimer(State.Head), o.responseMs);
-    } else if (which === State.Body) {
-      if (this.#bodyTimer) this.#bodyTimer.refresh();
-      else this.#bodyTimer = unrefTimer(() => this.#onTimer(State.Body), o.bodyIdleMs);
-    } else if (which === State.Idle) {
-      if (this.#idleTimer) this.#idleTimer.refresh();
-      else this.#idleTimer = unrefTimer(() => this.#onTimer(State.Idle), this.#idleMs);
-    }
-  }
-
-  /** A timer fired: it counts only if it is the armed one (the others are left to lapse). */
-  #onTimer(which: State): void {
-    if (this.#armed !== which) return;
-    if (which === State.Connecting) this.#fail(upstreamError("TRUNKGATE_UPSTREAM_CONNECT_TIMEOUT", "upstream connect timed out"), false);
-    else if (which === State.Head) {
+  #onTimer(phase: Phase): void {
+    if (phase === Phase.Connect) this.#fail(upstreamError("TRUNKGATE_UPSTREAM_CONNECT_TIMEOUT", "upstream connect timed out"), false);
+    else if (phase === Phase.Response) {
       // As undici: no response deadline while the request body is still going out unhindered.
-      if (this.#body !== null && !this.socket.writableNeedDrain) return void this.#responseTimer!.refresh();
+      if (this.#body !== null && !this.socket.writableNeedDrain) return this.#timers.arm(Phase.Response);
       this.#fail(upstreamError("TRUNKGATE_UPSTREAM_RESPONSE_TIMEOUT", "upstream response head timed out"), false);
-    } else if (which === State.Body) {
+    } else if (phase === Phase.BodyIdle) {
       // A pause for downstream backpressure is not the upstream's stall.
-      if (this.#paused) this.#bodyTimer!.refresh();
+      if (this.#paused) this.#timers.arm(Phase.BodyIdle);
       else this.#fail(upstreamError("TRUNKGATE_UPSTREAM_BODY_TIMEOUT", "upstream response body stalled"), false);
-    } else if (which === State.Idle) this.destroy();
+    } else this.destroy();
   }
-}
-
-function unrefTimer(fn: () => void, ms: number): NodeJS.Timeout {
-  const t = setTimeout(fn, ms);
-  t.unref();
-  return t;
 }
