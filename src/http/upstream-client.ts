@@ -19,6 +19,13 @@ export class LeanUpstreamClient implements UpstreamClient, ConnectionOwner, Requ
   readonly #all = new Set<UpstreamConnection>();
   /** Idle connections, most recently used last. */
   readonly #idle: UpstreamConnection[] = [];
+  /**
+   * Connections that just finished a response: they read what the upstream may still have sent
+   * (stray bytes, a FIN, a reset) for one event-loop turn before carrying another request, as
+   * undici does since GHSA-35p6-xmwp-9g52 (a response body or a close already on its way must not
+   * be taken for the next request's answer).
+   */
+  #settling = 0;
   readonly #queue: PendingRequest[] = [];
   /** Connections still connecting (each opened for a queued request). */
   readonly #connecting = new Set<UpstreamConnection>();
@@ -65,7 +72,7 @@ export class LeanUpstreamClient implements UpstreamClient, ConnectionOwner, Requ
         if (c.usable) c.start(q.shift()!);
         continue;
       }
-      if (this.#connecting.size < q.length && this.#all.size < this.#max) {
+      if (this.#connecting.size + this.#settling < q.length && this.#all.size < this.#max) {
         const c = new UpstreamConnection(this);
         this.#connecting.add(c);
         this.#all.add(c);
@@ -79,7 +86,7 @@ export class LeanUpstreamClient implements UpstreamClient, ConnectionOwner, Requ
 
   connected(c: UpstreamConnection): void {
     this.#connecting.delete(c);
-    this.released(c);
+    this.released(c, false);
   }
 
   connectFailed(c: UpstreamConnection, err: Error): void {
@@ -92,15 +99,22 @@ export class LeanUpstreamClient implements UpstreamClient, ConnectionOwner, Requ
     this.#checkDrained();
   }
 
-  released(c: UpstreamConnection): void {
-    const next = this.#queue.shift();
-    if (next !== undefined) return c.start(next);
-    if (this.#closing || this.#destroyed) {
-      c.destroy();
-      return;
-    }
-    this.#idle.push(c);
+  released(c: UpstreamConnection, settle: boolean): void {
+    if (this.#closing && this.#queue.length === 0) return c.destroy();
     c.idle();
+    if (!settle) return this.#settled(c);
+    this.#settling++;
+    setImmediate(() => {
+      this.#settling--;
+      this.#settled(c);
+    });
+  }
+
+  #settled(c: UpstreamConnection): void {
+    if (!c.usable) return; // it closed meanwhile (closed() has run)
+    if (this.#destroyed || (this.#closing && this.#queue.length === 0)) return c.destroy();
+    this.#idle.push(c);
+    this.#pump();
   }
 
   closed(c: UpstreamConnection): void {

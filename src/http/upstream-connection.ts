@@ -19,8 +19,11 @@ export interface ConnectionOwner {
   tlsSession: Buffer | undefined;
   connected(c: UpstreamConnection): void;
   connectFailed(c: UpstreamConnection, err: Error): void;
-  /** The response was read whole and the connection may carry another request. */
-  released(c: UpstreamConnection): void;
+  /**
+   * The connection may carry another request: just connected, or its response was read whole
+   * (`settle`: let it read for one event-loop turn first).
+   */
+  released(c: UpstreamConnection, settle: boolean): void;
   closed(c: UpstreamConnection): void;
   retry(p: PendingRequest): void;
 }
@@ -97,7 +100,7 @@ export class UpstreamConnection implements RequestCarrier, ChunkSink {
     if (early !== undefined) {
       // Its body failed while it waited: nothing was written, the connection stays good.
       p.fail(early);
-      return this.owner.released(this);
+      return this.owner.released(this, false);
     }
     this.#state = State.Head;
     this.#p = p;
@@ -306,7 +309,9 @@ export class UpstreamConnection implements RequestCarrier, ChunkSink {
     this.#served++;
     this.#chunked?.reset();
     // A request body still being written when the answer is complete: stop, and close (as undici).
-    const reusable = this.#reusable && !stray && this.#body === null;
+    // After HEAD the connection closes, as undici does: a server that sends a body anyway would
+    // have it read as the next request's answer.
+    const reusable = this.#reusable && !stray && this.#body === null && !p.isHead;
     const unsent = this.#body;
     if (unsent) {
       // The rest of the request body is read and dropped: the downstream side decides whether its
@@ -322,7 +327,7 @@ export class UpstreamConnection implements RequestCarrier, ChunkSink {
     } catch {
       // The exchange's own boundary answers for its callbacks; the connection is done with it.
     }
-    if (reusable && this.#state === State.Idle) this.owner.released(this);
+    if (reusable && this.#state === State.Idle) this.owner.released(this, true);
   }
 
   /** Called by the pool when the connection goes back to its idle list. */
