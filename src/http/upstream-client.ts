@@ -69,7 +69,10 @@ export class LeanUpstreamClient implements UpstreamClient, ConnectionOwner, Requ
     while (q.length > 0 && !this.#destroyed) {
       const c = this.#idle.pop();
       if (c !== undefined) {
-        if (c.usable) c.start(q.shift()!);
+        const p = q.shift()!;
+        if (p.aborted) this.#idle.push(c); // (aborted requests leave the queue at once; defensive)
+        else if (c.usable) c.start(p);
+        else q.unshift(p);
         continue;
       }
       if (this.#connecting.size + this.#settling < q.length && this.#all.size < this.#max) {

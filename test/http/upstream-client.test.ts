@@ -1,11 +1,13 @@
 // The upstream clients' connection handling, each test against both (http.upstream.client lean and
 // undici): requests queue beyond maxConnections, an upstream's short Keep-Alive timeout stops reuse,
-// a reused connection that closes under a request (a stale keep-alive), a stalled response body.
+// a reused connection that closes under a request (a stale keep-alive), a stalled response body,
+// a TLS handshake that never completes, a client leaving while its request waits in the queue.
 import { once } from "node:events";
 import type { ServerResponse } from "node:http";
 import { createServer, type AddressInfo, type Socket } from "node:net";
 import t from "tap";
 import { h1request, metricValue, startProxy, startUpstream, upstreamBed, waitFor, within } from "../helpers/http-harness.js";
+import { connectTestClient } from "../helpers/raw-tls.js";
 
 const { pki } = await upstreamBed(t);
 const CLIENTS = ["lean", "undici"] as const;
@@ -101,5 +103,52 @@ for (const client of CLIENTS) {
     await t.rejects(h1request(pki, p.port, { path: "/stall" }), "the response is cut");
     await waitFor(() => p.logs.access().length === 1, 5_000, "the access line");
     t.equal(await metricValue(p.metrics, "trunkgate_http_upstream_errors_total", { kind: "timeout" }), 1);
+  });
+
+  t.test(`${client}: an https upstream that never completes the handshake: 504 after upstreamConnectMs`, async (t) => {
+    const silent = createServer((socket) => socket.on("error", () => undefined));
+    silent.listen(0, "127.0.0.1");
+    await once(silent, "listening");
+    t.teardown(() => {
+      silent.close();
+    });
+    const port = (silent.address() as AddressInfo).port;
+    const p = await startProxy({ pki, upstreamUrl: `https://localhost:${port}`, http: { upstream: { client }, timeouts: { upstreamConnectMs: 300 } } });
+    t.teardown(() => p.close());
+    t.equal((await h1request(pki, p.port, { path: "/x" })).status, 504);
+    t.equal(await metricValue(p.metrics, "trunkgate_http_upstream_errors_total", { kind: "timeout" }), 1);
+  });
+
+  t.test(`${client}: a client leaving while its request is queued: the request is never sent`, async (t) => {
+    const held: ServerResponse[] = [];
+    const up = await startUpstream({
+      handler: (req, res) => {
+        req.resume();
+        held.push(res);
+      },
+    });
+    t.teardown(() => up.close());
+    const p = await startProxy({ pki, upstreamUrl: up.url, http: { upstream: { client, maxConnections: 1 } } });
+    t.teardown(() => p.close());
+    const first = h1request(pki, p.port, { path: "/first" });
+    await waitFor(() => held.length === 1, 10_000, "the first request at the upstream");
+    // The second waits for the only connection; its client leaves once the proxy has it in flight.
+    const leaver = connectTestClient(pki, p.port);
+    leaver.on("error", () => undefined);
+    leaver.on("secureConnect", () => leaver.write("GET /gone HTTP/1.1\r\nHost: a.example\r\n\r\n"));
+    await waitFor(() => p.proxy.activeRequests() === 2, 10_000, "two requests in flight");
+    leaver.destroy();
+    await waitFor(() => p.logs.access().some((l) => l.path === "/gone"), 10_000, "the leaver's access line");
+    held.shift()!.end("ok");
+    t.equal((await first).status, 200);
+    const third = h1request(pki, p.port, { path: "/third" });
+    await waitFor(() => held.length === 1, 10_000, "the third request at the upstream");
+    held.shift()!.end("ok");
+    t.equal((await third).status, 200);
+    t.same(
+      up.seen.map((r) => r.url),
+      ["/first", "/third"],
+      "the queued request of the client that left was dropped",
+    );
   });
 }
