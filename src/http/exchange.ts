@@ -15,7 +15,7 @@ import { downstreamResponseHeaders, upstreamRequestHeaders, type HostRewrite } f
 import { methodLabel, type HttpMetrics } from "./metrics.js";
 import { requestIdFor } from "./request-id.js";
 import type { UpstreamPool } from "./upstream-pool.js";
-import type { ResponseHeaders, UpstreamController, UpstreamHandler } from "./upstream-types.js";
+import { type ResponseHeaders, type UpstreamController, UpstreamError, type UpstreamHandler } from "./upstream-types.js";
 
 export type ProxyRequest = IncomingMessage | Http2ServerRequest | LeanRequest;
 /** The lean engine's LeanResponse passes as a ServerResponse: it has the members used here. */
@@ -261,7 +261,9 @@ class Exchange implements UpstreamHandler {
     const f = classifyUpstreamError(err);
     this.s.metrics.upstreamErrors.labels(f.kind).inc();
     this.#error = reason ?? `upstream ${f.kind}`;
-    this.s.logger.debug({ requestId: this.#requestId, kind: f.kind, code: f.code }, "http upstream error");
+    // The lean client's messages are fixed text (never upstream bytes): they name what was wrong.
+    const detail = err instanceof UpstreamError ? err.message : undefined;
+    this.s.logger.debug({ requestId: this.#requestId, kind: f.kind, code: f.code, detail }, "http upstream error");
     return f;
   }
 

@@ -82,5 +82,9 @@ for (const client of CLIENTS) {
       t.equal(keeps, want.keeps, `${c.name}: ${want.keeps ? "connection reused" : "next request on a new connection"}`);
       if (!want.keeps && carrier) await within(carrier.closed, 5_000, `${c.name}: upstream connection closed`);
     }
+    if (client === "lean" && !recording) {
+      const details = proxy.logs.lines.filter((l) => l.msg === "http upstream error").map((l) => l.detail);
+      t.ok(details.includes("content-length with transfer-encoding"), "the debug line names the fault");
+    }
   });
 }
