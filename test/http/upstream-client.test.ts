@@ -1,5 +1,6 @@
 // The upstream clients' connection handling, each test against both (http.upstream.client lean and
-// undici): requests queue beyond maxConnections, an upstream's short Keep-Alive timeout stops reuse,
+// undici): requests queue beyond maxConnections, idle connections close after keepAliveTimeoutMs,
+// an upstream's short Keep-Alive timeout stops reuse,
 // a reused connection that closes under a request (a stale keep-alive), a stalled response body,
 // a TLS handshake that never completes, a client leaving while its request waits in the queue.
 import { once } from "node:events";
@@ -74,6 +75,19 @@ for (const client of CLIENTS) {
     t.equal((await h1request(pki, p.port, { path: "/a" })).status, 200);
     t.equal((await h1request(pki, p.port, { path: "/b" })).status, 200);
     t.equal(sockets.size, 2, "a new connection for the second request");
+  });
+
+  t.test(`${client}: an idle upstream connection is closed after keepAliveTimeoutMs`, async (t) => {
+    let closed: Promise<unknown> | undefined;
+    const url = await rawUpstream(t, (_n, _head, socket) => {
+      closed ??= once(socket, "close");
+      socket.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    });
+    const p = await startProxy({ pki, upstreamUrl: url, http: { upstream: { client, keepAliveTimeoutMs: 200 } } });
+    t.teardown(() => p.close());
+    t.equal((await h1request(pki, p.port, { path: "/a" })).status, 200);
+    await within(closed!, 5_000, "the idle connection closed by the proxy");
+    t.pass("closed while the proxy still runs");
   });
 
   t.test(`${client}: a reused connection closing under a request (stale keep-alive)`, async (t) => {
