@@ -3,7 +3,8 @@
 // names and values) are made. It is at least as strict as Node's parser on everything that decides
 // framing: CRLF line ends only (a bare LF is a 400), no obs-fold, token header names, no control
 // characters in values, one Content-Length of digits only, Transfer-Encoding exactly "chunked",
-// never both. test/http/smuggling-cases.ts holds the answers both engines give.
+// never both. test/http/smuggling-cases.ts holds the answers both engines give. The field scanner
+// (scanFields) also reads the upstream's response heads (h1-response-head.ts): one set of rules.
 
 export interface HeadLimits {
   /** Request line + header fields + CRLFs, as Node's maxHeaderSize counts them. */

@@ -165,4 +165,30 @@ for (const client of CLIENTS) {
       "the queued request of the client that left was dropped",
     );
   });
+
+  t.test(`${client}: a TLS reload lets the request in flight finish on the old connection; new ones get new connections`, async (t) => {
+    const held: ServerResponse[] = [];
+    const up = await startUpstream({
+      https: { pki },
+      handler: (req, res) => {
+        req.resume();
+        if (req.url === "/held") held.push(res);
+        else res.end("ok");
+      },
+    });
+    t.teardown(() => up.close());
+    const p = await startProxy({ pki, upstreamUrl: `https://localhost:${up.port}`, http: { upstream: { client } } });
+    t.teardown(() => p.close());
+    const inFlight = h1request(pki, p.port, { path: "/held" });
+    await waitFor(() => held.length === 1, 10_000, "the held request at the upstream");
+    t.ok(p.tls.reload(), "reload accepted");
+    const after = await h1request(pki, p.port, { path: "/after" });
+    t.equal(after.status, 200, "a request after the reload is served");
+    held.shift()!.end("done");
+    const r = await inFlight;
+    t.equal(r.status, 200, "the request in flight finished");
+    t.equal(r.body.toString(), "done");
+    const ids = new Map(up.seen.map((s) => [s.url, s.socketId]));
+    t.not(ids.get("/after"), ids.get("/held"), "the new client opened its own connection");
+  });
 }
