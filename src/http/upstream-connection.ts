@@ -214,26 +214,26 @@ export class UpstreamConnection implements RequestCarrier, ChunkSink {
   #readHead(chunk: Buffer): void {
     this.#gotBytes = true;
     const limits = this.owner.options.limits;
+    // LFs before `from` were checked when they arrived (none ended the head).
+    let from = this.#buf === undefined ? 0 : this.#buf.length;
     let buf = this.#buf === undefined ? chunk : Buffer.concat([this.#buf, chunk]);
-    let start = 0;
     for (;;) {
-      const end = headEnd(buf, start, start, buf.length);
+      const end = headEnd(buf, 0, from, buf.length);
       if (end === HEAD_BARE_LF) return this.#badResponse("bare LF in response head");
       if (end === HEAD_INCOMPLETE) {
-        if (buf.length - start > limits.maxHeaderBytes) return this.#badResponse("response head too large");
-        this.#buf = start === 0 ? buf : buf.subarray(start);
+        if (buf.length > limits.maxHeaderBytes) return this.#badResponse("response head too large");
+        this.#buf = buf;
         return;
       }
-      if (end - start > limits.maxHeaderBytes) return this.#badResponse("response head too large");
+      if (end > limits.maxHeaderBytes) return this.#badResponse("response head too large");
       const p = this.#p!;
-      const head = parseResponseHead(buf, start, end, limits, p.isHead);
+      const head = parseResponseHead(buf, 0, end, limits, p.isHead);
       if (typeof head === "string") return this.#badResponse(head);
       if (head.status === 101) return this.#badResponse("unexpected protocol switch");
       if (head.status < 200) {
         // 100 Continue, 102, 103 Early Hints: interim, not forwarded; the final answer follows.
-        start = end;
-        buf = buf.subarray(start);
-        start = 0;
+        buf = buf.subarray(end);
+        from = 0;
         if (buf.length === 0) {
           this.#buf = undefined;
           return;

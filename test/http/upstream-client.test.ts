@@ -77,6 +77,27 @@ for (const client of CLIENTS) {
     t.equal(sockets.size, 2, "a new connection for the second request");
   });
 
+  t.test(`${client}: a response arriving a few bytes at a time (an interim 103 included) is read whole`, async (t) => {
+    const response = "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: b\r\n\r\nhello";
+    const url = await rawUpstream(t, (_n, _head, socket) => {
+      socket.setNoDelay(true);
+      let i = 0;
+      const next = (): void => {
+        if (i >= response.length || socket.destroyed) return;
+        socket.write(response.slice(i, i + 3), "latin1");
+        i += 3;
+        setImmediate(next);
+      };
+      next();
+    });
+    const p = await startProxy({ pki, upstreamUrl: url, http: { upstream: { client } } });
+    t.teardown(() => p.close());
+    const r = await h1request(pki, p.port, { path: "/slow" });
+    t.equal(r.status, 200);
+    t.equal(r.headers["x-a"], "b");
+    t.equal(r.body.toString(), "hello");
+  });
+
   t.test(`${client}: an idle upstream connection is closed after keepAliveTimeoutMs`, async (t) => {
     let closed: Promise<unknown> | undefined;
     const url = await rawUpstream(t, (_n, _head, socket) => {
