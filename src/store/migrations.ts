@@ -139,6 +139,14 @@ export const MIGRATIONS: readonly Migration[] = [
     name: "numbers by service",
     up: [`CREATE INDEX numbers_service ON numbers (service, number_index)`],
   },
+  {
+    // A call's peer and numbers sealed in one AES-GCM value (call-fields.ts) instead of one value
+    // per column: rows written from now on fill only fields_enc; older rows keep peer_enc,
+    // calling_enc and called_enc and stay readable. Independent of migrations 6 and 7.
+    version: 8,
+    name: "call records and journal: sealed call fields",
+    up: [`ALTER TABLE call_records ADD COLUMN fields_enc TEXT`, `ALTER TABLE call_journal ADD COLUMN fields_enc TEXT`],
+  },
 ];
 
 const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (
