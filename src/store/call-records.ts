@@ -172,6 +172,10 @@ export class CallRecordRepository {
     return rollup.length;
   }
 
+  /**
+   * Tests and troubleshooting only: no index serves it (migration 8 dropped it from the write
+   * path), so it scans the retained records.
+   */
   async findByCallId(callId: string): Promise<StoredCallRecord[]> {
     const rows = await this.ctx.db.all<CallRecordRow>(
       `SELECT ${READ_COLUMNS} FROM call_records WHERE call_id_hash = ? ORDER BY started_at, id`,

@@ -105,3 +105,16 @@ eachBackend("sealed call fields: moved to another row, or an unknown envelope ve
   await db.run("UPDATE call_records SET fields_enc = ? WHERE id = ?", [v2, rows[0]!.id]);
   await t.rejects(store.callRecords.findByCallId("new-0"), { name: "DecryptError", message: /not a version 1 call-fields envelope/, keyId: "k1" });
 });
+
+eachBackend("migration 8: no index on call_records.call_id_hash (a random page per record at commit); the purge's started_at index stays", async (t, env) => {
+  await env.open();
+  const db = openDriver(env.url, env.dir);
+  t.teardown(() => db.close());
+  const sql =
+    env.dialect === "sqlite"
+      ? "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'call_records'"
+      : "SELECT indexname AS name FROM pg_indexes WHERE tablename = 'call_records'";
+  const names = (await db.all<{ name: string }>(sql)).map((r) => r.name);
+  t.notOk(names.includes("call_records_call_id_hash"), `indexes: ${names.join(", ")}`);
+  t.ok(names.includes("call_records_started_at"));
+});
