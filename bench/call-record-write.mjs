@@ -15,6 +15,12 @@
 //    (process.threadCpuUsage(), µs resolution; /proc/self/task/<pid>/stat at 10 ms on an older
 //    Node; minus the same loop feeding a sink that does nothing), the whole process's CPU-µs per
 //    call (all threads), and the event loop's delay p99/max while writing (monitorEventLoopDelay).
+//    The worker mode's process figure includes the worker's start (module loading, a cold JIT),
+//    which a 3-5 s run does not amortise.
+// 3. The worker mode's main-thread share alone, which is what the SIP event loop pays: 200 answered
+//    calls handed over (answered() + record() each, the records built beforehand), then flush()
+//    awaited (the post and the acknowledgement), 100 times; this thread's CPU (threadCpuUsage)
+//    per call, minus the same loop with a sink that does nothing. Needs Node >= 23.9.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -156,6 +162,34 @@ for (const [m] of modes) {
       `process ${minMedian(proc)} (${proc.map((x) => x.toFixed(1)).join(", ")}); ` +
       `event-loop delay p99 ${median(rs.map((r) => r.p99)).toFixed(1)} ms, max ${median(rs.map((r) => r.max)).toFixed(1)} ms`,
   );
+}
+if (WorkerWriter && typeof process.threadCpuUsage === "function") {
+  const threadUs = () => {
+    const c = process.threadCpuUsage();
+    return c.user + c.system;
+  };
+  const handOver = async (sink) => {
+    const batches = Array.from({ length: 100 }, () => Array.from({ length: 200 }, record).map((r) => [answeredCall(r), r]));
+    const c0 = threadUs();
+    for (const b of batches) {
+      for (const [a, r] of b) {
+        sink.answered(a);
+        sink.record(r);
+      }
+      await sink.flush();
+    }
+    return (threadUs() - c0) / 20_000;
+  };
+  const none = { record() {}, answered() {}, async flush() {}, async close() {} };
+  const w = new WorkerWriter({ url, baseDir: dir, keyring });
+  await handOver(w); // warm-up: the worker's start, JIT
+  const main = [];
+  for (let rep = 0; rep < reps + 2; rep++) {
+    const empty = await handOver(none);
+    main.push((await handOver(w)) - empty);
+  }
+  await w.close();
+  console.log(`worker mode, main thread only (hand-over + post + acknowledgement): ${minMedian(main)} CPU-µs/call (${main.map((x) => x.toFixed(2)).join(", ")})`);
 }
 const written = await store.callRecords.count();
 await store.close();
