@@ -3,8 +3,9 @@
 //
 //   node bench/call-record-write.mjs [--dist DIR] [--rate 2000] [--seconds 5] [--reps 3]
 //
-// 1. insertMany: CPU-µs per record (encryption of peer and both numbers, Call-ID blind index,
-//    INSERT, statistics roll-up, COMMIT) on a temp SQLite file, batches of 200, 100 batches per rep;
+// 1. insertMany: CPU-µs per record (encryption of peer and both numbers: one sealed value since
+//    migration 8; Call-ID blind index, INSERT, statistics roll-up, COMMIT) on a temp SQLite file,
+//    batches of 200, 100 batches per rep;
 //    then per answered call: its journal entry in one batch and its record in a later one (what the
 //    SIP proxy writes for an answered call: the entry's INSERT, the record's INSERT and the entry's
 //    DELETE).
