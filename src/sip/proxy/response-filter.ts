@@ -135,7 +135,7 @@ export function onAccepted2xx(env: ProxyEnv, rec: AcceptedInviteClient, res: Sip
  * e.g. SIPp's plain-TCP side) but along the dialog, to the connection the dialog came from.
  */
 export function forwardStray2xx(env: ProxyEnv, flow: Flow, res: SipResponse): boolean {
-  if (res.viaList.length < 2) return false;
+  if (res.viaCount < 2) return false;
   const d = env.o.dialogs.get(dialogKey(res.callId, res.from.tag, res.to.tag), env.timers.now());
   if (d === undefined) return false;
   let out: Flow | undefined;

@@ -202,7 +202,7 @@ export class TransactionLayer<C extends TxContext<C>> implements ClientTxOwner<C
     if (method === "INVITE") {
       const c = this.#cInvite.get(branch);
       if (c instanceof AcceptedInviteClient) {
-        if (res.viaList.length < 2) return ResponseMatch.Malformed;
+        if (res.viaCount < 2) return ResponseMatch.Malformed;
         // RFC 6026 §7.2: in Accepted only 2xx (retransmissions) reach the TU; others are dropped.
         if (res.status >= 200 && res.status < 300) this.#tu.accepted2xx(c, res);
         return ResponseMatch.Done;
@@ -213,7 +213,7 @@ export class TransactionLayer<C extends TxContext<C>> implements ClientTxOwner<C
       return this.#cInvite.has(branch) ? ResponseMatch.Done : ResponseMatch.Stray;
     } else tx = this.#cOther.get(branch);
     if (tx === undefined) return ResponseMatch.Stray;
-    if (res.viaList.length < 2) return ResponseMatch.Malformed;
+    if (res.viaCount < 2) return ResponseMatch.Malformed;
     const status = res.status;
     switch (tx.receiveResponse(status)) {
       case ClientAction.PassUp:
