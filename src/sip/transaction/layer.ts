@@ -4,7 +4,6 @@
 // TLS/TCP (accepted.ts), and fails the client transactions of a flow that closed (§17.1.4).
 // The proxy logic is its user (TransactionUser): it gets typed messages and transaction events,
 // never a call from inside a transition.
-import type { Dialog } from "../dialog/dialogs.js";
 import type { Direction } from "../direction.js";
 import type { SipRequest, SipResponse } from "../parse/index.js";
 import type { KeyExpiryTarget, Timers } from "../timer/timers.js";
@@ -239,12 +238,6 @@ export class TransactionLayer<C extends TxContext<C>> implements ClientTxOwner<C
         break;
     }
     return ResponseMatch.Done;
-  }
-
-  /** Once an initial INVITE's dialog is confirmed: its compact Accepted record re-confirms it on 2xx retransmissions. */
-  attachDialog(branch: string, d: Dialog): void {
-    const rec = this.#cInvite.get(branch);
-    if (rec instanceof AcceptedInviteClient) rec.dialog = d;
   }
 
   /** A flow closed: every client transaction still waiting on it failed (§8.1.3.1, §17.1.4). */
