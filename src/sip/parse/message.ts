@@ -354,6 +354,7 @@ function parseUnchecked(buf: Buffer): ParseResult {
     }
   }
   const topVia = viaState.top;
+  viaState.top = undefined; // the scratch must not keep the last message's Via alive
   if (topVia === undefined) return missing("via");
   if (from === undefined) return missing("from");
   if (to === undefined) return missing("to");
