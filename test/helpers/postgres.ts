@@ -4,8 +4,8 @@
 // Missing binaries fail loudly unless TRUNKGATE_SKIP_PG=1 (then startPostgres returns null and
 // callers skip with a visible reason). Every wait is bounded by a deadline.
 //
-// One server per suite run: initdb and a server start cost about a second of CPU each (several on
-// a loaded machine), paid by every PostgreSQL test file when each had its own. test/run-suite.mjs
+// One server per suite run: initdb and a server start take about a second (several on a loaded
+// machine), paid by every PostgreSQL test file when each had its own. test/run-suite.mjs
 // starts one server before tap and names it in TRUNKGATE_TEST_PG_URL; startPostgres() then hands
 // out a view of it whose databases are this file's own (created fresh, dropped by stop()), so
 // files stay isolated. A file run without the runner (`npx tap dist/test/x.test.js`) starts its
@@ -250,7 +250,7 @@ export function sharedPostgres(url: string): PgServer {
   let stopped: Promise<void> | undefined;
   return {
     url,
-    port: Number(new URL(url).port),
+    port: Number(new URL(url).port || 5432),
     async createDatabase(prefix = "t") {
       if (stopped) throw new Error("createDatabase after stop()");
       const db = await createDatabase(url, prefix);
