@@ -72,3 +72,12 @@ t.test("throwaway cluster starts on loopback, gives separate databases and stops
     await after.end().catch(() => {});
   });
 });
+
+// test/run-suite.mjs names its run directory in TRUNKGATE_TEST_RUN_DIR: under it, a file that uses
+// this helper must find the run's one server (else every such file would start its own again).
+const underRunner = process.env.TRUNKGATE_TEST_RUN_DIR !== undefined;
+t.test("under the test runner, the run's shared server is named and answers", { skip: skip || (underRunner ? false : "not run by test/run-suite.mjs") }, async (t) => {
+  const url = process.env[SHARED_PG_ENV];
+  t.ok(url, `${SHARED_PG_ENV} set by the runner`);
+  t.equal((await currentDatabase(url!)).db, new URL(url!).pathname.slice(1));
+});
