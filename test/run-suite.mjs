@@ -17,6 +17,10 @@
 // unit vs integration, decided from the code, not from a list: a test is integration when it or a
 // test helper it imports (transitively, within test/) imports node:child_process, i.e. may spawn a
 // process (the app, PostgreSQL, SIPp, openssl, curl, promtool). Everything else runs in-process.
+//
+// What one run sets up once for all its files: a run directory (the test PKI), one PostgreSQL
+// server when a selected file uses test/helpers/postgres.ts (TRUNKGATE_TEST_PG_URL; each file gets
+// its own databases on it) and Node's compile cache. See CONTRIBUTING.md, "Tests".
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
