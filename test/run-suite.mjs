@@ -17,11 +17,15 @@
 // unit vs integration, decided from the code, not from a list: a test is integration when it or a
 // test helper it imports (transitively, within test/) imports node:child_process, i.e. may spawn a
 // process (the app, PostgreSQL, SIPp, openssl, curl, promtool). Everything else runs in-process.
+//
+// What one run sets up once for all its files: a run directory (the test PKI), one PostgreSQL
+// server when a selected file uses test/helpers/postgres.ts (TRUNKGATE_TEST_PG_URL; each file gets
+// its own databases on it) and Node's compile cache. See CONTRIBUTING.md, "Tests".
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const srcTests = join(root, "test");
@@ -62,21 +66,51 @@ function imports(js) {
   return specs;
 }
 
-function spawnsProcesses(js, memo = new Map()) {
+/** Whether the compiled test module, or a test/ module it imports (transitively), satisfies pred. */
+function reaches(js, pred, memo) {
   if (memo.has(js)) return memo.get(js);
   memo.set(js, false); // an import cycle among helpers ends here
   let result = false;
   for (const spec of imports(js)) {
-    if (spec === "node:child_process" || spec === "child_process") result = true;
+    if (pred(spec, js)) result = true;
     else if (spec.startsWith(".")) {
       const dep = resolve(dirname(js), spec);
-      // Only test/ code decides: the app's own modules never spawn on import.
-      if (dep.startsWith(outTests + "/") && existsSync(dep) && spawnsProcesses(dep, memo)) result = true;
+      // Only test/ code decides: the app's own modules never spawn or start PostgreSQL on import.
+      if (dep.startsWith(outTests + "/") && existsSync(dep) && reaches(dep, pred, memo)) result = true;
     }
     if (result) break;
   }
   memo.set(js, result);
   return result;
+}
+
+const spawnMemo = new Map();
+const spawnsProcesses = (js) => reaches(js, (spec) => spec === "node:child_process" || spec === "child_process", spawnMemo);
+
+const pgHelper = join(outTests, "helpers", "postgres.js");
+const pgMemo = new Map();
+const usesPostgres = (js) => js === pgHelper || reaches(js, (spec, from) => spec.startsWith(".") && resolve(dirname(from), spec) === pgHelper, pgMemo);
+
+/**
+ * One PostgreSQL server for the whole run (test/helpers/postgres.ts: each file gets its own
+ * databases on it), when a selected file uses PostgreSQL. Returns the environment for tap and a
+ * stop function; when the server cannot start, says why and lets each file fail (or start its
+ * own) as it would have without the runner.
+ */
+async function sharedPostgres(files) {
+  const none = { env: {}, stop: async () => {} };
+  if (process.env.TRUNKGATE_SKIP_PG === "1" || process.env.TRUNKGATE_TEST_PG_URL) return none;
+  if (!files.some(usesPostgres)) return none;
+  try {
+    const { startPostgres } = await import(pathToFileURL(pgHelper).href);
+    // Three files at a time, each with a few stores of up to 10 pooled connections.
+    const server = await startPostgres({ own: true, maxConnections: 300 });
+    if (!server) return none;
+    return { env: { TRUNKGATE_TEST_PG_URL: server.url }, stop: () => server.stop() };
+  } catch (err) {
+    console.error(`shared PostgreSQL server not started (each PostgreSQL test file tries its own): ${err.message}`);
+    return none;
+  }
 }
 
 function build() {
@@ -110,8 +144,7 @@ async function main() {
   if (mode === "build") process.exit(await build());
   if (mode === "list") {
     // Which files a mode would run, with their class: for checking the unit/integration split.
-    const memo = new Map();
-    for (const f of walk(outTests, (n) => n.endsWith(".test.js")).sort()) console.log(`${spawnsProcesses(f, memo) ? "integration" : "unit"}\t${relative(root, toSrc(f))}`);
+    for (const f of walk(outTests, (n) => n.endsWith(".test.js")).sort()) console.log(`${spawnsProcesses(f) ? "integration" : "unit"}\t${relative(root, toSrc(f))}`);
     return;
   }
   if (!["all", "unit", "integration"].includes(mode)) {
@@ -134,22 +167,27 @@ async function main() {
       console.error("no compiled tests under dist/test: run npm run build:test first");
       process.exit(2);
     }
-    const memo = new Map();
-    files = all.filter((f) => mode === "all" || (mode === "integration") === spawnsProcesses(f, memo));
-    // Longest first: the integration files take most of the time, so start them while the
-    // quick in-process files fill the gaps, instead of ending on one slow file with a core idle.
-    if (mode === "all") files = [...files.filter((f) => spawnsProcesses(f, memo)), ...files.filter((f) => !spawnsProcesses(f, memo))];
+    // The order given here does not matter: tap runs its files in path order, whatever we pass.
+    files = all.filter((f) => mode === "all" || (mode === "integration") === spawnsProcesses(f));
   }
   // What the test processes of this one run share (the test PKI material, test/helpers/pki.ts):
   // a directory of its own, so two runs side by side never mix, removed when the run ends.
   const runDir = mkdtempSync(join(tmpdir(), "trunkgate-test-run-"));
+  const pg = await sharedPostgres(files);
   const tap = join(root, "node_modules", ".bin", "tap");
   const args = ["--test-env=TAP_TYPE_STRIP_ONLY=1", ...options, ...files.map((f) => relative(root, f))];
-  const child = spawn(tap, args, { stdio: "inherit", cwd: root, env: { ...process.env, TRUNKGATE_TEST_RUN_DIR: runDir } });
+  // Every test process, and every `trunkgate` process the tests spawn, loads the same modules
+  // (tap's, the app's): Node's on-disk compile cache spares each one compiling them again (about
+  // a tenth of a small file's CPU, docs/benchmarks.md). Entries are keyed by the source's content,
+  // so a rebuilt file is never served stale code.
+  const compileCache = process.env.NODE_COMPILE_CACHE ?? join(root, "dist", ".node-compile-cache");
+  const env = { ...process.env, ...pg.env, NODE_COMPILE_CACHE: compileCache, TRUNKGATE_TEST_RUN_DIR: runDir };
+  const child = spawn(tap, args, { stdio: "inherit", cwd: root, env });
   const forward = (sig) => child.kill(sig);
   process.on("SIGINT", forward);
   process.on("SIGTERM", forward);
-  child.on("exit", (code, signal) => {
+  child.on("exit", async (code, signal) => {
+    await pg.stop().catch((err) => console.error(`stopping the shared PostgreSQL server: ${err.message}`));
     rmSync(runDir, { recursive: true, force: true });
     process.exit(code ?? (signal ? 1 : 0));
   });

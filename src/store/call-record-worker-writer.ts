@@ -31,6 +31,12 @@ export interface CallRecordWorkerWriterOptions extends CallRecordWriterOptions {
   workerUrl?: URL;
   /** Test hook: the first worker exits after committing this many batches, without acknowledging the last. */
   exitAfterBatches?: number;
+  /**
+   * Pause before restarting a worker that died within a second of starting (default: the flush
+   * interval, at least 1 s, at most 5 s). Tests that kill workers on purpose shorten it: waiting
+   * out 5 s per kill tests nothing.
+   */
+  restartPauseMs?: number;
 }
 
 interface Batch {
@@ -67,6 +73,7 @@ export class CallRecordWorkerWriter implements CallRecordQueue {
   readonly #batchSize: number;
   readonly #maxQueued: number;
   readonly #flushIntervalMs: number;
+  readonly #restartPauseMs: number;
   readonly #metrics: StoreMetrics | undefined;
   readonly #logger: Logger | undefined;
   readonly #init: WorkerInit;
@@ -84,6 +91,7 @@ export class CallRecordWorkerWriter implements CallRecordQueue {
     this.#batchSize = Math.max(1, opts.batchSize ?? 200);
     this.#maxQueued = Math.max(this.#batchSize, opts.maxQueued ?? 50_000);
     this.#flushIntervalMs = Math.max(10, opts.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS);
+    this.#restartPauseMs = Math.max(0, opts.restartPauseMs ?? Math.min(Math.max(this.#flushIntervalMs, QUICK_DEATH_MS), 5_000));
     this.#metrics = opts.registry ? storeMetrics(opts.registry) : undefined;
     this.#logger = opts.logger;
     this.#drops = new CallRecordDrops(this.#metrics, opts.logger, this.#maxQueued);
@@ -307,9 +315,9 @@ export class CallRecordWorkerWriter implements CallRecordQueue {
     if (this.#stopping) return;
     const quick = Date.now() - this.#startedAt < QUICK_DEATH_MS;
     this.#logger?.error({ code, unacknowledged: this.#inFlight }, "call record worker exited; restarting it");
-    // At least QUICK_DEATH_MS: with the 100 ms flush interval a worker that cannot start must not
-    // be restarted (and logged) ten times a second.
-    const delay = quick ? Math.min(Math.max(this.#flushIntervalMs, QUICK_DEATH_MS), 5_000) : 0;
+    // By default at least QUICK_DEATH_MS: with the 100 ms flush interval a worker that cannot start
+    // must not be restarted (and logged) ten times a second.
+    const delay = quick ? this.#restartPauseMs : 0;
     this.#restartTimer = setTimeout(() => this.#start(), delay);
     if (this.#inFlight === 0) this.#restartTimer.unref();
   }

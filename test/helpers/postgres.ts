@@ -3,6 +3,13 @@
 // postgres run as the `postgres` user (setpriv execs, so the child pid is the postmaster's pid).
 // Missing binaries fail loudly unless TRUNKGATE_SKIP_PG=1 (then startPostgres returns null and
 // callers skip with a visible reason). Every wait is bounded by a deadline.
+//
+// One server per suite run: initdb and a server start take about a second (several on a loaded
+// machine), paid by every PostgreSQL test file when each had its own. test/run-suite.mjs
+// starts one server before tap and names it in TRUNKGATE_TEST_PG_URL; startPostgres() then hands
+// out a view of it whose databases are this file's own (created fresh, dropped by stop()), so
+// files stay isolated. A file run without the runner (`npx tap dist/test/x.test.js`) starts its
+// own server as before.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
@@ -19,7 +26,18 @@ export interface PgServer {
   port: number;
   /** Creates a fresh database and returns its URL (one per test). */
   createDatabase(prefix?: string): Promise<string>;
+  /** Own server: stops it and removes its files. Shared server: drops the databases made here. */
   stop(): Promise<void>;
+}
+
+/** The environment variable naming the run's shared server (its maintenance database URL). */
+export const SHARED_PG_ENV = "TRUNKGATE_TEST_PG_URL";
+
+export interface StartPostgresOptions {
+  /** Start a server of this process's own even when the run shares one (the runner, the helper's test). */
+  own?: boolean;
+  /** The server's max_connections (a shared server serves several test files at once). */
+  maxConnections?: number;
 }
 
 // initdb alone takes seconds on a busy machine: bounds, not expectations.
@@ -34,9 +52,14 @@ export function pgSkipped(env: NodeJS.ProcessEnv = process.env): boolean {
   return env.TRUNKGATE_SKIP_PG === "1";
 }
 
-/** Starts a cluster, or returns null when TRUNKGATE_SKIP_PG=1. Throws when binaries are missing. */
-export async function startPostgres(): Promise<PgServer | null> {
+/**
+ * The run's shared server when there is one (TRUNKGATE_TEST_PG_URL), else a cluster of its own;
+ * null when TRUNKGATE_SKIP_PG=1. Throws when binaries are missing.
+ */
+export async function startPostgres(opts: StartPostgresOptions = {}): Promise<PgServer | null> {
   if (pgSkipped()) return null;
+  const shared = process.env[SHARED_PG_ENV];
+  if (shared && !opts.own) return sharedPostgres(shared);
   const bin = pgBinDir();
   for (const tool of ["initdb", "postgres"]) {
     if (!existsSync(join(bin, tool))) {
@@ -76,7 +99,7 @@ export async function startPostgres(): Promise<PgServer | null> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
     try {
-      const child = await startServer(wrap, bin, data, port, dir);
+      const child = await startServer(wrap, bin, data, port, dir, opts.maxConnections ?? 50);
       return server(child, port, dir);
     } catch (err) {
       lastError = err as Error;
@@ -110,13 +133,14 @@ async function startServer(
   data: string,
   port: number,
   cwd: string,
+  maxConnections: number,
 ): Promise<ChildProcess> {
   const [cmd, args] = wrap(join(bin, "postgres"), [
     "-D", data, "-p", String(port),
     "-c", "listen_addresses=127.0.0.1",
     "-c", "unix_socket_directories=",
     "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-    "-c", "max_connections=50",
+    "-c", `max_connections=${maxConnections}`,
   ]);
   const child = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"], cwd });
   let stderr = "";
@@ -174,17 +198,7 @@ function server(child: ChildProcess, port: number, dir: string): PgServer {
   return {
     url,
     port,
-    async createDatabase(prefix = "t") {
-      const name = `${prefix}_${randomBytes(6).toString("hex")}`.toLowerCase().replace(/[^a-z0-9_]/g, "_");
-      const c = new pg.Client({ connectionString: url });
-      await c.connect();
-      try {
-        await c.query(`CREATE DATABASE ${name}`);
-      } finally {
-        await c.end();
-      }
-      return `postgres://postgres@127.0.0.1:${port}/${name}`;
-    },
+    createDatabase: (prefix = "t") => createDatabase(url, prefix),
     stop() {
       stopped ??= (async () => {
         process.removeListener("exit", killOnExit);
@@ -200,6 +214,52 @@ function server(child: ChildProcess, port: number, dir: string): PgServer {
           }
         }
         rmSync(dir, { recursive: true, force: true });
+      })();
+      return stopped;
+    },
+  };
+}
+
+/** A fresh database on the server at `url` (its maintenance database); returns the new one's URL. */
+async function createDatabase(url: string, prefix: string): Promise<string> {
+  const name = `${prefix}_${randomBytes(6).toString("hex")}`.toLowerCase().replace(/[^a-z0-9_]/g, "_");
+  await maintenance(url, `CREATE DATABASE ${name}`);
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+async function maintenance(url: string, sql: string): Promise<void> {
+  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: bound(30_000) });
+  await c.connect();
+  try {
+    await c.query(sql);
+  } finally {
+    await c.end();
+  }
+}
+
+/**
+ * A test file's view of a server the whole run shares (`url`: its maintenance database): the same
+ * PgServer, but stop() drops the databases this view created instead of stopping the server, so
+ * one file's data never meets another's and the server does not fill up over a run. FORCE ends
+ * sessions still connected, as stopping an own server would.
+ */
+export function sharedPostgres(url: string): PgServer {
+  const created: string[] = [];
+  let stopped: Promise<void> | undefined;
+  return {
+    url,
+    port: Number(new URL(url).port || 5432),
+    async createDatabase(prefix = "t") {
+      if (stopped) throw new Error("createDatabase after stop()");
+      const db = await createDatabase(url, prefix);
+      created.push(new URL(db).pathname.slice(1));
+      return db;
+    },
+    stop() {
+      stopped ??= (async () => {
+        for (const name of created.splice(0)) await maintenance(url, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       })();
       return stopped;
     },

@@ -93,7 +93,8 @@ eachBackend("worker writer: a batch reaching batchSize is written without flush(
 
 eachBackend("worker writer: a terminated worker is restarted and loses nothing", async (t, env) => {
   const store = await env.open();
-  const w = writer(t, env, { batchSize: 50 });
+  // The worker dies within a second of starting: restarted after restartPauseMs (5 s by default).
+  const w = writer(t, env, { batchSize: 50, restartPauseMs: 50 });
   for (let i = 0; i < 200; i++) w.record(rec(i));
   const flushed = w.flush(); // four batches posted
   await w.terminateWorkerForTest(); // dies with them unanswered (some possibly committed)
@@ -109,7 +110,7 @@ eachBackend("worker writer: a terminated worker is restarted and loses nothing",
 eachBackend("worker writer: a batch committed but not acknowledged is not stored twice", async (t, env) => {
   const store = await env.open();
   // The first worker exits right after committing its second batch, before answering for it.
-  const w = writer(t, env, { batchSize: 40, exitAfterBatches: 2 });
+  const w = writer(t, env, { batchSize: 40, exitAfterBatches: 2, restartPauseMs: 50 });
   for (let i = 0; i < 120; i++) w.record(rec(i));
   await within(w.flush(), 60_000, "flush across the restart");
   t.equal(w.queued, 0);
