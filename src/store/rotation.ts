@@ -9,6 +9,7 @@ import type { InstanceInfo } from "./instances.js";
 
 export const ENCRYPTED_COLUMNS = [
   { table: "numbers", key: "number_index", columns: ["number_enc", "custom_header_enc"] },
+  { table: "accounts", key: "account_id", columns: ["name_enc", "custom_header_enc"] },
   { table: "call_records", key: "id", columns: ["peer_enc", "calling_enc", "called_enc"] },
   { table: "daily_statistics", key: "id", columns: ["peer_enc"] },
   { table: "call_journal", key: "id", columns: ["peer_enc", "calling_enc", "called_enc"] },

@@ -11,6 +11,7 @@ import { openDriver } from "./db/open.js";
 import { migrate } from "./migrations.js";
 import { StoreContext, type UnreadableRow } from "./context.js";
 import { NumberRepository } from "./numbers.js";
+import { AccountRepository } from "./accounts.js";
 import { CallRecordRepository } from "./call-records.js";
 import { StatisticsRepository } from "./statistics.js";
 import { keyUsage, reencryptAll, type ReencryptResult } from "./rotation.js";
@@ -20,6 +21,8 @@ import { recoverOrphanedCalls, type RecoveredOwner, type RecoveryOptions } from 
 export interface Store {
   readonly dialect: Dialect;
   readonly numbers: NumberRepository;
+  /** Accounts grouping numbers, with the defaults their numbers inherit. */
+  readonly accounts: AccountRepository;
   readonly callRecords: CallRecordRepository;
   readonly statistics: StatisticsRepository;
   /** The keyring in force. */
@@ -140,6 +143,7 @@ async function checkFingerprint(db: SqlDriver, keyring: Keyring, justCreated: bo
 
 class SqlStore implements Store {
   readonly numbers: NumberRepository;
+  readonly accounts: AccountRepository;
   readonly callRecords: CallRecordRepository;
   readonly statistics: StatisticsRepository;
 
@@ -148,6 +152,7 @@ class SqlStore implements Store {
     minGroupSize?: number,
   ) {
     this.numbers = new NumberRepository(ctx);
+    this.accounts = new AccountRepository(ctx, this.numbers);
     this.statistics = new StatisticsRepository(ctx, minGroupSize);
     this.callRecords = new CallRecordRepository(ctx, this.statistics);
   }

@@ -50,7 +50,7 @@ t.test("numbers import applies the API's rules: unknown services, header charset
   t.equal(await numbersCommand(["import", ok, "--config", config], r2.io), 0, r2.err.join("\n"));
   const r3 = io();
   t.equal(await numbersCommand(["export", "--config", config], r3.io), 0);
-  t.same(r3.out, ["number,service,customHeader", "+41446681806,teams,tenant=ok"]);
+  t.same(r3.out, ["number,service,customHeader,account", "+41446681806,teams,tenant=ok,"]);
 });
 
 t.test("keys init creates a 0600 file and refuses to overwrite", async (t) => {
@@ -100,8 +100,8 @@ eachBackend("numbers import/export, key rotation and retention through the CLI",
 
   const r3 = io();
   t.equal(await numbersCommand(["export", "--config", config], r3.io), 0);
-  t.equal(r3.out[0], "number,service,customHeader");
-  t.same(r3.out.slice(1).sort(), ['+15551234567,webex,', '+41446681800,teams,"tenant=a,b"']);
+  t.equal(r3.out[0], "number,service,customHeader,account");
+  t.same(r3.out.slice(1).sort(), ["+15551234567,webex,,", '+41446681800,teams,"tenant=a,b",']);
 
   const r4 = io();
   t.equal(await keysCommand(["rotate", "--config", config, "--prune"], r4.io), 0, r4.err.join("\n"));
@@ -115,6 +115,28 @@ eachBackend("numbers import/export, key rotation and retention through the CLI",
   const r6 = io();
   t.equal(await numbersCommand(["export", "--config", config], r6.io), 0);
   t.same(r6.out.slice(1).sort(), r3.out.slice(1).sort(), "still readable after rotation");
+
+  // The account column: numbers of an account, one inheriting its default service (empty service).
+  const store = await env.open({ keyring: undefined, keyFile });
+  await store.accounts.change("acme", () => ({ put: { id: "acme", service: "webex" }, result: 0 }));
+  await store.close();
+  const withAccounts = join(env.dir, "accounts.csv");
+  writeFileSync(withAccounts, "number,service,customHeader,account\n+4930700,,,acme\n+4930701,teams,h=1,acme\n");
+  const ra = io();
+  t.equal(await numbersCommand(["import", withAccounts, "--config", config], ra.io), 0, ra.err.join("\n"));
+  const rb = io();
+  t.equal(await numbersCommand(["export", "--config", config], rb.io), 0);
+  t.ok(rb.out.includes("+4930700,,,acme") && rb.out.includes("+4930701,teams,h=1,acme"), "exported with their account, the inherited service empty");
+  const unknown = join(env.dir, "unknown-account.csv");
+  writeFileSync(unknown, "number,service,customHeader,account\n+4930702,teams,,acme\n+4930703,,,nobody\n");
+  const rc = io();
+  t.equal(await numbersCommand(["import", unknown, "--config", config], rc.io), 1);
+  t.match(rc.err.join("\n"), /nothing imported: line 3: account: unknown account/);
+  const noService = join(env.dir, "no-service.csv");
+  writeFileSync(noService, "number,service,customHeader,account\n+4930704,,,\n");
+  const rd = io();
+  t.equal(await numbersCommand(["import", noService, "--config", config], rd.io), 1);
+  t.match(rd.err.join("\n"), /line 2: service: empty/, "no account: the service is required");
 
   const r7 = io();
   t.equal(await retentionCommand(["run", "--config", config], r7.io), 0, r7.err.join("\n"));
