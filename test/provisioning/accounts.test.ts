@@ -6,6 +6,7 @@ import t from "tap";
 import { makeTestPki } from "../helpers/pki.js";
 import { ROLES } from "../../src/provisioning/roles.js";
 import { startHarness } from "./harness.js";
+import { curl } from "../helpers/curl.js";
 
 const pki = await makeTestPki();
 t.teardown(() => pki.cleanup());
@@ -164,4 +165,26 @@ t.test("deleting an account: refused while it has numbers, unless cascade", asyn
   t.equal((await req("DELETE", "/api/v1/accounts/gone")).status, 404);
   await req("PUT", "/api/v1/accounts/empty", {});
   t.equal((await req("DELETE", "/api/v1/accounts/empty")).status, 204, "no numbers: deleted without cascade");
+});
+
+t.test("the walk-through of docs/provisioning-api.md (Accounts), with curl", async (t) => {
+  const base = `https://localhost:${h.port}`;
+  const auth = ["-H", `Authorization: Bearer ${admin}`];
+  const json = (body: string) => ["-H", "Content-Type: application/json", "--data", body];
+  const step = (method: string, path: string, args: string[] = []) => curl(pki, `${base}${path}`, ["-X", method, ...auth, ...args]);
+  t.equal((await step("PUT", "/api/v1/accounts/walk", json('{"name":"ACME GmbH","service":"svc-a","customHeader":"tenant=acme"}'))).status, 201);
+  const n1 = await step("PUT", "/api/v1/numbers/%2B4930123456", json('{"account":"walk"}'));
+  t.same(JSON.parse(n1.body), { number: "+4930123456", service: null, customHeader: null, account: "walk", effective: { service: "svc-a", customHeader: "tenant=acme" } });
+  t.equal((await step("PUT", "/api/v1/numbers/%2B4930123457", json('{"account":"walk","service":"svc-b"}'))).status, 201);
+  const moved = await step("PATCH", "/api/v1/accounts/walk", ["-H", "Content-Type: application/merge-patch+json", "--data", '{"service":"svc-b"}']);
+  t.equal(moved.status, 200, moved.body);
+  t.equal(JSON.parse((await step("GET", "/api/v1/numbers/%2B4930123456")).body).effective.service, "svc-b", "the number follows");
+  t.equal(JSON.parse((await step("GET", "/api/v1/numbers?account=walk")).body).items.length, 2);
+  t.equal(JSON.parse((await step("GET", "/api/v1/numbers?account=walk&service=svc-b")).body).items.length, 2);
+  const refused = await step("DELETE", "/api/v1/accounts/walk");
+  t.equal(refused.status, 409);
+  t.match(JSON.parse(refused.body), { error: "conflict", field: "account", numbers: 2 });
+  const cascaded = await step("DELETE", "/api/v1/accounts/walk?cascade=true");
+  t.same(JSON.parse(cascaded.body), { deleted: "walk", numbersDeleted: 2 });
+  t.equal((await step("GET", "/api/v1/accounts?limit=100")).status, 200);
 });
