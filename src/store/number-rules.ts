@@ -40,7 +40,8 @@ export type NumberValidation = { ok: true; entry: NumberEntry } | { ok: false; f
 
 /**
  * Validates and normalises one entry (the number to E.164, surrounding spaces trimmed, an empty
- * header to null). `services`: the configured upstream names; without it (the store, which does
+ * header to null). With an account the service may be absent (the account's default; whether the
+ * account exists and has one is checked by the store, in the writing transaction). `services`: the configured upstream names; without it (the store, which does
  * not know the SIP configuration) only the form of the service name is checked.
  */
 export function validateNumberInput(input: NumberInput, services?: ReadonlySet<string>): NumberValidation {

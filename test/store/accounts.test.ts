@@ -8,6 +8,7 @@ import { eachBackend } from "./backends.js";
 import { NumberCache } from "../../src/store/number-cache.js";
 import { PgNumberChangeFeed } from "../../src/store/number-change-feed.js";
 import { openDriver } from "../../src/store/db/open.js";
+import { migrate, MIGRATIONS } from "../../src/store/migrations.js";
 import type { AccountInput } from "../../src/store/accounts.js";
 import type { Store } from "../../src/store/store.js";
 import { within } from "../helpers/time.js";
@@ -163,4 +164,43 @@ eachBackend("accounts: a change of the defaults reaches another replica's routin
     t.equal(await cacheB.refreshIfChanged(), true, "the version moved");
   }
   t.same(cacheB.lookup("+4930400"), { service: "svc-b", customHeader: "h1" });
+});
+
+eachBackend("accounts: migration 7 keeps the numbers of an existing store (SQLite rebuilds the table)", async (t, env) => {
+  const db = openDriver(env.url, env.dir);
+  t.teardown(() => db.close());
+  await migrate(db, MIGRATIONS.filter((m) => m.version <= 5));
+  await db.run("INSERT INTO numbers (number_index, number_enc, service, custom_header_enc, created_at, updated_at) VALUES ('idx-1', 'enc-1', 'svc-a', 'hdr-1', 1, 2)");
+  await t.rejects(db.run("INSERT INTO numbers (number_index, number_enc, service, created_at, updated_at) VALUES ('idx-2', 'enc-2', NULL, 1, 2)"), "before: service NOT NULL");
+  t.same(await migrate(db), MIGRATIONS.filter((m) => m.version > 5).map((m) => m.version));
+  t.same(
+    await db.all("SELECT number_index, number_enc, service, custom_header_enc, created_at, updated_at, account_id FROM numbers"),
+    [{ number_index: "idx-1", number_enc: "enc-1", service: "svc-a", custom_header_enc: "hdr-1", created_at: 1, updated_at: 2, account_id: null }].map((r) =>
+      env.dialect === "postgres" ? { ...r, created_at: "1", updated_at: "2" } : r,
+    ),
+    "the row as it was",
+  );
+  await db.run("INSERT INTO numbers (number_index, number_enc, service, created_at, updated_at, account_id) VALUES ('idx-2', 'enc-2', NULL, 1, 2, 'acme')");
+  const indexes =
+    env.dialect === "sqlite"
+      ? await db.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'numbers' AND name LIKE 'numbers_%'")
+      : await db.all<{ name: string }>("SELECT indexname AS name FROM pg_indexes WHERE tablename = 'numbers' AND indexname LIKE 'numbers_%' AND indexname <> 'numbers_pkey'");
+  t.same(indexes.map((r) => r.name).sort(), ["numbers_account", "numbers_service"], "both listing indexes");
+});
+
+eachBackend("accounts: racing deletes and number writes never leave a number of a missing account", async (t, env) => {
+  const a = await env.open();
+  const b = await env.open();
+  for (let round = 0; round < 6; round++) {
+    const id = `race-${round}`;
+    await putAccount(a, { id, service: "svc-a" });
+    const writers = Array.from({ length: 4 }, (_, i) => b.numbers.upsert({ number: `+49305${round}0${i}`, account: id }).then(() => "written", (e: Error) => e.name));
+    const deleter = a.accounts.change(id, () => ({ remove: true, cascade: false, result: 0 })).then(() => "deleted", (e: Error) => e.name);
+    const outcomes = await Promise.all([...writers, deleter]);
+    const orphans = await a.numbers.list({ account: id });
+    const exists = (await a.accounts.get(id)) !== null;
+    t.ok(exists || orphans.items.length === 0, `round ${round}: ${outcomes.join(",")}: no number of a deleted account`);
+    t.ok(outcomes.slice(0, 4).every((o) => o === "written" || o === "NumberInputError"), "a writer either wrote or was told the account is unknown");
+    t.ok(outcomes[4] === "deleted" || outcomes[4] === "AccountInUseError");
+  }
 });
