@@ -151,6 +151,7 @@ export function accountSchemas(maxCustomHeaderChars: number, maxNameChars: numbe
         id: { ...ref("AccountId"), description: "Optional; must equal the path id" },
         name: { type: ["string", "null"], maxLength: maxNameChars, description: "Display name (no control characters)" },
         ...defaults,
+        numbers: { type: "integer", readOnly: true, description: "Read-only (as answered by GET): accepted and ignored" },
       },
     },
     Account: {

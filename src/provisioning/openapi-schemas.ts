@@ -11,6 +11,7 @@ const entryInputProperties = {
   customHeader: { type: ["string", "null"], maxLength: MAX_CUSTOM_HEADER_CHARS, description: "Printable ASCII, no CR/LF; null or empty: none (with an account: the account's default)" },
   number: { ...ref("E164"), description: "Optional; must equal the path number" },
   account: { type: ["string", "null"], pattern: "^[A-Za-z0-9._-]{1,64}$", description: "The account the number belongs to (it must exist); null or absent: none" },
+  effective: { type: "object", readOnly: true, description: "Read-only (as answered by GET): accepted and ignored" },
 };
 
 export function openApiSchemas(maxBatchSize: number): Record<string, unknown> {

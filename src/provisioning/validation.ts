@@ -99,7 +99,8 @@ export interface EntryInput {
   account: string | null;
 }
 
-const ENTRY_MEMBERS = ["service", "customHeader", "number", "account"];
+/** `effective` is read-only (what GET answers), accepted and ignored so a GET body can be PUT back. */
+const ENTRY_MEMBERS = ["service", "customHeader", "number", "account", "effective"];
 
 /** A PUT body; `number`, when given, must be the number of the path. */
 export function putBody(body: unknown, pathNumber: string, services: ReadonlySet<string>): EntryInput {
@@ -252,7 +253,8 @@ export function mergePatch(current: { number: string; service: string | null; cu
 /** An account's PUT body (`id`, when given, must be the path's) or the result of a merge patch. */
 export function accountBody(body: unknown, id: string, services: ReadonlySet<string>, current?: AccountFields): AccountFields {
   const o = asObject(body, "body");
-  onlyKeys(o, ["id", "name", "service", "customHeader"], "");
+  // `numbers` is read-only (what GET answers), accepted and ignored so a GET body can be PUT back.
+  onlyKeys(o, ["id", "name", "service", "customHeader", "numbers"], "");
   if (o.id !== undefined && (o.id === null || accountIdField(o.id, "id") !== id)) {
     throw new FieldError("id", o.id === null ? "cannot be removed" : "differs from the account in the path");
   }

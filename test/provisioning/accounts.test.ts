@@ -188,3 +188,18 @@ t.test("the walk-through of docs/provisioning-api.md (Accounts), with curl", asy
   t.same(JSON.parse(cascaded.body), { deleted: "walk", numbersDeleted: 2 });
   t.equal((await step("GET", "/api/v1/accounts?limit=100")).status, 200);
 });
+
+t.test("a GET body can be PUT back: the read-only members are ignored", async (t) => {
+  await req("PUT", "/api/v1/accounts/roundtrip", { service: "svc-a", customHeader: "r=1" });
+  await req("PUT", "/api/v1/numbers/%2B4930630001", { account: "roundtrip" });
+  const account = await req("GET", "/api/v1/accounts/roundtrip");
+  const back = await req("PUT", "/api/v1/accounts/roundtrip", account.json, { "if-match": account.headers.etag as string });
+  t.equal(back.status, 200, JSON.stringify(back.json));
+  t.equal(back.headers.etag, account.headers.etag, "unchanged");
+  const number = await req("GET", "/api/v1/numbers/%2B4930630001");
+  const again = await req("PUT", "/api/v1/numbers/%2B4930630001", number.json, { "if-match": number.headers.etag as string });
+  t.equal(again.status, 200, JSON.stringify(again.json));
+  t.same(again.json, number.json);
+  const ignored = await req("PATCH", "/api/v1/numbers/%2B4930630001", { effective: { service: "svc-b", customHeader: null } });
+  t.same(ignored.json.effective, { service: "svc-a", customHeader: "r=1" }, "effective cannot be written");
+});
