@@ -1,11 +1,14 @@
-// A/B of the HTTPS proxy's HTTP/1.1 engines (http.engine lean | node) in one sitting: the proxy
-// runs in a child process (its CPU is what is measured), the upstream and the keep-alive clients
-// here. Engines alternate trial by trial so that a machine whose load drifts hurts both alike.
+// A/B of the HTTPS proxy's HTTP/1.1 paths in one sitting: the downstream engines (http.engine
+// lean | node, both with the undici upstream client), or with AB=client the upstream clients
+// (http.upstream.client lean | undici, both on the lean engine). The proxy runs in a child process
+// (its CPU is what is measured), the upstream and the keep-alive clients here. The variants
+// alternate trial by trial so that a machine whose load drifts hurts both alike.
 //
-//   npm run build && node bench/http-engines.mjs            # 2 trials per engine, 3 s each
-//   TRIALS=3 SECONDS=5 CONNECTIONS=16 node bench/http-engines.mjs
+//   npm run build && node bench/http-engines.mjs            # 2 trials per variant, 3 s each
+//   AB=client TRIALS=5 SECONDS=5 CONNECTIONS=16 node bench/http-engines.mjs
 //
-// Reports per trial: requests/s and proxy CPU-µs per request (user + system of the child).
+// Reports per trial: requests/s and proxy CPU-µs per request (user + system of the child); then
+// per variant the median and the min over the trials.
 import { fork } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -38,7 +41,7 @@ async function serve(o) {
       clientCertificate: { cert: o.serverCert, key: o.serverKey },
       trust: { bundledRoots: false, extraRoots: [o.caCert] }, watch: false },
     peers: [{ name: "bench", match: { dnsNames: ["bench.client"] } }],
-    http: { engine: o.engine, listen: { host: "127.0.0.1", port: 0 }, upstream: { url: o.upstream } },
+    http: { engine: o.engine, listen: { host: "127.0.0.1", port: 0 }, upstream: { url: o.upstream, client: o.client } },
   });
   const sink = new Writable({ write: (_c, _e, cb) => cb() });
   const proxy = createHttpProxy({
@@ -61,6 +64,16 @@ async function main() {
   const trials = Number(process.env.TRIALS ?? 2);
   const seconds = Number(process.env.SECONDS ?? 3);
   const connections = Number(process.env.CONNECTIONS ?? 8);
+  const variants =
+    process.env.AB === "client"
+      ? [
+          { name: "undici client", engine: "lean", client: "undici" },
+          { name: "lean client", engine: "lean", client: "lean" },
+        ]
+      : [
+          { name: "node", engine: "node", client: "undici" },
+          { name: "lean", engine: "lean", client: "undici" },
+        ];
   const dir = mkdtempSync(join(tmpdir(), "tg-http-engines-"));
   try {
     const ca = await issueCertificate({ commonName: "bench CA", ca: {} });
@@ -83,8 +96,8 @@ async function main() {
 
     const rows = [];
     for (let i = 0; i < trials; i++) {
-      for (const engine of ["node", "lean"]) {
-        const child = fork(fileURLToPath(import.meta.url), ["--serve", JSON.stringify({ ...files, engine, upstream: upstreamUrl })]);
+      for (const v of variants) {
+        const child = fork(fileURLToPath(import.meta.url), ["--serve", JSON.stringify({ ...files, engine: v.engine, client: v.client, upstream: upstreamUrl })]);
         const [{ port }] = await once(child, "message");
         const cpu = () => new Promise((r) => (child.send("cpu"), child.once("message", (m) => r(m.cpu))));
         // Warm-up (JIT, pooled upstream connections), then the measured trial.
@@ -95,16 +108,22 @@ async function main() {
         child.send("exit");
         await once(child, "exit");
         const us = after.user - before.user + (after.system - before.system);
-        rows.push({ engine, trial: i + 1, rps: Math.round(n / seconds), usPerReq: Math.round(us / n) });
-        console.log(`${engine} trial ${i + 1}: ${Math.round(n / seconds)} req/s, ${Math.round(us / n)} proxy CPU-µs/req (${n} requests)`);
+        rows.push({ variant: v.name, trial: i + 1, rps: Math.round(n / seconds), usPerReq: Math.round(us / n) });
+        console.log(`${v.name} trial ${i + 1}: ${Math.round(n / seconds)} req/s, ${Math.round(us / n)} proxy CPU-µs/req (${n} requests)`);
       }
     }
     upstream.close();
     upstream.closeAllConnections();
-    for (const engine of ["node", "lean"]) {
-      const r = rows.filter((x) => x.engine === engine);
-      const mean = (k) => Math.round(r.reduce((a, x) => a + x[k], 0) / r.length);
-      console.log(`${engine}: mean ${mean("rps")} req/s, ${mean("usPerReq")} CPU-µs/req over ${r.length} trials`);
+    for (const v of variants) {
+      const r = rows.filter((x) => x.variant === v.name);
+      const median = (k) => {
+        const s = r.map((x) => x[k]).sort((a, b) => a - b);
+        return s.length % 2 ? s[(s.length - 1) / 2] : Math.round((s[s.length / 2 - 1] + s[s.length / 2]) / 2);
+      };
+      const min = (k) => Math.min(...r.map((x) => x[k]));
+      console.log(
+        `${v.name}: median ${median("rps")} req/s, ${median("usPerReq")} CPU-µs/req; min ${min("usPerReq")} CPU-µs/req over ${r.length} trials`,
+      );
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

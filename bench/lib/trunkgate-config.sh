@@ -37,7 +37,8 @@ sip:
 http:
   enabled: $http_on
   listen: { host: 127.0.0.1, port: $TG_HTTPS_PORT }
-  upstream: { url: "http://127.0.0.1:$UPSTREAM_PORT" }
+  # TG_HTTP_CLIENT=lean|undici measures one upstream client against the other (unset: the default)
+  upstream: { url: "http://127.0.0.1:$UPSTREAM_PORT"${TG_HTTP_CLIENT:+, client: $TG_HTTP_CLIENT} }
   # TG_HTTP_ENGINE=lean|node measures one HTTP/1.1 engine against the other (unset: the default)
   ${TG_HTTP_ENGINE:+engine: $TG_HTTP_ENGINE}
   # idle-connection memory test: connections stay open without a request for up to a minute

@@ -1,6 +1,6 @@
 // `trunkgate keys …`: manage the store's keyring file (see src/store/README.md, "Key rotation").
 import { createKeyFile, loadKeyring, STORE_KEY_ENV, writeKeyFile } from "../store/crypto/key-file.js";
-import { absolute, loadCliConfig, openCliStore, parseFlags, runSubcommand, UsageError, type CliIo } from "./store-command.js";
+import { absolute, cliActor, loadCliConfig, openCliStore, parseFlags, runSubcommand, UsageError, type CliIo } from "./store-command.js";
 import { openStore, type Store } from "../store/store.js";
 import type { Keyring } from "../store/crypto/keyring.js";
 import { planPrune, type PrunePlan } from "../store/rotation.js";
@@ -17,7 +17,8 @@ const HELP = `usage:
 
 Running instances re-read the key file within store.keyFileCheckMs (default 5 s) and record the keys
 they write with every store.instanceHeartbeatMs (default 10 s): "keys prune" succeeds once every
-instance has moved to the new key (see src/store/README.md, "Key rotation").`;
+instance has moved to the new key (see src/store/README.md, "Key rotation").
+rotate and prune are recorded in the store's audit trail (subject cli:<local user>, key ids only).`;
 
 export async function keysCommand(argv: string[], io: CliIo): Promise<number> {
   return runSubcommand(argv, io, HELP, { init, rotate, prune, status });
@@ -54,13 +55,21 @@ async function rotate(argv: string[], io: CliIo): Promise<number> {
   try {
     const result = await store.reencrypt({ batchSize });
     for (const [table, n] of Object.entries(result.rewritten)) io.out(`re-encrypted ${n} row(s) in ${table}`);
+    const rewritten = Object.values(result.rewritten).reduce((a, b) => a + b, 0);
+    await store.audit.recordAlone({
+      kind: "keys",
+      op: "rotate",
+      actor: cliActor(values.prune ? "keys rotate --prune" : "keys rotate"),
+      before: { active: keyring.active },
+      after: { active: next.active, rowsReencrypted: rewritten },
+    });
     const plan = await prunePlanOf(store, next);
     if (!values.prune) {
       if (plan.remove.length > 0) io.out(`no longer used: ${plan.remove.join(", ")}; run "keys prune" to remove them`);
       for (const k of plan.kept) io.out(`still in use: ${k.keyId}: ${k.reasons.join("; ")}`);
       return 0;
     }
-    return applyPrune(path, next, plan, io);
+    return await applyPrune(store, path, next, plan, io, "keys rotate --prune");
   } finally {
     await store.close();
   }
@@ -76,7 +85,7 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
       io.out("nothing to prune");
       return 0;
     }
-    return applyPrune(path, keyring, plan, io);
+    return await applyPrune(store, path, keyring, plan, io, "keys prune");
   } finally {
     await store.close();
   }
@@ -97,11 +106,18 @@ async function prunePlanOf(store: Store, keyring: Keyring, io?: CliIo): Promise<
   return planPrune(keyring, usage, instances);
 }
 
-function applyPrune(path: string, keyring: Keyring, plan: PrunePlan, io: CliIo): number {
+async function applyPrune(store: Store, path: string, keyring: Keyring, plan: PrunePlan, io: CliIo, command: string): Promise<number> {
   if (plan.remove.length > 0) {
     writeKeyFile(path, keyring.without(plan.remove));
     io.out(`removed unused key(s): ${plan.remove.join(", ")}`);
   }
+  await store.audit.recordAlone({
+    kind: "keys",
+    op: "prune",
+    actor: cliActor(command),
+    before: { keys: keyring.keyIds().join(",") },
+    after: { keys: keyring.without(plan.remove).keyIds().join(","), kept: plan.kept.map((k) => k.keyId).join(",") },
+  });
   for (const k of plan.kept) io.err(`not removed: ${k.keyId}: in use by ${k.reasons.join("; ")}`);
   if (plan.kept.length > 0) io.err("run \"keys prune\" again once running instances use the new key (store.keyFileCheckMs) and no stored value uses the old one");
   return plan.kept.length > 0 ? 1 : 0;

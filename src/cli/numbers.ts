@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { CsvError, csvField, parseCsv, type CsvRecord } from "../store/csv.js";
 import { NumberInputError, validateNumberInput, type NumberEntry } from "../store/numbers.js";
-import { loadCliConfig, openCliStore, parseFlags, runSubcommand, UsageError, type CliIo } from "./store-command.js";
+import { cliActor, loadCliConfig, openCliStore, parseFlags, runSubcommand, UsageError, type CliIo } from "./store-command.js";
 
 const HELP = `usage:
   trunkgate numbers import FILE.csv [--config FILE]
@@ -14,11 +14,13 @@ const HELP = `usage:
       forms are accepted and normalised). The rules are the provisioning API's: service must name an upstream
       of the configuration's sip.upstreams, customHeader is printable ASCII of at most 256 characters.
       Every row is checked first: if any row is invalid nothing is imported and each bad row is reported
-      by line number. Existing numbers are updated.
+      by line number. Existing numbers are updated. Each number is recorded in the audit trail
+      (subject cli:<local user>) in the import's transaction.
   trunkgate numbers export [--config FILE]
       Writes all provisioned numbers as CSV to stdout (own fields: an empty service with an account means
       the account's default). NOTE: this prints numbers and custom header values
-      in clear, by design (it is the operator's export): protect the output accordingly.`;
+      in clear, by design (it is the operator's export): protect the output accordingly. The export is
+      recorded in the audit trail (who, how many rows; no numbers).`;
 
 export async function numbersCommand(argv: string[], io: CliIo): Promise<number> {
   return runSubcommand(argv, io, HELP, { import: importNumbers, export: exportNumbers });
@@ -92,7 +94,7 @@ async function importNumbers(argv: string[], io: CliIo): Promise<number> {
   const store = await openCliStore(config);
   try {
     try {
-      await store.numbers.upsertMany(entries);
+      await store.numbers.upsertMany(entries, cliActor("numbers import"));
     } catch (err) {
       // The accounts are checked against the store: an unknown one refuses the whole file.
       if (!(err instanceof NumberInputError)) throw err;
@@ -116,12 +118,16 @@ async function exportNumbers(argv: string[], io: CliIo): Promise<number> {
   try {
     io.out("number,service,customHeader,account");
     let cursor: string | null = null;
+    let exported = 0;
     do {
       const page = await store.numbers.list({ cursor, limit: 1000 });
       for (const e of page.items) io.out(`${csvField(e.number)},${csvField(e.service)},${csvField(e.customHeader)},${csvField(e.account ?? null)}`);
+      exported += page.items.length;
       cursor = page.nextCursor;
     } while (cursor);
     if (unreadable.length > 0) io.err(`could not read ${unreadable.length} row(s); exported the others:\n  ${unreadable.join("\n  ")}`);
+    // Recorded once the numbers are out: an export is a read of all customer data, worth knowing about.
+    await store.audit.recordAlone({ kind: "export", op: "export", actor: cliActor("numbers export"), after: { rows: exported, unreadable: unreadable.length } });
     return unreadable.length > 0 ? 1 : 0;
   } finally {
     await store.close();

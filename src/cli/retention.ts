@@ -1,11 +1,13 @@
-// `trunkgate retention run|stats`: purge call records past store.callRecordRetentionDays now
-// (the server also does this on a timer), and read the anonymised daily statistics.
+// `trunkgate retention run|stats`: purge call records past store.callRecordRetentionDays and audit
+// entries past store.auditRetentionDays now (the server also does this on a timer), and read the
+// anonymised daily statistics.
 import { loadCliConfig, openCliStore, parseFlags, runCommand, UsageError, wantsHelp, type CliIo } from "./store-command.js";
 import { purgeExpiredCallRecords } from "../store/retention.js";
 
 const HELP = `usage:
   trunkgate retention run [--config FILE]
-      roll call records older than store.callRecordRetentionDays into daily statistics and delete them
+      roll call records older than store.callRecordRetentionDays into daily statistics and delete them;
+      delete audit trail entries older than store.auditRetentionDays
   trunkgate retention stats --from YYYY-MM-DD --to YYYY-MM-DD [--config FILE]
       print the daily statistics (aggregates only) as JSON lines`;
 
@@ -21,8 +23,9 @@ export async function retentionCommand(argv: string[], io: CliIo): Promise<numbe
       const config = loadCliConfig(values.config as string | undefined);
       const store = await openCliStore(config);
       try {
-        const r = await purgeExpiredCallRecords(store, { retentionDays: config.store.callRecordRetentionDays });
+        const r = await purgeExpiredCallRecords(store, { retentionDays: config.store.callRecordRetentionDays, auditRetentionDays: config.store.auditRetentionDays });
         io.out(`purged ${r.purged} call record(s) started before ${r.cutoff.toISOString()}`);
+        io.out(`purged ${r.auditPurged} audit trail entr${r.auditPurged === 1 ? "y" : "ies"} older than ${config.store.auditRetentionDays} day(s)`);
         return 0;
       } finally {
         await store.close();

@@ -3,9 +3,11 @@
 // 1 failed, 2 usage.
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { isAbsolute, resolve } from "node:path";
+import { userInfo } from "node:os";
 import { loadConfigFile, resolveConfigPath } from "../config/load.js";
 import type { Config } from "../config/schema/index.js";
 import { openStoreFromConfig, type Store } from "../store/store.js";
+import type { AuditActor } from "../store/audit-trail.js";
 import type { CliIo } from "./io.js";
 
 export type { CliIo } from "./io.js";
@@ -32,6 +34,20 @@ export function absolute(p: string): string {
 
 export function openCliStore(config: Config): Promise<Store> {
   return openStoreFromConfig(config.store, { baseDir: process.cwd() });
+}
+
+/**
+ * Who the audit trail names for a CLI change: the local user (`cli:<user name>`, or `cli:uid:<n>`
+ * where the user has no name, e.g. a container's arbitrary uid) and the command (`via`).
+ */
+export function cliActor(command: string): AuditActor {
+  let user: string;
+  try {
+    user = userInfo().username;
+  } catch {
+    user = `uid:${process.getuid?.() ?? "?"}`;
+  }
+  return { subject: `cli:${user}`, peer: null, via: `cli ${command}` };
 }
 
 /** Runs a command body; usage errors print the help, other errors their message. */

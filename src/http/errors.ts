@@ -38,13 +38,25 @@ export interface UpstreamFailure {
   code: string;
 }
 
+/** undici's and the lean client's (upstream-types.ts) codes alike. */
+const TIMEOUT_CODES: ReadonlySet<string> = new Set([
+  "UND_ERR_CONNECT_TIMEOUT",
+  "UND_ERR_HEADERS_TIMEOUT",
+  "UND_ERR_BODY_TIMEOUT",
+  "ETIMEDOUT",
+  "TRUNKGATE_UPSTREAM_CONNECT_TIMEOUT",
+  "TRUNKGATE_UPSTREAM_RESPONSE_TIMEOUT",
+  "TRUNKGATE_UPSTREAM_BODY_TIMEOUT",
+]);
+const RESET_CODES: ReadonlySet<string> = new Set(["ECONNRESET", "EPIPE", "UND_ERR_SOCKET", "UND_ERR_CLOSED", "ECONNABORTED", "TRUNKGATE_UPSTREAM_CLOSED"]);
+
 export function classifyUpstreamError(err: unknown): UpstreamFailure {
   const e = err as { code?: string; cause?: { code?: string } };
   // undici wraps some socket errors; the cause carries the system code.
   const code = e?.code ?? "";
   const causeCode = e?.cause?.code ?? "";
   const c = code === "UND_ERR_SOCKET" && causeCode ? causeCode : code || causeCode;
-  if (c === "UND_ERR_CONNECT_TIMEOUT" || c === "UND_ERR_HEADERS_TIMEOUT" || c === "UND_ERR_BODY_TIMEOUT" || c === "ETIMEDOUT") {
+  if (TIMEOUT_CODES.has(c)) {
     return { kind: "timeout", status: 504, code: c };
   }
   if (TLS_CODE_PREFIXES.some((p) => c.startsWith(p)) || c === "ERR_TLS_CERT_ALTNAME_INVALID") {
@@ -53,7 +65,7 @@ export function classifyUpstreamError(err: unknown): UpstreamFailure {
   if (c === "ECONNREFUSED" || c === "EHOSTUNREACH" || c === "ENETUNREACH" || c === "ENOTFOUND" || c === "EAI_AGAIN" || c === "EADDRNOTAVAIL") {
     return { kind: "connect", status: 502, code: c };
   }
-  if (c === "ECONNRESET" || c === "EPIPE" || c === "UND_ERR_SOCKET" || c === "UND_ERR_CLOSED" || c === "ECONNABORTED") {
+  if (RESET_CODES.has(c)) {
     return { kind: "reset", status: 502, code: c };
   }
   return { kind: "other", status: 502, code: c || "unknown" };

@@ -3,7 +3,6 @@
 // then exactly one metrics update and one access-log line.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { constants as h2c, Http2ServerRequest, type Http2ServerResponse } from "node:http2";
-import type { Dispatcher } from "undici";
 import type { HttpConfig } from "../config/schema/index.js";
 import type { Logger } from "../observability/logger.js";
 import { accessLogWanted, logAccess, pathOnly } from "./access-log.js";
@@ -16,6 +15,7 @@ import { downstreamResponseHeaders, upstreamRequestHeaders, type HostRewrite } f
 import { methodLabel, type HttpMetrics } from "./metrics.js";
 import { requestIdFor } from "./request-id.js";
 import type { UpstreamPool } from "./upstream-pool.js";
+import { type ResponseHeaders, type UpstreamController, UpstreamError, type UpstreamHandler } from "./upstream-types.js";
 
 export type ProxyRequest = IncomingMessage | Http2ServerRequest | LeanRequest;
 /** The lean engine's LeanResponse passes as a ServerResponse: it has the members used here. */
@@ -39,7 +39,7 @@ export interface ProxyShared extends BoundaryContext {
 /** After an error answer on HTTP/1.1 whose request body was not read: discard it this long, then close. */
 const LINGER_MS = 5_000;
 
-/** The reason handed to undici when the client went away (shared: never thrown, never logged). */
+/** The reason handed to the upstream client when the client went away (shared: never thrown, never logged). */
 const CLIENT_CLOSED = new Error("client closed");
 
 const kExchange = Symbol("trunkgate.http.exchange");
@@ -70,20 +70,21 @@ export function handleRequest(s: ProxyShared, req: ProxyRequest, res: ProxyRespo
 }
 
 /**
- * One request, and at the same time undici's dispatch handler for its upstream exchange: the
- * response comes back as callbacks on this object (no Promise, no response Readable, no
+ * One request, and at the same time the upstream client's handler for its upstream exchange
+ * (upstream-types.ts: the lean client and undici's Pool call the same callbacks): the response
+ * comes back as callbacks on this object (no Promise, no response Readable, no
  * AbortController/AbortSignal and no stream.pipeline per request; together they were ~25 % of
- * the CPU per keep-alive request). Backpressure: a full downstream pauses undici's read of the
- * upstream socket until 'drain'.
+ * the CPU per keep-alive request). Backpressure: a full downstream pauses the client's read of
+ * the upstream socket until 'drain'.
  */
-class Exchange implements Dispatcher.DispatchHandler {
+class Exchange implements UpstreamHandler {
   readonly #started = performance.now();
   readonly #isH2: boolean;
   readonly #conn: ConnectionInfo | undefined;
   readonly #requestId: string;
   #meter: BodyMeter | undefined;
-  /** undici's handle on the upstream exchange, once it has a connection. */
-  #controller: Dispatcher.DispatchController | undefined;
+  /** The upstream client's handle on the upstream exchange. */
+  #controller: UpstreamController | undefined;
   #upstreamStart = 0;
   #upstreamMs: number | undefined;
   #bytesOut = 0;
@@ -178,18 +179,20 @@ class Exchange implements Dispatcher.DispatchHandler {
     }
 
     this.#upstreamStart = performance.now();
-    s.upstream.pool.dispatch({ path: s.pathPrefix + target, method, headers: h.headers, body }, this);
+    s.upstream.dispatch({ path: s.pathPrefix + target, method, headers: h.headers, body }, this);
   }
 
-  // --- undici DispatchHandler -------------------------------------------------------------
+  // --- UpstreamHandler -----------------------------------------------------------------------
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
+  onRequestStart(controller: UpstreamController): void {
     this.#controller = controller;
     // The client left while the request waited for a pooled connection: do not send it.
     if (this.#done) controller.abort(CLIENT_CLOSED);
   }
 
-  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+  onResponseStart(controller: UpstreamController, statusCode: number, headers: ResponseHeaders): void {
+    // An interim answer (102, 103; undici hands them on) is not forwarded: the final one follows.
+    if (statusCode < 200) return;
     const { res } = this;
     this.#upstreamMs = performance.now() - this.#upstreamStart;
     if (this.#done || this.#replied || this.#gone()) return void controller.abort(CLIENT_CLOSED);
@@ -202,7 +205,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     }
   }
 
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+  onResponseData(controller: UpstreamController, chunk: Buffer): void {
     if (this.#done || this.#replied) return;
     this.#bytesOut += chunk.length;
     if (!(this.res as ServerResponse).write(chunk)) {
@@ -216,8 +219,8 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.res.end();
   }
 
-  onResponseError(controller: Dispatcher.DispatchController | undefined, err: Error): void {
-    // undici guards the other callbacks (a throw there aborts the exchange and lands here), not this one.
+  onResponseError(controller: UpstreamController | undefined, err: Error): void {
+    // The clients guard the other callbacks (a throw there aborts the exchange and lands here), not this one.
     try {
       this.#onResponseError(controller, err);
     } catch (e) {
@@ -225,7 +228,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     }
   }
 
-  #onResponseError(_controller: Dispatcher.DispatchController | undefined, err: Error): void {
+  #onResponseError(_controller: UpstreamController | undefined, err: Error): void {
     if (this.#done || this.#replied) return; // the client went away first, or trunkgate answered
     if (!this.res.headersSent) return this.#upstreamFailed(err);
     // Headers are out: the only honest signal left is a reset (HTTP/1.1 close, HTTP/2 RST_STREAM).
@@ -249,7 +252,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       return this.#reply(400, "request body aborted");
     }
     const code = (err as { code?: string }).code;
-    if (code === "UND_ERR_INVALID_ARG" || code === "UND_ERR_NOT_SUPPORTED") return this.#reply(400, "request not forwardable");
+    if (code === "UND_ERR_INVALID_ARG" || code === "UND_ERR_NOT_SUPPORTED" || code === "TRUNKGATE_UPSTREAM_INVALID_REQUEST") return this.#reply(400, "request not forwardable");
     const f = this.#noteUpstreamError(err, undefined);
     this.#reply(f.status, `upstream ${f.kind}`);
   }
@@ -258,7 +261,9 @@ class Exchange implements Dispatcher.DispatchHandler {
     const f = classifyUpstreamError(err);
     this.s.metrics.upstreamErrors.labels(f.kind).inc();
     this.#error = reason ?? `upstream ${f.kind}`;
-    this.s.logger.debug({ requestId: this.#requestId, kind: f.kind, code: f.code }, "http upstream error");
+    // The lean client's messages are fixed text (never upstream bytes): they name what was wrong.
+    const detail = err instanceof UpstreamError ? err.message : undefined;
+    this.s.logger.debug({ requestId: this.#requestId, kind: f.kind, code: f.code, detail }, "http upstream error");
     return f;
   }
 

@@ -3,7 +3,8 @@
 // names and values) are made. It is at least as strict as Node's parser on everything that decides
 // framing: CRLF line ends only (a bare LF is a 400), no obs-fold, token header names, no control
 // characters in values, one Content-Length of digits only, Transfer-Encoding exactly "chunked",
-// never both. test/http/smuggling-cases.ts holds the answers both engines give.
+// never both. test/http/smuggling-cases.ts holds the answers both engines give. The field scanner
+// (scanFields) also reads the upstream's response heads (h1-response-head.ts): one set of rules.
 
 export interface HeadLimits {
   /** Request line + header fields + CRLFs, as Node's maxHeaderSize counts them. */
@@ -104,17 +105,53 @@ export function parseHead(buf: Buffer, start: number, end: number, limits: HeadL
   if (major < 0 || major > 9 || minor < 0 || minor > 9) return MALFORMED;
   i += 10;
 
-  const rawHeaders: string[] = [];
+  const f = new FieldScan();
+  const err = scanFields(buf, i, end, limits, f);
+  if (err !== undefined) return err;
+  if (f.chunked && f.contentLength >= 0) return TE_WITH_CL;
+  // Chunked framing on HTTP/1.0 is refused (Node forwards it; RFC 9112 §6.1 calls it faulty).
+  if (f.chunked && minor === 0) return TE_INVALID;
+  return {
+    method,
+    target,
+    versionMajor: major,
+    versionMinor: minor,
+    rawHeaders: f.rawHeaders,
+    contentLength: f.contentLength,
+    chunked: f.chunked,
+    keepAlive: major !== 1 ? false : minor === 0 ? f.connKeepAlive && !f.connClose : !f.connClose,
+    upgrade: f.upgradeSeen && f.connUpgrade,
+    expect: f.expect,
+    requestId: f.requestId,
+  };
+}
+
+/** What the header section says about framing and the connection (requests and responses alike). */
+export class FieldScan {
+  /** Name, value, name, value… with the sender's case (as Node's rawHeaders). */
+  rawHeaders: string[] = [];
+  /** -1 when absent. */
+  contentLength = -1;
+  chunked = false;
+  connClose = false;
+  connKeepAlive = false;
+  connUpgrade = false;
+  upgradeSeen = false;
+  expect: string | undefined = undefined;
+  requestId: string | undefined = undefined;
+  /** The Keep-Alive header's value (a response's idle-timeout hint). */
+  keepAliveHint: string | undefined = undefined;
+}
+
+/**
+ * The header fields of buf[i, end) (end as headEnd answers) into `f`: token names, no obs-fold,
+ * no control characters in values, one Content-Length of digits only, Transfer-Encoding exactly
+ * "chunked". Returns the error, or undefined.
+ */
+export function scanFields(buf: Buffer, i: number, end: number, limits: HeadLimits, f: FieldScan): HeadError | undefined {
+  const rawHeaders = f.rawHeaders;
   let count = 0;
-  let contentLength = -1;
-  let chunked = false;
   let teSeen = false;
-  let connClose = false;
-  let connKeepAlive = false;
-  let connUpgrade = false;
-  let upgradeSeen = false;
-  let expect: string | undefined;
-  let requestId: string | undefined;
   const last = end - 2; // the blank line's CRLF
   while (i < last) {
     // Field name: token characters up to ':' (no space before it, no obs-fold continuation).
@@ -144,60 +181,47 @@ export function parseHead(buf: Buffer, start: number, end: number, limits: HeadL
     switch (nameLen) {
       case 14:
         if (nameIs(buf, n0, nameLen, "content-length")) {
-          if (contentLength >= 0) return CL_DUPLICATE;
-          contentLength = digits(buf, v0, v1);
-          if (contentLength < 0) return CL_INVALID;
+          if (f.contentLength >= 0) return CL_DUPLICATE;
+          f.contentLength = digits(buf, v0, v1);
+          if (f.contentLength < 0) return CL_INVALID;
         }
         break;
       case 17:
         if (nameIs(buf, n0, nameLen, "transfer-encoding")) {
           if (teSeen || value.length !== 7 || value.toLowerCase() !== "chunked") return TE_INVALID;
-          teSeen = chunked = true;
+          teSeen = f.chunked = true;
         }
         break;
       case 10:
-        if (nameIs(buf, n0, nameLen, "connection")) {
-          const v = value.toLowerCase();
-          if (v === "close") connClose = true;
-          else if (v === "keep-alive") connKeepAlive = true;
-          else if (v === "upgrade") connUpgrade = true;
-          else {
-            for (const token of v.split(",")) {
-              const tk = token.trim();
-              if (tk === "close") connClose = true;
-              else if (tk === "keep-alive") connKeepAlive = true;
-              else if (tk === "upgrade") connUpgrade = true;
-            }
-          }
-        }
+        if (nameIs(buf, n0, nameLen, "connection")) connectionTokens(value.toLowerCase(), f);
+        else if (nameIs(buf, n0, nameLen, "keep-alive")) f.keepAliveHint = value;
         break;
       case 7:
-        if (nameIs(buf, n0, nameLen, "upgrade")) upgradeSeen = true;
+        if (nameIs(buf, n0, nameLen, "upgrade")) f.upgradeSeen = true;
         break;
       case 6:
-        if (nameIs(buf, n0, nameLen, "expect")) expect = value.toLowerCase();
+        if (nameIs(buf, n0, nameLen, "expect")) f.expect = value.toLowerCase();
         break;
       case 12:
-        if (nameIs(buf, n0, nameLen, "x-request-id")) requestId = value;
+        if (nameIs(buf, n0, nameLen, "x-request-id")) f.requestId = value;
         break;
     }
   }
-  if (chunked && contentLength >= 0) return TE_WITH_CL;
-  // Chunked framing on HTTP/1.0 is refused (Node forwards it; RFC 9112 §6.1 calls it faulty).
-  if (chunked && minor === 0) return TE_INVALID;
-  return {
-    method,
-    target,
-    versionMajor: major,
-    versionMinor: minor,
-    rawHeaders,
-    contentLength,
-    chunked,
-    keepAlive: major !== 1 ? false : minor === 0 ? connKeepAlive && !connClose : !connClose,
-    upgrade: upgradeSeen && connUpgrade,
-    expect,
-    requestId,
-  };
+  return undefined;
+}
+
+function connectionTokens(v: string, f: FieldScan): void {
+  if (v === "close") f.connClose = true;
+  else if (v === "keep-alive") f.connKeepAlive = true;
+  else if (v === "upgrade") f.connUpgrade = true;
+  else {
+    for (const token of v.split(",")) {
+      const tk = token.trim();
+      if (tk === "close") f.connClose = true;
+      else if (tk === "keep-alive") f.connKeepAlive = true;
+      else if (tk === "upgrade") f.connUpgrade = true;
+    }
+  }
 }
 
 /** 1*DIGIT as a safe integer, or -1 (signs, spaces, lists, hex and overflow included). */

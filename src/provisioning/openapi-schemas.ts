@@ -1,6 +1,7 @@
 // The schemas of the provisioning API's OpenAPI document (components.schemas): request and
 // response bodies. Split from openapi.ts, which describes the paths.
 import { MAX_ACCOUNT_NAME_LENGTH } from "../store/account-rules.js";
+import { AUDIT_KINDS } from "../store/audit-trail.js";
 import { MAX_CUSTOM_HEADER_CHARS } from "./validation.js";
 import { accountSchemas } from "./openapi-accounts.js";
 
@@ -139,6 +140,28 @@ export function openApiSchemas(maxBatchSize: number): Record<string, unknown> {
       },
     },
     ...accountSchemas(MAX_CUSTOM_HEADER_CHARS, MAX_ACCOUNT_NAME_LENGTH),
+    AuditPage: {
+      type: "object",
+      required: ["items", "nextCursor"],
+      properties: { items: { type: "array", items: ref("AuditEntry") }, nextCursor: { type: ["string", "null"] } },
+    },
+    AuditEntry: {
+      type: "object",
+      required: ["id", "at", "kind", "op", "subject", "peer", "via", "before", "after"],
+      properties: {
+        id: { type: "string" },
+        at: { type: "string", format: "date-time" },
+        kind: { type: "string", enum: [...AUDIT_KINDS] },
+        op: { type: "string", description: "create, update, delete (numbers); rotate, prune (keys); export" },
+        subject: { type: ["string", "null"], description: "The token's sub, or cli:<local user> for the CLI" },
+        peer: { type: ["string", "null"], description: "The configured peer of the client certificate (null for the CLI)" },
+        via: { type: "string", description: "Method and route template, or the CLI command" },
+        number: { ...ref("E164"), description: "Only when the request filtered by number" },
+        target: { type: "string", description: "The changed object of other kinds (absent for keys and export)" },
+        before: { type: ["object", "null"], additionalProperties: { type: ["string", "number", "null"] }, description: "Fields before the change (numbers: service, customHeader); null on create" },
+        after: { type: ["object", "null"], additionalProperties: { type: ["string", "number", "null"] }, description: "Fields after the change; null on delete" },
+      },
+    },
     Error: {
       type: "object",
       required: ["error", "message"],

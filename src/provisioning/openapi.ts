@@ -205,6 +205,25 @@ export function openApiDocument(o: OpenApiOptions): Record<string, unknown> {
           responses: { "200": { description: "Aggregates", content: json(ref("DailyStatistics")) }, "400": err("Bad from/to"), ...common, ...forbidden },
         },
       },
+      [ROUTES.audit.template]: {
+        get: {
+          operationId: "listAudit",
+          summary: "The audit trail: who changed which number, when, from what to what (newest first)",
+          description:
+            `Requires role ${ROLES.admin}. Every change (PUT, PATCH, DELETE, batch entries, CLI import) and the CLI's export and key operations. ` +
+            "Numbers are stored only as their blind index (a keyed hash): an entry carries `number` only when the request filtered by number.",
+          security: security(ROLES.admin),
+          parameters: [
+            { name: "from", in: "query", description: "Entries at or after this instant (RFC 3339 date-time with offset)", schema: { type: "string", format: "date-time" } },
+            { name: "to", in: "query", description: "Entries before this instant (RFC 3339 date-time with offset)", schema: { type: "string", format: "date-time" } },
+            { name: "subject", in: "query", description: "Only entries of this token subject (e.g. cli:alice for the CLI)", schema: { type: "string", minLength: 1, maxLength: 256 } },
+            { name: "number", in: "query", description: "Only entries about this number (any accepted notation; normalised to E.164)", schema: { type: "string" } },
+            { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE } },
+            { name: "cursor", in: "query", description: "nextCursor of the previous page (keep the same filters)", schema: { type: "string" } },
+          ],
+          responses: { "200": { description: "One page, newest first", content: json(ref("AuditPage")) }, "400": err("Bad filter, limit or cursor (field names it)"), ...common, ...forbidden },
+        },
+      },
       [ROUTES.openapi.template]: {
         get: {
           operationId: "openapi",

@@ -3,7 +3,7 @@
 // never does — and, per method, the role it requires.
 import { ROLES, type Role } from "./roles.js";
 
-export type RouteId = "number" | "numbers" | "numbersBatch" | "numbersBatchDelete" | "account" | "accounts" | "services" | "statisticsDaily" | "openapi";
+export type RouteId = "number" | "numbers" | "numbersBatch" | "numbersBatchDelete" | "account" | "accounts" | "services" | "statisticsDaily" | "audit" | "openapi";
 
 export interface RouteDef {
   id: RouteId;
@@ -27,6 +27,7 @@ export const ROUTES: Readonly<Record<RouteId, RouteDef>> = {
   accounts: def("accounts", "/api/v1/accounts", { GET: ROLES.read }),
   services: def("services", "/api/v1/services", { GET: ROLES.read }),
   statisticsDaily: def("statisticsDaily", "/api/v1/statistics/daily", { GET: ROLES.read }),
+  audit: def("audit", "/api/v1/audit", { GET: ROLES.admin }),
   openapi: def("openapi", "/api/openapi.json", { GET: undefined }),
 };
 
@@ -57,6 +58,8 @@ export function matchRoute(path: string): RouteMatch | undefined {
       return { route: ROUTES.services, param: undefined };
     case "/api/v1/statistics/daily":
       return { route: ROUTES.statisticsDaily, param: undefined };
+    case "/api/v1/audit":
+      return { route: ROUTES.audit, param: undefined };
     case "/api/openapi.json":
       return { route: ROUTES.openapi, param: undefined };
   }

@@ -14,6 +14,7 @@ import { AccountInputError } from "../store/accounts.js";
 import { accountRoute, listAccounts } from "./handlers/accounts.js";
 import { StatisticsRangeError } from "../store/statistics.js";
 import type { AuthResult, TokenVerifier } from "./auth/token-verifier.js";
+import { listAudit } from "./handlers/audit.js";
 import { batchDelete, batchUpsert } from "./handlers/batch.js";
 import type { HandlerDeps, HandlerRequest } from "./handlers/context.js";
 import { listNumbers, numberRoute } from "./handlers/numbers.js";
@@ -47,6 +48,7 @@ const HANDLERS: Record<Exclude<RouteId, "openapi">, Handler> = {
   accounts: listAccounts,
   services: listServices,
   statisticsDaily: dailyStatistics,
+  audit: listAudit,
 };
 
 const REALM = 'Bearer realm="trunkgate-provisioning"';
@@ -110,7 +112,10 @@ export class RequestPipeline {
       method === "PUT" || method === "POST" || method === "PATCH"
         ? await readJsonBody(req, this.d.maxBodyBytes, () => res.writeContinue(), method === "PATCH" ? MERGE_PATCH_TYPE : JSON_TYPE)
         : undefined;
-    const reply = await HANDLERS[route.id](this.d, { method, param: match.param, query, body, headers: req.headers });
+    // The audit trail names the verified subject, the certificate's peer and the route (its template:
+    // a number in the path never reaches it).
+    const actor = { subject: auth.ok ? (auth.subject ?? null) : null, peer: log.peer ?? null, via: `${method} ${route.template}` };
+    const reply = await HANDLERS[route.id](this.d, { method, param: match.param, query, body, headers: req.headers, actor });
     sendJson(req, res, requestId, reply);
   }
 

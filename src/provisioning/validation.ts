@@ -278,3 +278,29 @@ export interface AccountFields {
   service: string | null;
   customHeader: string | null;
 }
+
+/**
+ * An RFC 3339 date-time (`2025-01-31T12:00:00Z`, `…T12:00:00.5+01:00`): a full date, a time and an
+ * offset are required, so an instant is never read in the server's local zone.
+ */
+export function instantField(v: string, field: string): Date {
+  const m = RFC3339.exec(v);
+  const t = m ? Date.parse(v.toUpperCase()) : Number.NaN;
+  // Date.parse rolls 2025-02-30 over to March: the calendar day must survive the round trip.
+  if (!m || Number.isNaN(t) || new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))).toISOString().slice(0, 10) !== `${m[1]}-${m[2]}-${m[3]}`) {
+    throw new FieldError(field, "RFC 3339 date-time with offset, e.g. 2025-01-31T12:00:00Z");
+  }
+  return new Date(t);
+}
+
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt]([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,9})?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d)$/;
+
+/** A filter on a token subject: 1–256 printable characters (no control characters). */
+export function subjectField(v: string, field: string): string {
+  if (v.length === 0 || v.length > 256) throw new FieldError(field, "1 to 256 characters");
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) throw new FieldError(field, "control characters are not allowed");
+  }
+  return v;
+}

@@ -5,13 +5,7 @@
 import type { Counter } from "prom-client";
 import type { Logger } from "../observability/logger.js";
 import { buildRawErrorResponse, isResponseStart } from "./proxy/raw-response.js";
-
-/** Where the 500 goes: the connection the message came on. */
-interface Sink {
-  send(data: Buffer): boolean;
-  readonly peer?: { readonly name: string } | undefined;
-  readonly target?: { readonly label: string } | undefined;
-}
+import { peerNameOf, upstreamLabelOf, type Flow } from "./transport/flow.js";
 
 /**
  * An error's class and message for logs. Messages are ours or the runtime's and should carry no
@@ -34,11 +28,11 @@ export class SipErrorBoundary {
   }
 
   /** An exception escaped the handling of `message` (the raw bytes) received on `conn`. */
-  messageFailed(conn: Sink, message: Buffer, err: unknown): void {
+  messageFailed(conn: Flow, message: Buffer, err: unknown): void {
     this.count();
     const request = !isResponseStart(message);
     this.logger.error(
-      { error: errorText(err), stack: err instanceof Error ? stackTop(err) : undefined, peer: conn.peer?.name, upstream: conn.target?.label, request },
+      { error: errorText(err), stack: err instanceof Error ? stackTop(err) : undefined, peer: peerNameOf(conn), upstream: upstreamLabelOf(conn), request },
       "SIP message handling failed",
     );
     if (!request || isAck(message)) return;

@@ -167,7 +167,7 @@ export class SipMetrics {
       help: "Confirmed dialogs forgotten because sip.limits.maxDialogs was reached (oldest first)",
       registers,
     });
-    this.connections = new Gauge({ name: "trunkgate_sip_connections", help: "Open SIP connections (downstream = from trunks, upstream = to services)", labelNames: ["side"], registers });
+    this.connections = new Gauge({ name: "trunkgate_sip_connections", help: "Open SIP connections (downstream = with trunks, accepted or opened toward a peer's sip.targets; upstream = to targets of upstream services)", labelNames: ["side"], registers });
 
     this.connectionsRefused = new Counter({
       name: "trunkgate_sip_connections_refused_total",

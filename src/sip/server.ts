@@ -1,4 +1,4 @@
-// The SIP proxy component: wires connections, parsing, the proxy core, upstream clusters, health
+// The SIP proxy component: wires connections, parsing, the proxy core, upstream services, health
 // checks, the dialog table and metrics. The composition root creates it with createSipProxy(),
 // hands it every authenticated listener connection (handleConnection), and calls start() once the
 // listener's port is known, drain() on shutdown, close() at the end.
@@ -14,6 +14,7 @@ import { INBOUND, SipMetrics } from "./metrics.js";
 import { createSipTap, type SipTap } from "./trace/sip-tap.js";
 import { parseMessage } from "./parse/index.js";
 import type { FramingError } from "./transport/framing.js";
+import { peerNameOf, upstreamLabelOf } from "./transport/flow.js";
 import { BranchFactory } from "./proxy/branch.js";
 import { ProxyCore } from "./proxy/core.js";
 import type { CallObserver } from "./proxy/call-observer.js";
@@ -25,7 +26,7 @@ import { FifoTimers, type TimerTarget, type Timers } from "./timer/timers.js";
 import type { TxTiming } from "./transaction/types.js";
 import { ConnectionManager } from "./transport/connections.js";
 import type { ConnectionHandler, ConnectionTimeout, SipConnection } from "./transport/sip-connection.js";
-import { UpstreamCluster } from "./upstream/cluster.js";
+import { UpstreamService } from "./upstream/service.js";
 import { HealthChecker } from "./upstream/health-checker.js";
 
 export interface SipProxyDeps {
@@ -77,7 +78,7 @@ export interface SipProxy {
   ready(): boolean;
   stats(): SipProxyStats;
   readonly metrics: SipMetrics;
-  readonly clusters: ReadonlyMap<string, UpstreamCluster>;
+  readonly services: ReadonlyMap<string, UpstreamService>;
   /** Per-peer admission control (the gate before the core); reconfigure() applies a reload. */
   readonly admission: AdmissionControl;
 }
@@ -101,7 +102,7 @@ export function createSipProxy(deps: SipProxyDeps): SipProxy {
 
 class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
   readonly metrics: SipMetrics;
-  readonly clusters = new Map<string, UpstreamCluster>();
+  readonly services = new Map<string, UpstreamService>();
   readonly admission: AdmissionControl;
   readonly #deps: SipProxyDeps;
   readonly #timers: Timers;
@@ -125,7 +126,7 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
       boundary.count();
       deps.logger.error({ error: errorText(err) }, "SIP timer handler failed");
     });
-    for (const u of cfg.upstreams) this.clusters.set(u.name, new UpstreamCluster(u));
+    for (const u of cfg.upstreams) this.services.set(u.name, new UpstreamService(u));
     for (const p of deps.peers) this.#peers.set(p.name, p);
     this.#dialogs = new DialogTable(cfg.timeouts.dialogIdleMs, (n) => this.metrics.activeCalls.set(n), cfg.limits.maxDialogs, () => this.metrics.dialogsEvicted.inc());
     const timers = this.#timers;
@@ -173,9 +174,9 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
       reliable: true,
       timerC: cfg.timeouts.timerCMs,
     };
-    const clusters = [...this.clusters.values()];
+    const services = [...this.services.values()];
     this.#health = new HealthChecker({
-      clusters,
+      services,
       timers: this.#timers,
       identity,
       metrics: this.metrics,
@@ -188,7 +189,7 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
       timers: this.#timers,
       timing,
       flows: this.#conns,
-      clusters: this.clusters,
+      services: this.services,
       peers: this.#peers,
       // Route functions are the operator's or the data layer's code: their exceptions are counted
       // as internal errors (the core answers those requests 500).
@@ -268,7 +269,7 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
       }
       return;
     }
-    this.metrics.parseError(r.kind, conn.peer?.name);
+    this.metrics.parseError(r.kind, peerNameOf(conn));
     // Malformed responses are dropped (nobody to answer); malformed requests get 400/416/505.
     if (isResponseStart(buf)) {
       this.metrics.drop("malformed_response");
@@ -279,12 +280,12 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
       // A request without a Via: no answer could be matched by its sender, and leaving it
       // unanswered would leave the sender waiting. Close (after answers already in flight).
       this.metrics.drop("unanswerable_request");
-      this.#deps.logger.info({ peer: conn.peer?.name, upstream: conn.target?.label }, "SIP request without Via: closing the connection");
+      this.#deps.logger.info({ peer: peerNameOf(conn), upstream: upstreamLabelOf(conn) }, "SIP request without Via: closing the connection");
       conn.closeUnanswerable();
       return;
     }
     conn.send(reply);
-    this.metrics.response(r.status, "other", conn.side, conn.peer?.name);
+    this.metrics.response(r.status, "other", conn.side, peerNameOf(conn));
   }
 
   onFramingError(conn: SipConnection, err: FramingError): void {
@@ -296,20 +297,20 @@ class SipProxyServer implements SipProxy, ConnectionHandler, TimerTarget {
   }
 
   #answerFramingError(conn: SipConnection, err: FramingError): void {
-    this.metrics.parseError(err.code === "message-too-large" ? "too_large" : "framing", conn.peer?.name);
-    this.#deps.logger.info({ peer: conn.peer?.name, upstream: conn.target?.label, code: err.code, detail: err.detail, fatal: err.fatal }, "SIP framing error");
+    this.metrics.parseError(err.code === "message-too-large" ? "too_large" : "framing", peerNameOf(conn));
+    this.#deps.logger.info({ peer: peerNameOf(conn), upstream: upstreamLabelOf(conn), code: err.code, detail: err.detail, fatal: err.fatal }, "SIP framing error");
     if (err.headerSection === undefined) return;
     const status = err.code === "message-too-large" ? 513 : 400;
     const reply = buildRawErrorResponse(err.headerSection, status, FRAMING_REASONS[err.code]);
     if (reply !== undefined) {
       conn.send(reply);
-      this.metrics.response(status, "other", conn.side, conn.peer?.name);
+      this.metrics.response(status, "other", conn.side, peerNameOf(conn));
     }
   }
 
   onTimeout(conn: SipConnection, reason: ConnectionTimeout): void {
-    this.metrics.connectionTimeout(reason, conn.peer?.name);
-    this.#deps.logger.info({ peer: conn.peer?.name, upstream: conn.target?.label, reason }, "SIP connection closed: no progress");
+    this.metrics.connectionTimeout(reason, peerNameOf(conn));
+    this.#deps.logger.info({ peer: peerNameOf(conn), upstream: upstreamLabelOf(conn), reason }, "SIP connection closed: no progress");
   }
 
   onClose(conn: SipConnection): void {

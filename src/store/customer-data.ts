@@ -75,6 +75,7 @@ export async function openCustomerData(
   }
   const retention = startRetentionScheduler(store, {
     retentionDays: config.store.callRecordRetentionDays,
+    auditRetentionDays: config.store.auditRetentionDays,
     intervalMs: config.store.retentionIntervalMinutes * 60_000,
     logger,
     registry,

@@ -6,6 +6,7 @@ export interface StoreMetrics {
   callRecordsWritten: Counter;
   callRecordsDropped: Counter<"reason">;
   callRecordsPurged: Counter;
+  auditEntriesPurged: Counter;
   callRecordQueueDepth: Gauge;
   callRecordWriteErrors: Counter;
   callsRecovered: Counter;
@@ -32,6 +33,11 @@ export function storeMetrics(registry: Registry): StoreMetrics {
     callRecordsPurged: new Counter({
       name: "trunkgate_store_call_records_purged_total",
       help: "Call records rolled up into daily statistics and deleted by the retention purge",
+      registers,
+    }),
+    auditEntriesPurged: new Counter({
+      name: "trunkgate_store_audit_entries_purged_total",
+      help: "Audit trail entries deleted by the retention purge (older than store.auditRetentionDays)",
       registers,
     }),
     callRecordQueueDepth: new Gauge({ name: "trunkgate_store_call_record_queue_depth", help: "Call records waiting to be written", registers }),

@@ -153,10 +153,36 @@ export const MIGRATIONS: readonly Migration[] = [
     up: [`CREATE INDEX numbers_service ON numbers (service, number_index)`],
   },
   {
+    // The audit trail (audit-trail.ts): one row per change to customer data, written in the change's
+    // transaction. `id` starts with the zero-padded time in ms, so the primary key serves time
+    // ranges, newest-first pagination and the retention purge; the two indexes serve the API's
+    // subject and number (blind index) filters in the same order.
+    version: 6,
+    name: "audit trail of provisioning changes",
+    up: [
+      `CREATE TABLE audit_trail (
+         id TEXT PRIMARY KEY,
+         at BIGINT NOT NULL,
+         kind TEXT NOT NULL,
+         op TEXT NOT NULL,
+         subject TEXT,
+         peer TEXT,
+         via TEXT NOT NULL,
+         target TEXT,
+         before_enc TEXT,
+         after_enc TEXT
+       )`,
+      `CREATE INDEX audit_trail_subject ON audit_trail (subject, id)`,
+      `CREATE INDEX audit_trail_target ON audit_trail (target, id)`,
+    ],
+  },
+  {
     // Accounts (a customer of the operator) group numbers and give them defaults: a number's own
     // service becomes optional (NULL: the account's default, resolved when read, never copied).
-    // SQLite cannot drop a NOT NULL constraint: the numbers table is rebuilt (same rows, same
-    // indexes). Numbered 7: 6 is the audit trail's.
+    // SQLite cannot drop a NOT NULL constraint: the numbers table is rebuilt with every column
+    // and index migrations 1-6 gave it (6 added none: the audit trail is a table of its own, which
+    // this leaves untouched, with no reference to numbers to break), same rows. Numbered 7: 6 is
+    // the audit trail's. test/store/accounts.test.ts migrates a version-5 store.
     version: 7,
     name: "accounts with default service and custom header; numbers by account",
     up: {

@@ -3,7 +3,11 @@
 // the number's blind index (HMAC), which also orders pagination without revealing anything.
 // Every change bumps `numbers_version` in the same transaction so routing caches on every replica
 // can poll one integer instead of reloading the table; on PostgreSQL it also notifies every
-// replica at commit, and this replica's cache is refreshed before the write resolves.
+// replica at commit, and this replica's cache is refreshed before the write resolves. Every
+// change is also recorded in the audit trail (audit-trail.ts), in the transaction that makes it:
+// this file is the one place numbers change (besides an account's cascade delete, accounts.ts,
+// which records its numbers the same way), so no path can skip the record. `actor` says who made
+// the change (a caller that names none is recorded as such, never skipped).
 import type { SqlTx, SqlValue } from "./db/driver.js";
 import type { StoreContext } from "./context.js";
 import { normaliseE164 } from "./e164.js";
@@ -12,6 +16,8 @@ import { transactionWithRetry } from "./tx-retry.js";
 import { NUMBERS_CHANNEL } from "./number-change-feed.js";
 import { numberEtag } from "./number-etag.js";
 import { checkNumberAccounts, decodeNumber, NUMBER_SELECT, NumberAccountError, type NumberRow } from "./number-accounts.js";
+import { UNATTRIBUTED, type AuditActor, type AuditChange, type AuditFields, type AuditTrail } from "./audit-trail.js";
+import { NUMBER_AUDIT_COLUMNS, numberAuditFields, storedNumberAuditFields, type NumberAuditRow } from "./number-audit.js";
 
 import { validateNumberInput, type NumberEntry, type NumberInput } from "./number-rules.js";
 
@@ -59,7 +65,10 @@ const T = "numbers";
 export class NumberRepository {
   private readonly committed = new Set<() => Promise<unknown>>();
 
-  constructor(private readonly ctx: StoreContext) {}
+  constructor(
+    private readonly ctx: StoreContext,
+    private readonly audit: AuditTrail,
+  ) {}
 
   /**
    * Runs `fn` after each committed change made through this repository, and the write resolves
@@ -90,8 +99,8 @@ export class NumberRepository {
     return this.ctx.keys.blindIndex(NUMBER_DOMAIN, e164);
   }
 
-  async upsert(input: NumberInput): Promise<NumberEntry> {
-    const [entry] = await this.upsertMany([input]);
+  async upsert(input: NumberInput, actor: AuditActor = UNATTRIBUTED): Promise<NumberEntry> {
+    const [entry] = await this.upsertMany([input], actor);
     return entry!;
   }
 
@@ -99,8 +108,8 @@ export class NumberRepository {
    * All or nothing: validates every entry first (the shared rules, service by form only: the
    * store does not know the SIP configuration), then writes them in one transaction.
    */
-  async upsertMany(inputs: readonly NumberInput[]): Promise<NumberEntry[]> {
-    return (await this.upsertManyReport(inputs)).map((r) => r.entry);
+  async upsertMany(inputs: readonly NumberInput[], actor: AuditActor = UNATTRIBUTED): Promise<NumberEntry[]> {
+    return (await this.upsertManyReport(inputs, actor)).map((r) => r.entry);
   }
 
   /**
@@ -108,7 +117,7 @@ export class NumberRepository {
    * the writing transaction: exact on SQLite (transactions are exclusive); on PostgreSQL two
    * batches creating the same new number at once may both report it created.
    */
-  async upsertManyReport(inputs: readonly NumberInput[]): Promise<{ entry: NumberEntry; created: boolean }[]> {
+  async upsertManyReport(inputs: readonly NumberInput[], actor: AuditActor = UNATTRIBUTED): Promise<{ entry: NumberEntry; created: boolean }[]> {
     const entries = inputs.map((input, i) => {
       const v = validateNumberInput(input);
       if (!v.ok) throw new NumberInputError(v.field, v.reason, inputs.length > 1 ? i : undefined);
@@ -128,8 +137,13 @@ export class NumberRepository {
     });
     const existed = await transactionWithRetry(this.ctx.db, async (tx) => {
       await checkAccounts(tx, entries, inputs.length > 1);
-      const found = await existingIndexes(tx, sorted);
+      const found = await this.existingFields(tx, sorted);
       await upsertSorted(tx, NUMBERS_UPSERT, rows);
+      const changes = sorted.map((idx): AuditChange => {
+        const before = found.get(idx) ?? null;
+        return { kind: "number", op: before ? "update" : "create", actor, target: idx, before, after: numberAuditFields(byIndex.get(idx)!) };
+      });
+      await this.audit.record(tx, changes);
       await bumpVersion(tx);
       return found;
     });
@@ -141,18 +155,29 @@ export class NumberRepository {
    * Deletes the given (normalised) numbers in one transaction; returns, per number, whether it was
    * provisioned. The version moves once, and only when something was deleted.
    */
-  async deleteMany(numbers: readonly string[]): Promise<boolean[]> {
+  async deleteMany(numbers: readonly string[], actor: AuditActor = UNATTRIBUTED): Promise<boolean[]> {
     if (numbers.length === 0) return [];
     const indexes = numbers.map((n) => this.indexOf(n));
     const sorted = [...new Set(indexes)].sort();
     const deleted = await transactionWithRetry(this.ctx.db, async (tx) => {
       const gone = new Set<string>();
+      const changes: AuditChange[] = [];
       for (let i = 0; i < sorted.length; i += IN_CHUNK) {
         const chunk = sorted.slice(i, i + IN_CHUNK);
-        const rows = await tx.all<{ number_index: string }>(`DELETE FROM numbers WHERE number_index IN (${placeholders(chunk.length)}) RETURNING number_index`, chunk);
-        for (const r of rows) gone.add(r.number_index);
+        const rows = await tx.all<NumberAuditRow>(`DELETE FROM numbers WHERE number_index IN (${placeholders(chunk.length)}) RETURNING ${NUMBER_AUDIT_COLUMNS}`, chunk);
+        // RETURNING gives no order: the audit entries follow the (sorted) request order.
+        const byIdx = new Map(rows.map((r) => [r.number_index, r]));
+        for (const idx of chunk) {
+          const r = byIdx.get(idx);
+          if (!r) continue;
+          gone.add(idx);
+          changes.push({ kind: "number", op: "delete", actor, target: idx, before: storedNumberAuditFields(this.ctx, r), after: null });
+        }
       }
-      if (gone.size > 0) await bumpVersion(tx);
+      if (gone.size > 0) {
+        await this.audit.record(tx, changes);
+        await bumpVersion(tx);
+      }
       return gone;
     });
     if (deleted.size > 0) await this.afterCommit();
@@ -190,7 +215,7 @@ export class NumberRepository {
    * someone else between the read and the insert makes the insert a no-op: then the whole
    * decision runs again on the row that now exists.
    */
-  async change<T>(number: string, decide: (current: StoredNumber | null) => NumberDecision<T>): Promise<NumberChangeResult<T>> {
+  async change<T>(number: string, decide: (current: StoredNumber | null) => NumberDecision<T>, actor: AuditActor = UNATTRIBUTED): Promise<NumberChangeResult<T>> {
     const n = normaliseE164(number);
     if (!n.ok) throw new NumberInputError("number", `not an E.164 number: ${n.reason}`);
     const idx = this.indexOf(n.e164);
@@ -204,7 +229,10 @@ export class NumberRepository {
         if ("keep" in d) return { result: d.result, before, after: before, changed: false };
         if ("remove" in d) {
           const changed = (await tx.run("DELETE FROM numbers WHERE number_index = ?", [idx])) > 0;
-          if (changed) await bumpVersion(tx);
+          if (changed) {
+            await this.audit.record(tx, { kind: "number", op: "delete", actor, target: idx, before: numberAuditFields(current!), after: null });
+            await bumpVersion(tx);
+          }
           return { result: d.result, before, after: null, changed };
         }
         const v = validateNumberInput(d.put);
@@ -216,6 +244,7 @@ export class NumberRepository {
         const row = [idx, this.ctx.encrypt(e.number, T, "number_enc", idx), e.service, this.ctx.encryptOpt(e.customHeader, T, "custom_header_enc", idx), e.account ?? null, at, at];
         const sql = before ? `${NUMBERS_UPSERT.head} VALUES ${NUMBERS_UPSERT.row} ${NUMBERS_UPSERT.tail}` : `${NUMBERS_UPSERT.head} VALUES ${NUMBERS_UPSERT.row} ON CONFLICT (number_index) DO NOTHING`;
         if ((await tx.run(sql, row)) === 0) return undefined; // created concurrently: decide again
+        await this.audit.record(tx, { kind: "number", op: current ? "update" : "create", actor, target: idx, before: current ? numberAuditFields(current) : null, after: numberAuditFields(e) });
         await bumpVersion(tx);
         // Read back: the entry as stored, with its account's defaults resolved.
         const written = (await tx.all<NumberRow>(`${NUMBER_SELECT} WHERE n.number_index = ?`, [idx]))[0]!;
@@ -232,16 +261,11 @@ export class NumberRepository {
   }
 
   /** Returns whether a row was deleted. */
-  async delete(number: string): Promise<boolean> {
+  async delete(number: string, actor: AuditActor = UNATTRIBUTED): Promise<boolean> {
     const n = normaliseE164(number);
     if (!n.ok) return false;
-    const deleted = await transactionWithRetry(this.ctx.db, async (tx) => {
-      const changed = await tx.run("DELETE FROM numbers WHERE number_index = ?", [this.indexOf(n.e164)]);
-      if (changed > 0) await bumpVersion(tx);
-      return changed > 0;
-    });
-    if (deleted) await this.afterCommit();
-    return deleted;
+    const [deleted] = await this.deleteMany([n.e164], actor);
+    return deleted!;
   }
 
   /**
@@ -289,6 +313,17 @@ export class NumberRepository {
     return Number(rows[0]?.value ?? 0);
   }
 
+  /** Own fields of the rows that exist among `sorted` (the audit's before). */
+  private async existingFields(tx: SqlTx, sorted: readonly string[]): Promise<Map<string, AuditFields>> {
+    const found = new Map<string, AuditFields>();
+    for (let i = 0; i < sorted.length; i += IN_CHUNK) {
+      const chunk = sorted.slice(i, i + IN_CHUNK);
+      const rows = await tx.all<NumberAuditRow>(`SELECT ${NUMBER_AUDIT_COLUMNS} FROM numbers WHERE number_index IN (${placeholders(chunk.length)})`, chunk);
+      for (const r of rows) found.set(r.number_index, storedNumberAuditFields(this.ctx, r));
+    }
+    return found;
+  }
+
   private decode(r: NumberRow, accountHeaders?: Map<string, string | null>): NumberEntry {
     return decodeNumber(this.ctx, r, accountHeaders);
   }
@@ -299,16 +334,6 @@ const IN_CHUNK = 500;
 
 function placeholders(n: number): string {
   return new Array(n).fill("?").join(", ");
-}
-
-async function existingIndexes(tx: SqlTx, sorted: readonly string[]): Promise<Set<string>> {
-  const found = new Set<string>();
-  for (let i = 0; i < sorted.length; i += IN_CHUNK) {
-    const chunk = sorted.slice(i, i + IN_CHUNK);
-    const rows = await tx.all<{ number_index: string }>(`SELECT number_index FROM numbers WHERE number_index IN (${placeholders(chunk.length)})`, chunk);
-    for (const r of rows) found.add(r.number_index);
-  }
-  return found;
 }
 
 /** checkNumberAccounts() with its refusal as a NumberInputError (indexed for a batch). */

@@ -13,6 +13,7 @@ export const ENCRYPTED_COLUMNS = [
   { table: "call_records", key: "id", columns: ["peer_enc", "calling_enc", "called_enc"] },
   { table: "daily_statistics", key: "id", columns: ["peer_enc"] },
   { table: "call_journal", key: "id", columns: ["peer_enc", "calling_enc", "called_enc"] },
+  { table: "audit_trail", key: "id", columns: ["before_enc", "after_enc"] },
 ] as const;
 
 export interface ReencryptResult {

@@ -12,6 +12,7 @@ import { migrate } from "./migrations.js";
 import { StoreContext, type UnreadableRow } from "./context.js";
 import { NumberRepository } from "./numbers.js";
 import { AccountRepository } from "./accounts.js";
+import { AuditTrail } from "./audit-trail.js";
 import { CallRecordRepository } from "./call-records.js";
 import { StatisticsRepository } from "./statistics.js";
 import { keyUsage, reencryptAll, type ReencryptResult } from "./rotation.js";
@@ -25,6 +26,8 @@ export interface Store {
   readonly accounts: AccountRepository;
   readonly callRecords: CallRecordRepository;
   readonly statistics: StatisticsRepository;
+  /** Who changed what (audit-trail.ts); number changes are recorded by `numbers` itself. */
+  readonly audit: AuditTrail;
   /** The keyring in force. */
   readonly keyring: Keyring;
   /** Switch keyrings (after a rotation); the index key must be the same. */
@@ -146,12 +149,14 @@ class SqlStore implements Store {
   readonly accounts: AccountRepository;
   readonly callRecords: CallRecordRepository;
   readonly statistics: StatisticsRepository;
+  readonly audit: AuditTrail;
 
   constructor(
     private readonly ctx: StoreContext,
     minGroupSize?: number,
   ) {
-    this.numbers = new NumberRepository(ctx);
+    this.audit = new AuditTrail(ctx);
+    this.numbers = new NumberRepository(ctx, this.audit);
     this.accounts = new AccountRepository(ctx, this.numbers);
     this.statistics = new StatisticsRepository(ctx, minGroupSize);
     this.callRecords = new CallRecordRepository(ctx, this.statistics);

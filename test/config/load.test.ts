@@ -63,6 +63,14 @@ t.test("retention above 30 days is refused", async (t) => {
   t.match(problems("store:\n  callRecordRetentionDays: 31\n")[0], /^store\.callRecordRetentionDays: .*30/);
 });
 
+t.test("audit retention: 1 to 3650 days, default 365; anything else names the key", async (t) => {
+  t.equal(parseConfig("store: {}\n").store.auditRetentionDays, 365);
+  t.same(problems("store:\n  auditRetentionDays: 3650\n"), []);
+  t.match(problems("store:\n  auditRetentionDays: 3651\n")[0], /^store\.auditRetentionDays: .*3650/);
+  t.match(problems("store:\n  auditRetentionDays: 0\n")[0], /^store\.auditRetentionDays: /);
+  t.match(problems("store:\n  auditRetentionDays: 1.5\n")[0], /^store\.auditRetentionDays: /);
+});
+
 t.test("peers: unique names, something to match on, well-formed pins", async (t) => {
   const p = problems(
     "peers:\n  - {name: a, match: {dnsNames: [a.example]}}\n  - {name: a, match: {}}\n  - {name: b, match: {spkiSha256: [nope]}}\n",

@@ -128,6 +128,12 @@ function engineFromEnv(): { engine?: string } {
   return engine ? { engine } : {};
 }
 
+/** TRUNKGATE_TEST_HTTP_CLIENT=lean|undici runs the HTTP tests against that upstream client. */
+function clientFromEnv(): { client?: string } {
+  const client = process.env.TRUNKGATE_TEST_HTTP_CLIENT;
+  return client ? { client } : {};
+}
+
 export async function startProxy(o: HarnessOptions): Promise<ProxyHarness> {
   const { pki } = o;
   const http = (o.http ?? {}) as { upstream?: Record<string, unknown> };
@@ -142,7 +148,7 @@ export async function startProxy(o: HarnessOptions): Promise<ProxyHarness> {
     },
     peers: [{ name: "dev-trunk", match: { dnsNames: ["dev-trunk.local"] } }],
     // TRUNKGATE_TEST_HTTP_ENGINE=lean|node runs the HTTP tests against that HTTP/1.1 engine.
-    http: { ...engineFromEnv(), ...http, listen: { host: "127.0.0.1", port: 0 }, upstream: { url: o.upstreamUrl, ...http.upstream } },
+    http: { ...engineFromEnv(), ...http, listen: { host: "127.0.0.1", port: 0 }, upstream: { ...clientFromEnv(), url: o.upstreamUrl, ...http.upstream } },
   });
   const tls = new TlsContextProvider(config.tls);
   const metrics = createMetrics("test", new Registry());

@@ -4,7 +4,7 @@
 // while handling one request is answered 500 (or resets that stream/connection alone), counted in
 // trunkgate_internal_errors_total{component="http"}, and the next request is served.
 import t from "tap";
-import { Pool } from "undici";
+import { UpstreamPool } from "../../src/http/upstream-pool.js";
 import { h1request, h2request, h2session, metricValue, proxyBed } from "../helpers/http-harness.js";
 import { rawTlsExchange } from "../helpers/raw-tls.js";
 
@@ -44,9 +44,10 @@ t.test("other versions an HTTP/1.1 connection may claim are refused too (upgrade
 });
 
 t.test("an exception while handling a request: 500, counted, logged without request data, next request served", async (t) => {
-  const original = Pool.prototype.dispatch;
+  // The one door to the upstream whichever client (lean or undici) carries the requests.
+  const original = UpstreamPool.prototype.dispatch;
   let throws = 2;
-  Pool.prototype.dispatch = function (this: Pool, ...args: Parameters<Pool["dispatch"]>) {
+  UpstreamPool.prototype.dispatch = function (this: UpstreamPool, ...args: Parameters<UpstreamPool["dispatch"]>) {
     if (throws > 0) {
       throws--;
       throw new TypeError("injected failure quoting secret-header-value");
@@ -54,7 +55,7 @@ t.test("an exception while handling a request: 500, counted, logged without requ
     return original.apply(this, args);
   };
   t.teardown(() => {
-    Pool.prototype.dispatch = original;
+    UpstreamPool.prototype.dispatch = original;
   });
   const before = await internalErrors();
 

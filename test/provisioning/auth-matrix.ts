@@ -87,6 +87,7 @@ export const ENDPOINTS: Endpoint[] = [
   { name: "GET numbers of an account", method: "GET", path: "/api/v1/numbers?account=acct-1&service=svc-a", role: ROLES.read, ok: [200] },
   { name: "GET services", method: "GET", path: "/api/v1/services", role: ROLES.read, ok: [200] },
   { name: "GET statistics", method: "GET", path: "/api/v1/statistics/daily?from=2025-01-01&to=2025-01-31", role: ROLES.read, ok: [200] },
+  { name: "GET audit", method: "GET", path: `/api/v1/audit?limit=5&number=${encodeURIComponent(N1)}`, role: ROLES.admin, ok: [200] },
   { name: "GET openapi.json", method: "GET", path: "/api/openapi.json", role: undefined, ok: [200] },
 ];
 

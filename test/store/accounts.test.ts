@@ -166,13 +166,36 @@ eachBackend("accounts: a change of the defaults reaches another replica's routin
   t.same(cacheB.lookup("+4930400"), { service: "svc-b", customHeader: "h1" });
 });
 
-eachBackend("accounts: migration 7 keeps the numbers of an existing store (SQLite rebuilds the table)", async (t, env) => {
+eachBackend("accounts: migration 7 keeps the numbers of an existing store (SQLite rebuilds the table) and the audit trail", async (t, env) => {
   const db = openDriver(env.url, env.dir);
   t.teardown(() => db.close());
+  const numbersShape = async () =>
+    env.dialect === "sqlite"
+      ? (await db.all<{ name: string; notnull: number }>("PRAGMA table_info(numbers)")).map((c) => `${c.name}${c.notnull ? " not null" : ""}`).sort()
+      : (await db.all<{ name: string; nullable: string }>("SELECT column_name AS name, is_nullable AS nullable FROM information_schema.columns WHERE table_name = 'numbers'"))
+          .map((c) => `${c.name}${c.nullable === "NO" ? " not null" : ""}`)
+          .sort();
+  const indexesOf = async (table: string) =>
+    (env.dialect === "sqlite"
+      ? await db.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND name NOT LIKE 'sqlite_autoindex_%'", [table])
+      : await db.all<{ name: string }>("SELECT indexname AS name FROM pg_indexes WHERE tablename = ? AND indexname NOT LIKE '%_pkey'", [table])
+    )
+      .map((r) => r.name)
+      .sort();
+  // A store at version 5 (numbers_service index) with a number.
   await migrate(db, MIGRATIONS.filter((m) => m.version <= 5));
   await db.run("INSERT INTO numbers (number_index, number_enc, service, custom_header_enc, created_at, updated_at) VALUES ('idx-1', 'enc-1', 'svc-a', 'hdr-1', 1, 2)");
   await t.rejects(db.run("INSERT INTO numbers (number_index, number_enc, service, created_at, updated_at) VALUES ('idx-2', 'enc-2', NULL, 1, 2)"), "before: service NOT NULL");
-  t.same(await migrate(db), MIGRATIONS.filter((m) => m.version > 5).map((m) => m.version));
+  const shapeAt5 = await numbersShape();
+  t.same(await indexesOf("numbers"), ["numbers_service"]);
+  // Upgraded to 6 (the audit trail), which records a change, then to 7.
+  t.same(await migrate(db, MIGRATIONS.filter((m) => m.version <= 6)), [6]);
+  const auditRow = ["000001700000000.000000.aa.000000", 1700000000000, "number", "create", "alice", "peer-a", "test", "idx-1", null, "after-1"];
+  await db.run("INSERT INTO audit_trail (id, at, kind, op, subject, peer, via, target, before_enc, after_enc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", auditRow);
+  const auditIndexes = await indexesOf("audit_trail");
+  t.same(auditIndexes, ["audit_trail_subject", "audit_trail_target"]);
+  t.same(await migrate(db), [7]);
+
   t.same(
     await db.all("SELECT number_index, number_enc, service, custom_header_enc, created_at, updated_at, account_id FROM numbers"),
     [{ number_index: "idx-1", number_enc: "enc-1", service: "svc-a", custom_header_enc: "hdr-1", created_at: 1, updated_at: 2, account_id: null }].map((r) =>
@@ -180,12 +203,16 @@ eachBackend("accounts: migration 7 keeps the numbers of an existing store (SQLit
     ),
     "the row as it was",
   );
+  t.same(
+    await numbersShape(),
+    [...shapeAt5.map((c) => (c === "service not null" ? "service" : c)), "account_id"].sort(),
+    "every column of version 5 kept (only service loses NOT NULL), account_id added",
+  );
   await db.run("INSERT INTO numbers (number_index, number_enc, service, created_at, updated_at, account_id) VALUES ('idx-2', 'enc-2', NULL, 1, 2, 'acme')");
-  const indexes =
-    env.dialect === "sqlite"
-      ? await db.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'numbers' AND name LIKE 'numbers_%'")
-      : await db.all<{ name: string }>("SELECT indexname AS name FROM pg_indexes WHERE tablename = 'numbers' AND indexname LIKE 'numbers_%' AND indexname <> 'numbers_pkey'");
-  t.same(indexes.map((r) => r.name).sort(), ["numbers_account", "numbers_service"], "both listing indexes");
+  t.same(await indexesOf("numbers"), ["numbers_account", "numbers_service"], "both listing indexes");
+  t.same(await indexesOf("audit_trail"), auditIndexes, "the audit trail's indexes untouched");
+  const [kept] = await db.all<Record<string, unknown>>("SELECT id, at, kind, op, subject, peer, via, target, before_enc, after_enc FROM audit_trail");
+  t.same(kept && Object.values(kept).map((v) => (typeof v === "string" && /^\d+$/.test(v) ? Number(v) : v)), auditRow, "the audit entry untouched");
 });
 
 eachBackend("accounts: racing deletes and number writes never leave a number of a missing account", async (t, env) => {

@@ -5,6 +5,8 @@ import { eachBackend, tempDir } from "./backends.js";
 import { keysCommand } from "../../src/cli/keys.js";
 import { numbersCommand } from "../../src/cli/numbers.js";
 import { retentionCommand } from "../../src/cli/retention.js";
+import { userInfo } from "node:os";
+import { openStore } from "../../src/store/store.js";
 
 /** The services `numbers import` accepts: the configured SIP upstreams. */
 const UPSTREAMS = "sip:\n  upstreams:\n    - name: teams\n      targets: [{ host: 127.0.0.1 }]\n    - name: webex\n      targets: [{ host: 127.0.0.1 }]\n";
@@ -111,15 +113,16 @@ eachBackend("numbers import/export, key rotation and retention through the CLI",
   t.same(Object.keys(keyring.keys), ["k2"]);
   const r5 = io();
   t.equal(await keysCommand(["status", "--config", config], r5.io), 0);
-  t.match(r5.out.join("\n"), /^k2\t3 value\(s\)\t\(active\)$/m);
+  // 3 in numbers; audit entries: import 2 (after), export 1, rotate 2 and prune 2 (before, after).
+  t.match(r5.out.join("\n"), /^k2\t10 value\(s\)\t\(active\)$/m);
   const r6 = io();
   t.equal(await numbersCommand(["export", "--config", config], r6.io), 0);
   t.same(r6.out.slice(1).sort(), r3.out.slice(1).sort(), "still readable after rotation");
 
   // The account column: numbers of an account, one inheriting its default service (empty service).
-  const store = await env.open({ keyring: undefined, keyFile });
-  await store.accounts.change("acme", () => ({ put: { id: "acme", service: "webex" }, result: 0 }));
-  await store.close();
+  const accountStore = await env.open({ keyring: undefined, keyFile });
+  await accountStore.accounts.change("acme", () => ({ put: { id: "acme", service: "webex" }, result: 0 }));
+  await accountStore.close();
   const withAccounts = join(env.dir, "accounts.csv");
   writeFileSync(withAccounts, "number,service,customHeader,account\n+4930700,,,acme\n+4930701,teams,h=1,acme\n");
   const ra = io();
@@ -140,7 +143,52 @@ eachBackend("numbers import/export, key rotation and retention through the CLI",
 
   const r7 = io();
   t.equal(await retentionCommand(["run", "--config", config], r7.io), 0, r7.err.join("\n"));
-  t.match(r7.out.join("\n"), /purged 0 call record\(s\) started before /);
+  t.match(r7.out.join("\n"), /purged 0 call record\(s\) started before [\s\S]*purged 0 audit trail entries older than 365 day/);
+
+  // Every CLI change, the export and the key operations are in the audit trail, as the local user.
+  const store = await openStore({ url: env.url, keyFile, baseDir: env.dir });
+  t.teardown(() => store.close());
+  const all = (await store.audit.list()).items;
+  const user = `cli:${userInfo().username}`;
+  // Newest first: the accounts part (the refused imports left nothing), then the CLI operations before it.
+  t.same(
+    all.slice(0, 3).map((e) => [e.kind, e.op, e.subject, e.via]),
+    [
+      ["export", "export", user, "cli numbers export"],
+      ["number", "create", user, "cli numbers import"],
+      ["number", "create", user, "cli numbers import"],
+    ],
+  );
+  // The two numbers of one import are in blind-index order: looked up by target.
+  const imported = new Map(all.slice(1, 3).map((e) => [e.target, e.after]));
+  t.same(imported.get(store.numbers.indexOf("+4930700")), { service: null, customHeader: null, account: "acme" }, "own fields with the account");
+  t.same(imported.get(store.numbers.indexOf("+4930701")), { service: "teams", customHeader: "h=1", account: "acme" });
+  const entries = all.slice(3);
+  t.same(
+    entries.map((e) => [e.kind, e.op, e.subject, e.peer, e.via]),
+    [
+      ["export", "export", user, null, "cli numbers export"],
+      ["keys", "prune", user, null, "cli keys rotate --prune"],
+      ["keys", "rotate", user, null, "cli keys rotate --prune"],
+      ["export", "export", user, null, "cli numbers export"],
+      ["number", "create", user, null, "cli numbers import"],
+      ["number", "create", user, null, "cli numbers import"],
+    ],
+  );
+  t.same(entries.slice(0, 4).map((e) => [e.before, e.after]), [
+    [null, { rows: 2, unreadable: 0 }],
+    [{ keys: "k1,k2" }, { keys: "k2", kept: "" }],
+    [{ active: "k1" }, { active: "k2", rowsReencrypted: 5 }], // 2 numbers, 3 audit entries
+    [null, { rows: 2, unreadable: 0 }],
+  ]);
+  t.same(
+    entries.slice(4).map((e) => e.after).sort((a, b) => String(a!.service).localeCompare(String(b!.service))),
+    [
+      { service: "teams", customHeader: "tenant=a,b", account: null },
+      { service: "webex", customHeader: null, account: null },
+    ],
+  );
+  t.equal(entries[4]!.target, store.numbers.indexOf(entries[4]!.after!.service === "teams" ? "+41446681800" : "+15551234567"), "the number as its blind index");
   const r8 = io();
   t.equal(await retentionCommand(["stats", "--config", config, "--from", "2025-01-01", "--to", "nope"], r8.io), 1);
   t.match(r8.err.join("\n"), /to: expected YYYY-MM-DD/);

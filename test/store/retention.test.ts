@@ -1,7 +1,7 @@
 import t from "tap";
 import { Registry } from "prom-client";
 import { eachBackend } from "./backends.js";
-import { purgeExpiredCallRecords, retentionCutoff, startRetentionScheduler } from "../../src/store/retention.js";
+import { auditRetentionCutoff, purgeExpiredCallRecords, retentionCutoff, startRetentionScheduler } from "../../src/store/retention.js";
 import type { CallRecordInput } from "../../src/store/call-records.js";
 
 const DAY = 86_400_000;
@@ -110,4 +110,36 @@ eachBackend("retention scheduler purges at start with one interval of look-ahead
 t.test("retention limit above 30 days is refused", async (t) => {
   t.throws(() => retentionCutoff(new Date(), 31), /callRecordRetentionDays/);
   t.throws(() => retentionCutoff(new Date(), 0), RangeError);
+  t.throws(() => auditRetentionCutoff(new Date(), 3651), /auditRetentionDays/);
+  t.throws(() => auditRetentionCutoff(new Date(), 0), RangeError);
+});
+
+eachBackend("retention: audit entries go after store.auditRetentionDays, by the same purge and scheduler", async (t, env) => {
+  let now = new Date("2025-01-01T00:00:00Z");
+  const store = await env.open({ now: () => now });
+  const actor = { subject: "alice", peer: null, via: "test" };
+  await store.numbers.upsert({ number: "+41446681800", service: "svc" }, actor); // 2025-01-01
+  now = new Date("2025-03-01T00:00:00Z");
+  await store.numbers.upsert({ number: "+41446681800", service: "svc2" }, actor); // 2025-03-01
+  await store.audit.recordAlone({ kind: "keys", op: "rotate", actor, before: { active: "k1" }, after: { active: "k2" } });
+  const ops = async () => (await store.audit.list()).items.map((e) => `${e.kind}:${e.op}@${e.at.toISOString().slice(0, 10)}`);
+  t.same(await ops(), ["keys:rotate@2025-03-01", "number:update@2025-03-01", "number:create@2025-01-01"]);
+
+  // 30 days of call records, 60 days of audit: on Mar 15 the Jan 1 entry (73 days old) goes.
+  now = new Date("2025-03-15T00:00:00Z");
+  const registry = new Registry();
+  t.equal((await purgeExpiredCallRecords(store, { retentionDays: 30, now: () => now })).auditPurged, 0, "not purged without auditRetentionDays");
+  const r = await purgeExpiredCallRecords(store, { retentionDays: 30, auditRetentionDays: 60, now: () => now, registry });
+  t.equal(r.auditPurged, 1);
+  t.same(await ops(), ["keys:rotate@2025-03-01", "number:update@2025-03-01"]);
+  t.match(await registry.getSingleMetricAsString("trunkgate_store_audit_entries_purged_total"), /trunkgate_store_audit_entries_purged_total 1/);
+  t.same(await store.numbers.get("+41446681800"), { number: "+41446681800", service: "svc2", customHeader: null }, "the numbers themselves stay");
+
+  // The scheduler (what a running instance uses) purges with one interval of look-ahead too.
+  now = new Date("2025-04-30T00:30:00Z"); // the Mar 1 entries pass 60 days at May 1 00:00: within the hour
+  const sched = startRetentionScheduler(store, { retentionDays: 30, auditRetentionDays: 60, now: () => now, intervalMs: 3600_000 });
+  t.teardown(() => sched.stop());
+  t.equal((await sched.runNow()).auditPurged, 2);
+  t.same(await ops(), []);
+  t.throws(() => startRetentionScheduler(store, { retentionDays: 30, auditRetentionDays: 0, intervalMs: 1000 }), /auditRetentionDays/, "validated at start");
 });

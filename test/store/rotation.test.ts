@@ -19,14 +19,15 @@ eachBackend("key rotation re-encrypts every value; old key can then go; lookups 
   // Three accounts: a name and a default header each (encrypted), one with neither.
   for (const id of ["acc-1", "acc-2"]) await store.accounts.change(id, () => ({ put: { id, name: `Name ${id}`, service: "nl", customHeader: `acc-hdr-${id}` }, result: 0 }));
   await store.accounts.change("acc-3", () => ({ put: { id: "acc-3" }, result: 0 }));
-  t.same(await store.keyUsage(), { k1: 23 + 23 + 2 * 2 + 8 * 3 + 11 + 2 * 3 });
+  // The import's 23 audit entries carry the after fields, encrypted too (before: none, a create).
+  t.same(await store.keyUsage(), { k1: 23 + 23 + 2 * 2 + 8 * 3 + 11 + 2 * 3 + 23 });
 
   const next = store.keyring.withNewActiveKey();
   store.useKeyring(next);
   const result = await store.reencrypt({ batchSize: 7 });
-  t.same(result.rewritten, { numbers: 23, accounts: 2, call_records: 8, daily_statistics: 11, call_journal: 2 });
-  t.same(await store.keyUsage(), { k2: 91 }, "no value uses k1 any more");
-  t.same((await store.reencrypt()).rewritten, { numbers: 0, accounts: 0, call_records: 0, daily_statistics: 0, call_journal: 0 }, "idempotent");
+  t.same(result.rewritten, { numbers: 23, accounts: 2, call_records: 8, daily_statistics: 11, call_journal: 2, audit_trail: 23 });
+  t.same(await store.keyUsage(), { k2: 114 }, "no value uses k1 any more");
+  t.same((await store.reencrypt()).rewritten, { numbers: 0, accounts: 0, call_records: 0, daily_statistics: 0, call_journal: 0, audit_trail: 0 }, "idempotent");
 
   const withoutOld = await env.open({ keyring: next.without(["k1"]), statisticsMinGroupSize: 1 });
   t.same(await withoutOld.numbers.get("+31 20 000 0005"), { number: "+31200000005", service: "nl", customHeader: "hdr-5" }, "blind index unchanged");
@@ -35,4 +36,6 @@ eachBackend("key rotation re-encrypts every value; old key can then go; lookups 
   t.equal((await withoutOld.statistics.dailyStatistics({ from: "2025-01-01", to: "2025-01-31" }))[0]?.peer, "peer-x");
   t.match(await withoutOld.recoverOrphanedCalls({ self: "other", full: true }), [{ owner: "inst", calls: 2 }], "journal entries readable under the new key alone");
   t.match((await withoutOld.callRecords.findByCallId("up1"))[0], { peer: "peer-x", callingNumber: "+31200000001", hangupSide: "unknown" });
+  const audit = await withoutOld.audit.list({ target: withoutOld.numbers.indexOf("+31200000005") });
+  t.same(audit.items.map((e) => [e.op, e.after]), [["create", { service: "nl", customHeader: "hdr-5", account: null }]], "audit entries readable under the new key alone");
 });

@@ -32,6 +32,11 @@ export const httpSchema = z
         host: z
           .union([z.enum(["preserve", "upstream"]), z.string().regex(HOST_LITERAL, "preserve, upstream or host[:port]")])
           .default("upstream"),
+        /**
+         * HTTP/1.1 client toward the upstream: "lean" (trunkgate's own, fewer objects per request)
+         * or "undici". WebSocket upgrades go through undici either way.
+         */
+        client: z.enum(["lean", "undici"]).default("lean"),
         /** Pooled keep-alive connections to the upstream (beyond it requests queue). */
         maxConnections: z.number().int().positive().max(65535).default(256),
         /** Idle upstream connection kept this long unless the upstream's Keep-Alive says shorter. */

@@ -13,6 +13,8 @@ export const storeSchema = z
     /** Accept a key file its group may read (0640/0440, a Secret mounted with fsGroup); otherwise only 0600/0400. */
     allowGroupReadableKeyFile: z.boolean().default(false),
     callRecordRetentionDays: z.number().int().min(1).max(30, "at most 30 days (customer-data policy)").default(30),
+    /** Audit trail entries (who changed which number, key operations) are purged after this many days. */
+    auditRetentionDays: z.number().int().min(1).max(3650, "at most 3650 days (10 years)").default(365),
     /** How often a running instance checks its key file for a change (rotation, prune). */
     keyFileCheckMs: z.number().int().min(100).max(3_600_000).default(5000),
     /**

@@ -3,7 +3,8 @@
 // why it was refused, named numbers[i].field). Atomic by default: one invalid entry refuses the
 // whole batch (400, with every entry's result) and nothing is written. With ?atomic=false the
 // valid entries are applied (in one transaction) and the invalid ones reported. One request, so it
-// counts once against the rate limit.
+// counts once against the rate limit. Each applied entry gets its audit trail entry in the
+// batch's transaction (the store writes it), so a refused atomic batch leaves none.
 import { HttpError, type Reply } from "../http-io.js";
 import { NumberInputError } from "../../store/numbers.js";
 import { atomicParam, batchItems, deleteItem, queryParams, upsertItem, type BatchItem, type EntryInput } from "../validation.js";
@@ -28,7 +29,10 @@ export async function batchUpsert(d: HandlerDeps, r: HandlerRequest): Promise<Re
   if (valid.length < items.length && atomic) throw refused(items, results);
   let written: Awaited<ReturnType<typeof d.store.numbers.upsertManyReport>>;
   try {
-    written = await d.store.numbers.upsertManyReport(valid.map((i) => i.value));
+    written = await d.store.numbers.upsertManyReport(
+      valid.map((i) => i.value),
+      r.actor,
+    );
   } catch (err) {
     // The store's own check (an account deleted meanwhile): name the entry by its request index.
     if (err instanceof NumberInputError) {
@@ -47,7 +51,10 @@ export async function batchDelete(d: HandlerDeps, r: HandlerRequest): Promise<Re
   const { atomic, items, valid } = prepare(d, r, deleteItem, (n) => n, "");
   const results = refusedResults(items);
   if (valid.length < items.length && atomic) throw refused(items, results);
-  const deleted = await d.store.numbers.deleteMany(valid.map((i) => i.value));
+  const deleted = await d.store.numbers.deleteMany(
+    valid.map((i) => i.value),
+    r.actor,
+  );
   deleted.forEach((gone, k) => {
     results[valid[k]!.index] = { index: valid[k]!.index, number: valid[k]!.value, status: gone ? "deleted" : "not_found" };
   });

@@ -1,5 +1,6 @@
 // What a route handler gets: the store, the configured services, limits, and the parsed request.
 import type { IncomingHttpHeaders } from "node:http";
+import type { AuditActor } from "../../store/audit-trail.js";
 import type { Store } from "../../store/store.js";
 
 export interface HandlerDeps {
@@ -19,4 +20,6 @@ export interface HandlerRequest {
   body: unknown;
   /** Request headers (conditional requests read If-Match / If-None-Match). */
   headers: IncomingHttpHeaders;
+  /** Who makes the request (token subject, certificate peer, method and route): for the audit trail. */
+  actor: AuditActor;
 }

@@ -8,7 +8,7 @@ import type { HandlerDeps, HandlerRequest } from "./context.js";
 
 export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 1000;
-const MAX_CURSOR_LENGTH = 256;
+export const MAX_CURSOR_LENGTH = 256;
 
 export async function numberRoute(d: HandlerDeps, r: HandlerRequest): Promise<Reply> {
   const number = numberFromPath(r.param ?? "");
@@ -25,22 +25,26 @@ export async function numberRoute(d: HandlerDeps, r: HandlerRequest): Promise<Re
     }
     case "PUT": {
       const input = putBody(r.body, number, d.serviceSet);
-      return writeNumber(d, number, cond, r.method, () => input);
+      return writeNumber(d, r, number, cond, () => input);
     }
     case "PATCH": {
       // RFC 7396 allows a patch to create, but an entry needs a service: 404 rather than a
       // half-specified number (PUT creates).
-      return writeNumber(d, number, cond, r.method, (cur) => {
+      return writeNumber(d, r, number, cond, (cur) => {
         if (!cur) throw new HttpError(404, "not_found", "number not provisioned (PUT creates)");
         return mergePatch(cur, r.body, d.serviceSet);
       });
     }
     case "DELETE": {
-      const out = await d.store.numbers.change(number, (cur) => {
-        const refused = evaluatePreconditions(cond, cur?.etag ?? null, r.method);
-        if (refused !== undefined) return { keep: true, result: "refused" as const };
-        return cur ? { remove: true, result: "deleted" as const } : { keep: true, result: "absent" as const };
-      });
+      const out = await d.store.numbers.change(
+        number,
+        (cur) => {
+          const refused = evaluatePreconditions(cond, cur?.etag ?? null, r.method);
+          if (refused !== undefined) return { keep: true, result: "refused" as const };
+          return cur ? { remove: true, result: "deleted" as const } : { keep: true, result: "absent" as const };
+        },
+        r.actor,
+      );
       if (out.result === "refused") throw preconditionFailed();
       if (out.result === "absent") throw new HttpError(404, "not_found", "number not provisioned");
       return { status: 204 };
@@ -56,15 +60,19 @@ export async function numberRoute(d: HandlerDeps, r: HandlerRequest): Promise<Re
  */
 export async function writeNumber(
   d: HandlerDeps,
+  r: HandlerRequest,
   number: string,
   cond: Preconditions,
-  method: string,
   next: (current: NumberEntry | null) => EntryInput,
 ): Promise<Reply> {
-  const out = await d.store.numbers.change(number, (cur) => {
-    if (evaluatePreconditions(cond, cur?.etag ?? null, method) !== undefined) return { keep: true, result: false };
-    return { put: next(cur?.entry ?? null), result: true };
-  });
+  const out = await d.store.numbers.change(
+    number,
+    (cur) => {
+      if (evaluatePreconditions(cond, cur?.etag ?? null, r.method) !== undefined) return { keep: true, result: false };
+      return { put: next(cur?.entry ?? null), result: true };
+    },
+    r.actor,
+  );
   if (!out.result) throw preconditionFailed();
   const after = out.after!;
   return { status: out.before ? 200 : 201, body: after.entry, headers: { etag: after.etag } };
@@ -100,7 +108,7 @@ export function cursorParam(cursor: string | null): string | null {
   return cursor;
 }
 
-function isBase64Url(s: string): boolean {
+export function isBase64Url(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (!((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 45 || c === 95)) return false;

@@ -12,7 +12,7 @@ import { INBOUND, type SipMetrics } from "../metrics.js";
 import { buildResponse } from "../message/build.js";
 import type { SipRequest } from "../parse/index.js";
 import type { CallObserver } from "../proxy/call-observer.js";
-import type { Flow } from "../transport/flow.js";
+import type { Flow, TrunkFlow } from "../transport/flow.js";
 import { CallTracker, setupKey } from "./call-tracker.js";
 import { peerLimits } from "./limits.js";
 import { AdmissionMetrics } from "./metrics.js";
@@ -83,8 +83,8 @@ export class AdmissionControl implements DialogListener {
   // ---------------------------------------------------------------- the gate
 
   /** A request from a trunk: let it through, or answer it 503 + Retry-After here. */
-  admit(flow: Flow, req: SipRequest): Admit {
-    const peer = flow.peer === undefined ? undefined : this.#peers.get(flow.peer.name);
+  admit(flow: TrunkFlow, req: SipRequest): Admit {
+    const peer = this.#peers.get(flow.peer.name);
     if (peer === undefined) return Admit.Passed;
     const kind = requestKind(req.method, req.to.tag !== undefined);
     // A retransmitted INVITE of a call in setup is the same call: the core absorbs it.

@@ -15,7 +15,7 @@ import type { AcceptedInviteClient } from "../transaction/accepted.js";
 import { ResponseMatch, TransactionLayer, type TransactionUser } from "../transaction/layer.js";
 import { serverKey } from "../transaction/server-key.js";
 import type { ClientFailure } from "../transaction/types.js";
-import type { Flow } from "../transport/flow.js";
+import { peerNameOf, type Flow } from "../transport/flow.js";
 import { forwardAck, onCancel, onGuardTimer } from "./ack-cancel.js";
 import { isOurBranch } from "./branch.js";
 import { ProxyEnv, type ProxyCoreOptions } from "./env.js";
@@ -57,7 +57,7 @@ export class ProxyCore implements TransactionUser<ProxyTx>, ProxyTxOwner {
 
   onRequest(flow: Flow, req: SipRequest): void {
     const env = this.#env;
-    env.metrics.request(req.method, flow.side, flow.peer?.name);
+    env.metrics.request(req.method, flow.side, peerNameOf(flow));
     const method = req.method;
     if (method === "ACK") return this.#layer.receiveAck(flow.side, req);
     if (method === "CANCEL") return onCancel(env, flow, req);
@@ -83,8 +83,8 @@ export class ProxyCore implements TransactionUser<ProxyTx>, ProxyTxOwner {
     ptx.server = this.#layer.createServer(key, ptx, isInvite);
     // §16.2/§17.2.1: answer 100 at once so the trunk stops retransmitting (and sees we are alive).
     if (isInvite) respond(env, ptx, 100, buildResponse(req, 100, "Trying"));
-    if (flow.side === INBOUND) routeUpstream(env, ptx);
-    else routeToTrunk(env, ptx);
+    if (flow.side === INBOUND) routeUpstream(env, ptx, flow);
+    else routeToTrunk(env, ptx, flow);
   }
 
   onResponse(flow: Flow, res: SipResponse): void {

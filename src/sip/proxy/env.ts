@@ -10,7 +10,7 @@ import type { Timers } from "../timer/timers.js";
 import type { TransactionLayer } from "../transaction/layer.js";
 import type { TxTiming } from "../transaction/types.js";
 import type { FlowProvider } from "../transport/flow.js";
-import type { UpstreamCluster } from "../upstream/cluster.js";
+import type { UpstreamService } from "../upstream/service.js";
 import { BranchFactory } from "./branch.js";
 import type { CallObserver } from "./call-observer.js";
 import type { ProxyIdentity } from "./identity.js";
@@ -23,7 +23,8 @@ export interface ProxyCoreOptions {
   timers: Timers;
   timing: TxTiming;
   flows: FlowProvider;
-  clusters: ReadonlyMap<string, UpstreamCluster>;
+  /** sip.upstreams by name. */
+  services: ReadonlyMap<string, UpstreamService>;
   peers: ReadonlyMap<string, PeerConfig>;
   route: RouteFn;
   routeToPeer: PeerRouteFn;

@@ -1,12 +1,12 @@
 // The forward phase: one attempt of a request toward its next hop (RFC 3261 §16.6) as a new client
 // transaction: our Via with a branch per attempt, Max-Forwards, Record-Route, the request edits
 // every earlier phase asked for (composed, never overwritten: issue 10 item 2), then failover to
-// the cluster's next target when an attempt fails (§16.7 step 6 restricted to 408/503/504).
-import { INBOUND } from "../direction.js";
+// the upstream service's next target when an attempt fails (§16.7 step 6 restricted to 408/503/504).
+import { INBOUND, OUTBOUND } from "../direction.js";
 import { forwardRequest, type RequestEdits } from "../message/edit.js";
 import { InviteClientTransaction } from "../transaction/invite-client.js";
-import type { Flow } from "../transport/flow.js";
-import type { UpstreamTarget } from "../upstream/cluster.js";
+import { peerNameOf, targetOf, type Flow } from "../transport/flow.js";
+import type { UpstreamTarget } from "../upstream/service.js";
 import type { ProxyEnv } from "./env.js";
 import type { ProxyTx } from "./proxy-tx.js";
 import { reply } from "./reply.js";
@@ -70,45 +70,47 @@ function startInvite(env: ProxyEnv, ptx: ProxyTx, tx: InviteClientTransaction<Pr
   const timerB = 64 * env.o.timing.t1;
   const left = Math.max(1, timerB - (env.timers.now() - ptx.startedAt));
   const failoverMs = env.o.failoverMs ?? 0;
-  const more = failoverMs > 0 && failoverMs < left && !ptx.fixed && ptx.cluster !== undefined && ptx.cluster.pick(ptx.tried) !== undefined;
+  const service = ptx.upstreamService;
+  const more = failoverMs > 0 && failoverMs < left && !ptx.fixed && service !== undefined && service.pick(ptx.tried) !== undefined;
   tx.start(more ? failoverMs : 0, left);
 }
 
 function recordRoute(env: ProxyEnv, ptx: ProxyTx, out: Flow): string {
   // Double Record-Route (RFC 5658): each entry names the address its side's connection reached.
+  // Requests from a trunk only ever go upstream and the other way round, so `out` tells both legs.
   const inFlow = ptx.inFlow;
-  if (inFlow.side === INBOUND) {
-    const t = out.target!;
+  if (out.side === OUTBOUND) {
+    const t = out.target;
     return recordRouteTrunkToUpstream(env.me, env.signer, {
       callId: ptx.callId, upstreamTransport: t.config.transport, service: t.service, targetIndex: t.index,
-      peer: inFlow.peer?.name ?? "", connectionId: inFlow.id, upstreamSentBy: out.sentBy, trunkSentBy: inFlow.sentBy,
+      peer: peerNameOf(inFlow) ?? "", connectionId: inFlow.id, upstreamSentBy: out.sentBy, trunkSentBy: inFlow.sentBy,
     });
   }
-  const t = inFlow.target;
+  const t = targetOf(inFlow);
   return recordRouteUpstreamToTrunk(env.me, env.signer, {
     callId: ptx.callId, upstreamTransport: t?.config.transport ?? "tls", service: t?.service ?? "", targetIndex: t?.index ?? -1,
-    peer: ptx.peerName ?? "", connectionId: out.id, upstreamSentBy: inFlow.sentBy, trunkSentBy: out.sentBy,
+    peer: out.peer.name, connectionId: out.id, upstreamSentBy: inFlow.sentBy, trunkSentBy: out.sentBy,
   });
 }
 
 /** In-dialog: the one target the dialog runs through (no failover). */
 export function forwardFixed(env: ProxyEnv, ptx: ProxyTx, target: UpstreamTarget): void {
   ptx.fixed = true;
-  ptx.cluster = env.o.clusters.get(target.service);
+  ptx.upstreamService = env.o.services.get(target.service);
   ptx.tried |= 1 << target.index;
   ptx.target = target;
   send(env, ptx, env.o.flows.toTarget(target));
 }
 
-/** Next target of the cluster; false when none is left. */
+/** Next target of the upstream service; false when none is left. */
 export function attemptNext(env: ProxyEnv, ptx: ProxyTx): boolean {
-  const cluster = ptx.cluster;
-  if (cluster === undefined || ptx.fixed || ptx.attempt >= 35) return false;
+  const service = ptx.upstreamService;
+  if (service === undefined || ptx.fixed || ptx.attempt >= 35) return false;
   // The request as a whole is bounded by Timer B/F (64·T1), however many targets failed fast.
   if (ptx.attempt > 0 && env.timers.now() - ptx.startedAt >= 64 * env.o.timing.t1) return false;
-  const target = cluster.pick(ptx.tried);
+  const target = service.pick(ptx.tried);
   if (target === undefined) return false;
-  if (ptx.attempt > 0) env.metrics.failovers.labels(cluster.name).inc();
+  if (ptx.attempt > 0) env.metrics.failovers.labels(service.name).inc();
   ptx.tried |= 1 << target.index;
   ptx.target = target;
   send(env, ptx, env.o.flows.toTarget(target));

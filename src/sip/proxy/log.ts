@@ -4,7 +4,7 @@
 import { hashId } from "../../observability/hash.js";
 import { INBOUND } from "../direction.js";
 import type { SipRequest } from "../parse/index.js";
-import type { Flow } from "../transport/flow.js";
+import { peerNameOf, targetOf, type Flow } from "../transport/flow.js";
 import type { CallObserver } from "./call-observer.js";
 import type { ProxyEnv } from "./env.js";
 import type { ProxyTx } from "./proxy-tx.js";
@@ -21,19 +21,21 @@ export function logFinal(env: ProxyEnv, ptx: ProxyTx, status: number, seconds: n
 }
 
 function reportInvite(calls: CallObserver, ptx: ProxyTx, status: number, seconds: number): void {
-  const inbound = ptx.dir === INBOUND;
+  const inFlow = ptx.inFlow;
   calls.inviteCompleted({
     req: ptx.req,
     direction: ptx.dir,
     status,
     elapsedMs: seconds * 1000,
-    peer: (inbound ? ptx.inFlow.peer?.name : ptx.peerName) ?? null,
-    service: (inbound ? ptx.target?.service ?? ptx.cluster?.name : ptx.service ?? ptx.inFlow.target?.service) ?? null,
+    peer: ptx.trunkPeerName() ?? null,
+    // From a trunk: the target tried, else the service routed to; from an upstream: the service
+    // the call belongs to (chosen by the calling number), else the one it came from.
+    service: (inFlow.side === INBOUND ? ptx.target?.service ?? ptx.upstreamService?.name : ptx.accountedService ?? inFlow.target.service) ?? null,
   });
 }
 
 function logTransaction(env: ProxyEnv, ptx: ProxyTx, status: number, seconds: number): void {
-  const inbound = ptx.dir === INBOUND;
+  const target = ptx.upstreamTarget();
   env.logger.info({
     event: "sip_transaction",
     method: ptx.method,
@@ -41,10 +43,10 @@ function logTransaction(env: ProxyEnv, ptx: ProxyTx, status: number, seconds: nu
     status,
     durationMs: Math.round(seconds * 1e4) / 10,
     firstResponseMs: ptx.firstResponseAt > 0 ? Math.round((ptx.firstResponseAt - ptx.startedAt) * 10) / 10 : undefined,
-    direction: inbound ? "inbound" : "outbound",
-    peer: inbound ? ptx.inFlow.peer?.name : ptx.peerName,
-    upstreamService: inbound ? ptx.target?.service : ptx.inFlow.target?.service,
-    upstream: inbound ? ptx.target?.label : ptx.inFlow.target?.label,
+    direction: ptx.dir === INBOUND ? "inbound" : "outbound",
+    peer: ptx.trunkPeerName(),
+    upstreamService: target?.service,
+    upstream: target?.label,
     attempts: ptx.attempt,
   }, "sip transaction");
 }
@@ -54,6 +56,6 @@ export function logStateless(env: ProxyEnv, flow: Flow, req: SipRequest, status:
   if (!env.logInfo || status < 200 || req.method === "CANCEL") return;
   env.logger.info({
     event: "sip_transaction", method: req.method, callId: hashId(req.callId), status, durationMs: 0,
-    direction: flow.side === INBOUND ? "inbound" : "outbound", peer: flow.peer?.name, upstreamService: flow.target?.service,
+    direction: flow.side === INBOUND ? "inbound" : "outbound", peer: peerNameOf(flow), upstreamService: targetOf(flow)?.service,
   }, "sip transaction");
 }

@@ -7,8 +7,8 @@ import type { RouteHints } from "./route-set.js";
 import type { TimerEntry, TimerTarget } from "../timer/timers.js";
 import type { ClientTx as AnyClientTx, ServerTx as AnyServerTx, TxContext } from "../transaction/layer.js";
 import type { Flow } from "../transport/flow.js";
-import type { UpstreamCluster, UpstreamTarget } from "../upstream/cluster.js";
-import type { Direction } from "../direction.js";
+import type { UpstreamService, UpstreamTarget } from "../upstream/service.js";
+import { INBOUND, type Direction } from "../direction.js";
 
 export type ServerTx = AnyServerTx<ProxyTx>;
 export type ClientTx = AnyClientTx<ProxyTx>;
@@ -25,21 +25,26 @@ export class ProxyTx implements TimerTarget, TxContext<ProxyTx> {
   sent: Buffer | undefined;
   sentParsed: SipRequest | undefined;
   attempt = 0;
-  /** Bit i set: target i of the cluster was tried. */
+  /** Bit i set: target i of the upstream service was tried. */
   tried = 0;
-  cluster: UpstreamCluster | undefined;
+  /** Toward an upstream (a request from a trunk): the service routed to. */
+  upstreamService: UpstreamService | undefined;
+  /** Toward an upstream: the target of the current attempt. */
   target: UpstreamTarget | undefined;
   /** In-dialog requests go to one place only: no failover. */
   fixed = false;
-  /** Toward a trunk: its peer name and preferred connection. */
+  /** Toward a trunk (a request from an upstream): the chosen peer's name and preferred connection. */
   peerName: string | undefined;
   peerConnectionId = -1;
   hints: RouteHints | undefined;
   requestUri: string | undefined;
   extraHeaders: readonly (readonly [string, string])[] | undefined;
   removeHeaders: readonly string[] | undefined = undefined;
-  /** The upstream service a call toward a trunk belongs to (chosen by the calling number). */
-  service: string | undefined = undefined;
+  /**
+   * Toward a trunk: the name of the upstream service the call is accounted to (the route
+   * decision's `service`, chosen by the calling number; call records).
+   */
+  accountedService: string | undefined = undefined;
   body: Buffer | undefined;
   recordRoute = false;
   bestStatus = 0;
@@ -78,6 +83,24 @@ export class ProxyTx implements TimerTarget, TxContext<ProxyTx> {
     this.toTag = req.to.tag;
     this.fromTag = req.from.tag;
     this.outOfDialog = this.toTag === undefined;
+  }
+
+  /**
+   * The peer of the trunk side of this transaction: the sender's, for a request from a trunk; the
+   * one it is forwarded to, for a request from an upstream (undefined until routed).
+   */
+  trunkPeerName(): string | undefined {
+    const f = this.inFlow;
+    return f.side === INBOUND ? f.peer.name : this.peerName;
+  }
+
+  /**
+   * The upstream side's target: the one being tried, for a request from a trunk (undefined until
+   * routed); the one it came from, for a request from an upstream.
+   */
+  upstreamTarget(): UpstreamTarget | undefined {
+    const f = this.inFlow;
+    return f.side === INBOUND ? this.target : f.target;
   }
 
   /** The request as received; gone once the final response was sent (see releaseForwardingState). */

@@ -6,8 +6,7 @@ import { buildResponse } from "../message/build.js";
 import type { SipRequest } from "../parse/index.js";
 import { InviteClientTransaction } from "../transaction/invite-client.js";
 import { SendResult } from "../transaction/types.js";
-import type { Flow } from "../transport/flow.js";
-import { INBOUND } from "../direction.js";
+import { peerNameOf, type Flow } from "../transport/flow.js";
 import type { ProxyEnv } from "./env.js";
 import { sendCancel } from "./hop-by-hop.js";
 import { logFinal, logStateless } from "./log.js";
@@ -21,7 +20,7 @@ export function respond(env: ProxyEnv, ptx: ProxyTx, status: number, bytes: Buff
   const sent = env.layer.sendResponse(stx, status, bytes);
   if (sent === SendResult.Refused) return;
   writeTo(env, ptx.inFlow, bytes);
-  env.metrics.response(status, ptx.method, ptx.dir, ptx.dir === INBOUND ? ptx.inFlow.peer?.name : ptx.peerName);
+  env.metrics.response(status, ptx.method, ptx.dir, ptx.trunkPeerName());
   if (status >= 200 && !ptx.finalSent) closeBooks(env, ptx, status);
   // After the bookkeeping: a transaction that ends now (Timer J = 0) finds its request answered.
   if (sent !== SendResult.Sent) env.layer.settle(stx, sent);
@@ -72,7 +71,7 @@ export function replyUnavailable(env: ProxyEnv, ptx: ProxyTx): void {
 export function replyStateless(env: ProxyEnv, flow: Flow, req: SipRequest, status: number, reason: string, headers?: [string, string][]): void {
   const bytes = buildResponse(req, status, reason, headers ? { headers } : undefined);
   writeTo(env, flow, bytes);
-  env.metrics.response(status, req.method, flow.side, flow.peer?.name);
+  env.metrics.response(status, req.method, flow.side, peerNameOf(flow));
   logStateless(env, flow, req, status);
 }
 

@@ -12,8 +12,8 @@ import type { SipResponse } from "../parse/index.js";
 import type { AcceptedInviteClient } from "../transaction/accepted.js";
 import { InviteClientTransaction } from "../transaction/invite-client.js";
 import type { ClientFailure } from "../transaction/types.js";
-import type { Flow } from "../transport/flow.js";
-import { isFailoverStatus } from "../upstream/cluster.js";
+import { peerNameOf, type Flow } from "../transport/flow.js";
+import { isFailoverStatus } from "../upstream/service.js";
 import { isBetterFinal, statusToForward } from "./best-response.js";
 import type { ProxyEnv } from "./env.js";
 import { attemptNext } from "./forward.js";
@@ -97,13 +97,13 @@ function endDialog(env: ProxyEnv, bye: ProxyTx): void {
 function confirmDialog(env: ProxyEnv, ptx: ProxyTx, res: SipResponse): Dialog {
   const inFlow = ptx.inFlow;
   const fromTrunk = inFlow.side === INBOUND;
-  const target = fromTrunk ? ptx.target : inFlow.target;
+  const target = ptx.upstreamTarget();
   const d: Dialog = {
     key: dialogKey(ptx.callId, ptx.fromTag, res.to.tag),
     callId: ptx.callId,
     service: target?.service ?? "",
     targetIndex: target?.index ?? -1,
-    peer: fromTrunk ? (inFlow.peer?.name ?? "") : (ptx.peerName ?? ""),
+    peer: ptx.trunkPeerName() ?? "",
     connectionId: fromTrunk ? inFlow.id : ptx.peerConnectionId,
     initiator: fromTrunk ? INBOUND : OUTBOUND,
     lastUsed: env.timers.now(),
@@ -121,7 +121,7 @@ export function onAccepted2xx(env: ProxyEnv, rec: AcceptedInviteClient, res: Sip
   // Refused in a retransmitted 2xx after we already answered: dropped (as forwardProvisionalOr2xx).
   if (bytes === undefined) return env.metrics.drop("srtp_policy");
   writeTo(env, rec.inFlow, bytes);
-  env.metrics.response(res.status, "INVITE", rec.dir, rec.inFlow.peer?.name);
+  env.metrics.response(res.status, "INVITE", rec.dir, peerNameOf(rec.inFlow));
   const d = rec.dialog;
   if (d !== undefined) {
     d.lastUsed = env.timers.now();
@@ -141,7 +141,7 @@ export function forwardStray2xx(env: ProxyEnv, flow: Flow, res: SipResponse): bo
   let out: Flow | undefined;
   if (flow.side === OUTBOUND && d.initiator === INBOUND) out = env.o.flows.toPeer(d.peer, d.connectionId);
   else if (flow.side === INBOUND && d.initiator === OUTBOUND) {
-    const t = env.o.clusters.get(d.service)?.targets[d.targetIndex];
+    const t = env.o.services.get(d.service)?.targets[d.targetIndex];
     if (t !== undefined) out = env.o.flows.toTarget(t);
   }
   if (out === undefined) return false;
@@ -165,7 +165,7 @@ export function finalFailure(env: ProxyEnv, ptx: ProxyTx, status: number, res: S
 function sendBest(env: ProxyEnv, ptx: ProxyTx): void {
   const status = ptx.bestStatus;
   const res = ptx.bestResponse;
-  const allTried = ptx.cluster === undefined || ptx.fixed || ptx.cluster.pick(ptx.tried) === undefined;
+  const allTried = ptx.upstreamService === undefined || ptx.fixed || ptx.upstreamService.pick(ptx.tried) === undefined;
   if (res === undefined) {
     // Nothing heard: Timer B/F (408), or every connection failed (503, we are unavailable).
     if (status === 503) return replyUnavailable(env, ptx);

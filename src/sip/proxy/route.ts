@@ -1,13 +1,14 @@
 // The route phase: where a request goes. In-dialog requests follow our own (verified) Route entry,
 // then the dialog table; new requests get the route decision (sip.routes / number routing), which
-// may be asynchronous. Trunk → upstream service (a cluster of targets, failover between them);
+// may be asynchronous. Trunk → upstream service (its targets, failover between them);
 // upstream → trunk (one peer, by the calling number's service). Ends by handing to the forward
 // phase, or with a reply (reject, unknown service, nothing up).
 import { hashId } from "../../observability/hash.js";
 import { dialogKey } from "../dialog/dialogs.js";
 import { parseUri, type SipRequest } from "../parse/index.js";
 import { isReject, type PeerRouteDecision, type RouteDecision } from "../route/decision.js";
-import type { UpstreamTarget } from "../upstream/cluster.js";
+import type { TrunkFlow, UpstreamFlow } from "../transport/flow.js";
+import type { UpstreamTarget } from "../upstream/service.js";
 import type { ProxyEnv } from "./env.js";
 import { attemptNext, forwardFixed, forwardToPeer } from "./forward.js";
 import type { ProxyTx } from "./proxy-tx.js";
@@ -22,11 +23,11 @@ function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
 /** The target an in-dialog request from a trunk goes to: our Route entry's hint, else the dialog. */
 export function inDialogTarget(env: ProxyEnv, req: SipRequest, hints: RouteHints | undefined): UpstreamTarget | undefined {
   if (hints !== undefined && hints.service !== undefined) {
-    const t = env.o.clusters.get(hints.service)?.targets[hints.targetIndex];
+    const t = env.o.services.get(hints.service)?.targets[hints.targetIndex];
     if (t !== undefined) return t;
   }
   const d = env.o.dialogs.get(dialogKey(req.callId, req.from.tag, req.to.tag), env.timers.now());
-  if (d !== undefined) return env.o.clusters.get(d.service)?.targets[d.targetIndex];
+  if (d !== undefined) return env.o.services.get(d.service)?.targets[d.targetIndex];
   return undefined;
 }
 
@@ -37,15 +38,15 @@ export function inDialogPeer(env: ProxyEnv, req: SipRequest, hints: RouteHints |
   return d === undefined ? undefined : { peer: d.peer, connectionId: d.connectionId };
 }
 
-/** A request from a trunk, toward an upstream service. */
-export function routeUpstream(env: ProxyEnv, ptx: ProxyTx): void {
+/** A request from a trunk (`from`: the flow it came on), toward an upstream service. */
+export function routeUpstream(env: ProxyEnv, ptx: ProxyTx, from: TrunkFlow): void {
   const req = ptx.req;
   // A new request always gets the route decision, whatever Route it carries.
   if (req.to.tag !== undefined) {
     const target = inDialogTarget(env, req, ptx.hints);
     if (target !== undefined) return forwardFixed(env, ptx, target);
   }
-  decide(env, ptx, () => env.o.route(req, ptx.inFlow.peer!), applyDecision);
+  decide(env, ptx, () => env.o.route(req, from.peer), applyDecision);
 }
 
 /** Runs a route decision (sync or a promise) and applies it; a throw or rejection → 500. */
@@ -70,8 +71,8 @@ function applyDecision(env: ProxyEnv, ptx: ProxyTx, d: RouteDecision): void {
     const headers: [string, string][] | undefined = d.retryAfterSeconds !== undefined ? [["Retry-After", String(d.retryAfterSeconds)]] : undefined;
     return reply(env, ptx, d.reject, d.reason ?? reasonPhrase(d.reject), headers);
   }
-  const cluster = env.o.clusters.get(d.service);
-  if (cluster === undefined) {
+  const service = env.o.services.get(d.service);
+  if (service === undefined) {
     env.logger.error({ upstreamService: d.service }, "route decision named an unknown upstream service");
     return reply(env, ptx, 500, "Server Internal Error");
   }
@@ -84,18 +85,18 @@ function applyDecision(env: ProxyEnv, ptx: ProxyTx, d: RouteDecision): void {
   }
   ptx.extraHeaders = d.extraHeaders;
   ptx.removeHeaders = d.removeHeaders;
-  ptx.cluster = cluster;
-  if (!cluster.anyUp() || !attemptNext(env, ptx)) replyUnavailable(env, ptx);
+  ptx.upstreamService = service;
+  if (!service.anyUp() || !attemptNext(env, ptx)) replyUnavailable(env, ptx);
 }
 
-/** A request from an upstream service, toward a trunk. */
-export function routeToTrunk(env: ProxyEnv, ptx: ProxyTx): void {
+/** A request from an upstream service (`from`: the flow it came on), toward a trunk. */
+export function routeToTrunk(env: ProxyEnv, ptx: ProxyTx, from: UpstreamFlow): void {
   const req = ptx.req;
   if (req.to.tag !== undefined) {
     const dest = inDialogPeer(env, req, ptx.hints);
     if (dest !== undefined) return forwardToPeer(env, ptx, dest.peer, dest.connectionId);
   }
-  decide(env, ptx, () => env.o.routeToPeer(req, ptx.inFlow.target?.service ?? ""), applyPeerDecision);
+  decide(env, ptx, () => env.o.routeToPeer(req, from.target.service), applyPeerDecision);
 }
 
 function applyPeerDecision(env: ProxyEnv, ptx: ProxyTx, d: PeerRouteDecision): void {
@@ -105,7 +106,7 @@ function applyPeerDecision(env: ProxyEnv, ptx: ProxyTx, d: PeerRouteDecision): v
   if (d.requestUri !== undefined) ptx.requestUri = d.requestUri;
   ptx.extraHeaders = d.extraHeaders;
   ptx.removeHeaders = d.removeHeaders;
-  ptx.service = d.service;
+  ptx.accountedService = d.service;
   forwardToPeer(env, ptx, d.peer, -1);
 }
 

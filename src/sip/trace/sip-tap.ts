@@ -12,17 +12,24 @@ import { Counter, type Registry } from "prom-client";
 import type { PeerConfig, SipConfig } from "../../config/schema/index.js";
 import { hashId } from "../../observability/hash.js";
 import { encodeHep3 } from "../../observability/hep/hep3.js";
+import { INBOUND, type OUTBOUND } from "../direction.js";
 import { HepExporter } from "../../observability/hep/exporter.js";
 import type { Logger } from "../../observability/logger.js";
 import { callIdOf, callSampled } from "./call-id.js";
 import { redactSipMessage } from "./redact-message.js";
 
-/** What the tap needs of a connection (SipConnection; structural, so sip/trace imports no transport or upstream module). */
-export interface TappedConnection {
-  readonly socket: Socket;
-  readonly peer: PeerConfig | undefined;
-  /** Upstream-side connections: the target (an UpstreamTarget). */
-  readonly target: { readonly label: string; readonly config: { readonly host: string; readonly port: number } } | undefined;
+/**
+ * What the tap needs of a connection (a SipConnection; structural, so sip/trace imports no
+ * transport or upstream module): a trunk connection's peer, or an upstream connection's target.
+ */
+export type TappedConnection =
+  | { readonly socket: Socket; readonly side: typeof INBOUND; readonly peer: PeerConfig }
+  | { readonly socket: Socket; readonly side: typeof OUTBOUND; readonly target: TappedTarget };
+
+/** An UpstreamTarget as the tap sees it. */
+interface TappedTarget {
+  readonly label: string;
+  readonly config: { readonly host: string; readonly port: number };
 }
 
 export interface SipTap {
@@ -101,8 +108,8 @@ class SipTracer implements SipTap {
       {
         event: "sip_message",
         direction: received ? "received" : "sent",
-        peer: conn.peer?.name,
-        upstream: conn.target?.label,
+        peer: conn.side === INBOUND ? conn.peer.name : undefined,
+        upstream: conn.side === INBOUND ? undefined : conn.target.label,
         callId: hashId(callId),
         bytes: message.length,
         message: this.#unredacted ? message.toString("latin1") : redactSipMessage(message, this.#ownedHeaders),
@@ -113,8 +120,8 @@ class SipTracer implements SipTap {
 
   #traced(conn: TappedConnection, callId: string): boolean {
     if (!callSampled(callId, this.#rate)) return false;
+    if (conn.side !== INBOUND) return !this.#someOff || this.#recent.has(callId);
     const peer = conn.peer;
-    if (peer === undefined) return !this.#someOff || this.#recent.has(callId);
     if (!peer.sip.trace) return false;
     if (this.#someOff && !this.#recent.has(callId)) {
       this.#recent.add(callId);
@@ -133,8 +140,9 @@ class SipTracer implements SipTap {
       return;
     }
     // Failed before connecting: the target's address and the unspecified local one.
-    const remote = s.remoteAddress ?? (conn.target !== undefined && isIP(conn.target.config.host) ? conn.target.config.host : "0.0.0.0");
-    const remotePort = s.remotePort ?? conn.target?.config.port ?? 0;
+    const target = conn.side === INBOUND ? undefined : conn.target.config;
+    const remote = s.remoteAddress ?? (target !== undefined && isIP(target.host) ? target.host : "0.0.0.0");
+    const remotePort = s.remotePort ?? target?.port ?? 0;
     const local = s.localAddress ?? (isIP(remote) === 6 ? "::" : "0.0.0.0");
     const localPort = s.localPort ?? 0;
     const packet = encodeHep3({

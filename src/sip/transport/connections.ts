@@ -1,17 +1,18 @@
-// All SIP connections of the process: trunk-side ones (accepted by the mTLS listener, or opened by
-// us toward a peer's sip.targets) grouped by peer for RFC 5923-style reuse, and upstream ones (one
-// pooled connection per target, opened on demand). Implements the core's FlowProvider.
+// All SIP connections of the process: downstream TrunkConnections (accepted by the mTLS listener,
+// or opened by us toward a peer's sip.targets) grouped by peer for RFC 5923-style reuse, and
+// UpstreamConnections (one pooled connection per target of an upstream service, opened on demand).
+// Implements the core's FlowProvider.
 import { connect as netConnect } from "node:net";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import type { PeerConfig } from "../../config/schema/index.js";
 import type { Logger } from "../../observability/logger.js";
 import type { FramingLimits } from "./framing.js";
-import { INBOUND, OUTBOUND } from "../direction.js";
+import { INBOUND } from "../direction.js";
 import type { SipMetrics } from "../metrics.js";
 import type { Timers } from "../timer/timers.js";
-import { isIpLiteral, type UpstreamTarget } from "../upstream/cluster.js";
-import type { Flow, FlowProvider } from "./flow.js";
-import { SipConnection, type ConnectionHandler, type ConnectionTimeouts } from "./sip-connection.js";
+import { isIpLiteral, type UpstreamTarget } from "../upstream/service.js";
+import type { Flow, FlowProvider, TrunkFlow, UpstreamFlow } from "./flow.js";
+import { TrunkConnection, UpstreamConnection, type ConnectionHandler, type ConnectionTimeouts, type SipConnection } from "./sip-connection.js";
 import type { SecureContext } from "node:tls";
 import type { SipTap } from "../trace/sip-tap.js";
 
@@ -43,8 +44,8 @@ export class ConnectionManager implements FlowProvider {
   /** The sent-by of the last connection to a target that connected: a guess for the next one while it connects. */
   readonly #lastSentBy = new Map<UpstreamTarget | string, string>();
   readonly #byId = new Map<number, SipConnection>();
-  readonly #byPeer = new Map<string, SipConnection[]>();
-  readonly #byTarget = new Map<UpstreamTarget, SipConnection>();
+  readonly #byPeer = new Map<string, TrunkConnection[]>();
+  readonly #byTarget = new Map<UpstreamTarget, UpstreamConnection>();
   #downstream = 0;
   #closing = false;
 
@@ -68,7 +69,7 @@ export class ConnectionManager implements FlowProvider {
    * connections makes room instead (the cap is the peer's own budget: slow or stale connections of
    * a peer must never lock out its new ones): see evictionVictim.
    */
-  accept(socket: TLSSocket, peer: PeerConfig): SipConnection | undefined {
+  accept(socket: TLSSocket, peer: PeerConfig): TrunkConnection | undefined {
     if (this.#closing) {
       socket.destroy();
       return undefined;
@@ -82,7 +83,7 @@ export class ConnectionManager implements FlowProvider {
       victim.destroy(); // forget() runs from its close: the slot is free now
     }
     if (this.#downstream >= this.o.maxConnectionsTotal) return this.#refuse(socket, peer, "total_limit", this.o.maxConnectionsTotal);
-    const conn = new SipConnection(socket, INBOUND, peer, undefined, true, true, this.o.handler, this.o.timers, this.o.timeouts, this.o.limits);
+    const conn = new TrunkConnection(socket, peer, true, this.o.handler, this.o.timers, this.o.timeouts, this.o.limits);
     if (this.identity !== undefined) conn.advertise(this.identity.sentByFor(socket.localAddress));
     this.#track(conn);
     return conn;
@@ -95,19 +96,15 @@ export class ConnectionManager implements FlowProvider {
     return undefined;
   }
 
-  #track(conn: SipConnection): void {
+  #track(conn: TrunkConnection): void {
     conn.tap = this.o.tap;
     this.#byId.set(conn.id, conn);
-    if (conn.side === INBOUND) {
-      this.#downstream++;
-      this.o.metrics.connections.labels("downstream").inc();
-      const name = conn.peer!.name;
-      const list = this.#byPeer.get(name);
-      if (list === undefined) this.#byPeer.set(name, [conn]);
-      else list.push(conn);
-    } else {
-      this.o.metrics.connections.labels("upstream").inc();
-    }
+    this.#downstream++;
+    this.o.metrics.connections.labels("downstream").inc();
+    const name = conn.peer.name;
+    const list = this.#byPeer.get(name);
+    if (list === undefined) this.#byPeer.set(name, [conn]);
+    else list.push(conn);
   }
 
   /** Called by the handler when a connection closed (before the core fails its transactions). */
@@ -116,19 +113,19 @@ export class ConnectionManager implements FlowProvider {
     if (conn.side === INBOUND) {
       this.#downstream--;
       this.o.metrics.connections.labels("downstream").dec();
-      const list = this.#byPeer.get(conn.peer!.name);
+      const list = this.#byPeer.get(conn.peer.name);
       if (list !== undefined) {
         const i = list.indexOf(conn);
         if (i >= 0) list.splice(i, 1);
-        if (list.length === 0) this.#byPeer.delete(conn.peer!.name);
+        if (list.length === 0) this.#byPeer.delete(conn.peer.name);
       }
     } else {
       this.o.metrics.connections.labels("upstream").dec();
-      if (conn.target !== undefined && this.#byTarget.get(conn.target) === conn) this.#byTarget.delete(conn.target);
+      if (this.#byTarget.get(conn.target) === conn) this.#byTarget.delete(conn.target);
     }
   }
 
-  toTarget(target: UpstreamTarget): Flow {
+  toTarget(target: UpstreamTarget): UpstreamFlow {
     const existing = this.#byTarget.get(target);
     if (existing !== undefined && existing.open) return existing;
     const cfg = target.config;
@@ -144,7 +141,7 @@ export class ConnectionManager implements FlowProvider {
           rejectUnauthorized: true,
         })
       : netConnect({ host: cfg.host, port: cfg.port });
-    const conn = new SipConnection(socket, OUTBOUND, undefined, target, tls, false, this.o.handler, this.o.timers, this.o.timeouts, this.o.limits);
+    const conn = new UpstreamConnection(socket, target, tls, this.o.handler, this.o.timers, this.o.timeouts, this.o.limits);
     conn.armConnectTimeout(this.o.connectMs);
     this.#advertiseWhileConnecting(conn, target, cfg.host);
     socket.once(tls ? "secureConnect" : "connect", () => {
@@ -161,10 +158,10 @@ export class ConnectionManager implements FlowProvider {
     return conn;
   }
 
-  toPeer(peer: string, preferredId: number): Flow | undefined {
+  toPeer(peer: string, preferredId: number): TrunkFlow | undefined {
     if (preferredId >= 0) {
       const c = this.#byId.get(preferredId);
-      if (c !== undefined && c.open && c.side === INBOUND && c.peer?.name === peer) return c;
+      if (c !== undefined && c.open && c.side === INBOUND && c.peer.name === peer) return c;
     }
     const list = this.#byPeer.get(peer);
     if (list !== undefined) {
@@ -181,7 +178,7 @@ export class ConnectionManager implements FlowProvider {
       ...(servername !== undefined ? { servername } : {}),
       rejectUnauthorized: true,
     });
-    const conn = new SipConnection(socket, INBOUND, cfg, undefined, true, false, this.o.handler, this.o.timers, this.o.timeouts, this.o.limits);
+    const conn = new TrunkConnection(socket, cfg, false, this.o.handler, this.o.timers, this.o.timeouts, this.o.limits);
     conn.armConnectTimeout(this.o.connectMs);
     this.#advertiseWhileConnecting(conn, peer, t.host);
     socket.once("secureConnect", () => {
@@ -216,16 +213,13 @@ export class ConnectionManager implements FlowProvider {
   }
 
   aliasOf(flow: Flow): Flow | undefined {
-    if (flow.side === INBOUND && flow.peer !== undefined) {
+    if (flow.side === INBOUND) {
       const list = this.#byPeer.get(flow.peer.name);
       if (list !== undefined) for (let i = list.length - 1; i >= 0; i--) if (list[i]!.open) return list[i];
       return undefined;
     }
-    if (flow.target !== undefined) {
-      const c = this.#byTarget.get(flow.target);
-      return c !== undefined && c.open ? c : undefined;
-    }
-    return undefined;
+    const c = this.#byTarget.get(flow.target);
+    return c !== undefined && c.open ? c : undefined;
   }
 
   /** Every open connection (for drain/close). */
@@ -256,9 +250,9 @@ function isLoopback(host: string): boolean {
  * last complete message is the oldest (idle longest). Connections trunkgate is still opening are
  * never chosen. Undefined when none qualifies.
  */
-export function evictionVictim(list: readonly SipConnection[]): SipConnection | undefined {
-  let silent: SipConnection | undefined;
-  let idlest: SipConnection | undefined;
+export function evictionVictim(list: readonly TrunkConnection[]): TrunkConnection | undefined {
+  let silent: TrunkConnection | undefined;
+  let idlest: TrunkConnection | undefined;
   for (const c of list) {
     if (!c.open || !c.connected) continue;
     if (!c.carriedMessage) {

@@ -1,6 +1,8 @@
 // One SIP connection over TLS (or TCP toward a tcp upstream target): stream framing, CRLF
 // keepalive pong, progress-based timeouts, bounded write queue. Messages are handed to the
-// handler as framed Buffers; parsing and proxying happen there.
+// handler as framed Buffers; parsing and proxying happen there. The shared base does all of that;
+// TrunkConnection (a downstream connection, with its peer) and UpstreamConnection (to one target
+// of an upstream service) only add what makes each a Flow (flow.ts).
 //
 // Timeouts measure progress in complete SIP messages, never bytes: a peer that dribbles a byte
 // now and then, or sends only CRLF keep-alives, must not hold a connection (and a slot of its
@@ -11,13 +13,16 @@
 import type { Socket } from "node:net";
 import type { PeerConfig } from "../../config/schema/index.js";
 import { SipStreamFramer, type FramingError, type FramingLimits } from "./framing.js";
-import type { Direction } from "../direction.js";
+import { INBOUND, OUTBOUND } from "../direction.js";
 import type { TimerEntry, TimerTarget, Timers } from "../timer/timers.js";
-import type { UpstreamTarget } from "../upstream/cluster.js";
-import type { Flow } from "./flow.js";
+import type { UpstreamTarget } from "../upstream/service.js";
+import type { TrunkFlow, UpstreamFlow } from "./flow.js";
 import type { SipTap } from "../trace/sip-tap.js";
 
 export type ConnectionTimeout = "first_message" | "incomplete_message" | "idle";
+
+/** A connection of either kind: `conn.side === INBOUND` narrows it. */
+export type SipConnection = TrunkConnection | UpstreamConnection;
 
 export interface ConnectionHandler {
   onMessage(conn: SipConnection, message: Buffer): void;
@@ -74,8 +79,8 @@ let nextId = 1;
 // together once the current event (one socket read, one timer) has been handled. Messages that go
 // to the same connection in one tick (a 180 and a 200 read in one chunk, a response and the next
 // request under load) then leave as one TLS record and one syscall instead of one each.
-let corked: SipConnection[] = [];
-let spare: SipConnection[] = [];
+let corked: SipConnectionBase[] = [];
+let spare: SipConnectionBase[] = [];
 let flushScheduled = false;
 
 function flushCorked(): void {
@@ -87,7 +92,7 @@ function flushCorked(): void {
   list.length = 0;
 }
 
-export class SipConnection implements Flow, TimerTarget {
+abstract class SipConnectionBase implements TimerTarget {
   readonly id = nextId++;
   readonly transport: "TLS" | "TCP";
   #framer: SipStreamFramer;
@@ -118,9 +123,6 @@ export class SipConnection implements Flow, TimerTarget {
 
   constructor(
     readonly socket: Socket,
-    readonly side: Direction,
-    readonly peer: PeerConfig | undefined,
-    readonly target: UpstreamTarget | undefined,
     tls: boolean,
     connected: boolean,
     private handler: ConnectionHandler,
@@ -141,6 +143,9 @@ export class SipConnection implements Flow, TimerTarget {
       this.#timer = timers.start(this, ConnTimer.FirstMessage, timeouts.firstMessageMs);
     } else if (connected) this.#armIdle(timeouts.idleMs);
   }
+
+  /** This connection as its concrete kind (what the handler and the tap are given). */
+  protected abstract get self(): SipConnection;
 
   get open(): boolean {
     return this.#open;
@@ -201,7 +206,7 @@ export class SipConnection implements Flow, TimerTarget {
       }
     }
     this.socket.write(data);
-    if (this.tap !== undefined && data !== PONG) this.tap.sent(this, data);
+    if (this.tap !== undefined && data !== PONG) this.tap.sent(this.self, data);
     if (this.#unanswered > 0 && isFinalResponseBytes(data) && --this.#unanswered === 0 && this.#lingering) this.end();
     return true;
   }
@@ -271,7 +276,7 @@ export class SipConnection implements Flow, TimerTarget {
   }
 
   #timedOut(reason: ConnectionTimeout): void {
-    this.handler.onTimeout(this, reason);
+    this.handler.onTimeout(this.self, reason);
     this.destroy();
   }
 
@@ -297,13 +302,13 @@ export class SipConnection implements Flow, TimerTarget {
           }
         }
         if (!isResponseBytes(ev.message) && !isAckBytes(ev.message)) this.#unanswered++;
-        if (this.tap !== undefined) this.tap.received(this, ev.message);
-        this.handler.onMessage(this, ev.message);
+        if (this.tap !== undefined) this.tap.received(this.self, ev.message);
+        this.handler.onMessage(this.self, ev.message);
       } else if (ev.type === "ping") {
         // RFC 5626 §4.4.1: CRLFCRLF ping → CRLF pong. Not progress: no timer moves.
         this.send(PONG);
       } else {
-        this.handler.onFramingError(this, ev.error);
+        this.handler.onFramingError(this.self, ev.error);
         if (ev.error.fatal) return this.#linger();
       }
     }
@@ -328,6 +333,52 @@ export class SipConnection implements Flow, TimerTarget {
     this.timers.cancel(this.#connectTimer);
     this.timers.cancel(this.#partialTimer);
     this.#timer = this.#connectTimer = this.#partialTimer = undefined;
-    this.handler.onClose(this);
+    this.handler.onClose(this.self);
+  }
+}
+
+/**
+ * A downstream connection: accepted by the mTLS listener (the peer was identified by its client
+ * certificate before this object exists) or opened by trunkgate toward the peer's sip.targets.
+ * Always TLS.
+ */
+export class TrunkConnection extends SipConnectionBase implements TrunkFlow {
+  readonly side = INBOUND;
+
+  constructor(
+    socket: Socket,
+    readonly peer: PeerConfig,
+    connected: boolean,
+    handler: ConnectionHandler,
+    timers: Timers,
+    timeouts: ConnectionTimeouts,
+    limits: FramingLimits,
+  ) {
+    super(socket, true, connected, handler, timers, timeouts, limits);
+  }
+
+  protected override get self(): TrunkConnection {
+    return this;
+  }
+}
+
+/** The pooled connection to one target of an upstream service (TLS or TCP as the target says). */
+export class UpstreamConnection extends SipConnectionBase implements UpstreamFlow {
+  readonly side = OUTBOUND;
+
+  constructor(
+    socket: Socket,
+    readonly target: UpstreamTarget,
+    tls: boolean,
+    handler: ConnectionHandler,
+    timers: Timers,
+    timeouts: ConnectionTimeouts,
+    limits: FramingLimits,
+  ) {
+    super(socket, tls, false, handler, timers, timeouts, limits);
+  }
+
+  protected override get self(): UpstreamConnection {
+    return this;
   }
 }

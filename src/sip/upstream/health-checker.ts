@@ -8,7 +8,7 @@ import type { Logger } from "../../observability/logger.js";
 import type { SipMetrics } from "../metrics.js";
 import type { TimerEntry, TimerTarget, Timers } from "../timer/timers.js";
 import { probeSucceeded } from "./health-state.js";
-import type { UpstreamCluster, UpstreamTarget } from "./cluster.js";
+import type { UpstreamService, UpstreamTarget } from "./service.js";
 
 /**
  * What a probe needs of a connection (the transport's Flow satisfies it). Declared here so that
@@ -53,7 +53,7 @@ class TargetProbe implements TimerTarget {
 }
 
 export interface HealthCheckerOptions {
-  clusters: readonly UpstreamCluster[];
+  services: readonly UpstreamService[];
   timers: Timers;
   identity: ProbeIdentity;
   metrics: SipMetrics;
@@ -68,7 +68,7 @@ export class HealthChecker {
   #running = false;
 
   constructor(private o: HealthCheckerOptions) {
-    for (const c of o.clusters) {
+    for (const c of o.services) {
       const hc = c.config.healthCheck;
       for (const t of c.targets) {
         o.metrics.targetUp.labels(t.service, t.label).set(1);
@@ -156,7 +156,7 @@ export class HealthChecker {
   summary(): { up: number; total: number } {
     let up = 0;
     let total = 0;
-    for (const c of this.o.clusters) for (const t of c.targets) {
+    for (const c of this.o.services) for (const t of c.targets) {
       total++;
       if (t.up) up++;
     }

@@ -6,6 +6,7 @@ import { startGateway, sipRequest, TrunkClient, type Gateway } from "./harness.j
 import { startNodeUas, type NodeUas } from "./node-uas.js";
 import { startHepReceiver, type HepPacket, type HepReceiver } from "../../helpers/hep-receiver.js";
 import { createSipTap } from "../../../src/sip/trace/sip-tap.js";
+import { OUTBOUND } from "../../../src/sip/direction.js";
 import { createLogger } from "../../../src/observability/logger.js";
 import { parseConfig } from "../../../src/config/load.js";
 import { Registry } from "prom-client";
@@ -113,7 +114,8 @@ t.test("local trace at logging.level trace: redacted by default, in clear only w
       "To: <tel:+15551230000>", "Call-ID: secret-call@x", "X-Trunkgate-Number-Context: ctx-42", "Content-Length: 11", "", "v=0 o=1 2 3"].join("\r\n"),
     "latin1",
   );
-  const conn = { socket: new Socket(), peer: undefined, target: undefined };
+  // An upstream-leg connection (every peer traced: the sampling alone decides).
+  const conn = { socket: new Socket(), side: OUTBOUND, target: { label: "svc/10.0.0.2:5060", config: { host: "10.0.0.2", port: 5060 } } };
   for (const unredacted of [false, true]) {
     const c = cfg(unredacted);
     const tap = createSipTap({ config: c.sip, peers: c.peers, logger: createLogger({ level: "trace", destination: sink }), registry: new Registry() });

@@ -6,7 +6,7 @@ import { parseConfig } from "../../../src/config/load.js";
 import type { PeerConfig } from "../../../src/config/schema/index.js";
 import { createLogger } from "../../../src/observability/logger.js";
 import { DialogTable } from "../../../src/sip/dialog/dialogs.js";
-import { INBOUND, OUTBOUND, SipMetrics, type Direction } from "../../../src/sip/metrics.js";
+import { INBOUND, OUTBOUND, SipMetrics } from "../../../src/sip/metrics.js";
 import { parseMessage, type SipMessage, type SipRequest, type SipResponse } from "../../../src/sip/parse/index.js";
 import { ProxyCore } from "../../../src/sip/proxy/core.js";
 import { ProxyIdentity } from "../../../src/sip/proxy/identity.js";
@@ -14,24 +14,20 @@ import type { PeerRouteFn, RouteFn } from "../../../src/sip/route/decision.js";
 import { defaultPeerRoute, defaultRoute } from "../../../src/sip/route/decision.js";
 import { FifoTimers, ManualPlatform } from "../../../src/sip/timer/timers.js";
 import { DEFAULT_TIMING } from "../../../src/sip/transaction/types.js";
-import type { Flow, FlowProvider } from "../../../src/sip/transport/flow.js";
-import { UpstreamCluster, type UpstreamTarget } from "../../../src/sip/upstream/cluster.js";
+import type { FlowProvider, TrunkFlow, UpstreamFlow } from "../../../src/sip/transport/flow.js";
+import { UpstreamService, type UpstreamTarget } from "../../../src/sip/upstream/service.js";
 import { LogLines } from "../e2e/harness.js";
 import { stringify } from "yaml";
 
 let ids = 1000;
 
-export class FakeFlow implements Flow {
+/** What both fake flows share: they parse and keep every message the core sends on them. */
+abstract class RecordingFlow {
   readonly id = ids++;
   open = true;
   readonly sent: SipMessage[] = [];
   readonly raw: Buffer[] = [];
-  constructor(
-    readonly side: Direction,
-    readonly peer: PeerConfig | undefined,
-    readonly target: UpstreamTarget | undefined,
-    readonly transport: "TLS" | "TCP" = "TLS",
-  ) {}
+  constructor(readonly transport: "TLS" | "TCP") {}
   send(data: Buffer): boolean {
     if (!this.open) return false;
     this.raw.push(data);
@@ -59,6 +55,27 @@ export class FakeFlow implements Flow {
     return this.sent.filter((m): m is SipResponse => m.kind === "response");
   }
 }
+
+/** A connection with a trunk (downstream), as the core sees it. */
+export class FakeTrunkFlow extends RecordingFlow implements TrunkFlow {
+  readonly side = INBOUND;
+  constructor(readonly peer: PeerConfig) {
+    super("TLS");
+  }
+}
+
+/** The connection to one upstream target, as the core sees it. */
+export class FakeUpstreamFlow extends RecordingFlow implements UpstreamFlow {
+  readonly side = OUTBOUND;
+  constructor(
+    readonly target: UpstreamTarget,
+    transport: "TLS" | "TCP" = "TCP",
+  ) {
+    super(transport);
+  }
+}
+
+export type FakeFlow = FakeTrunkFlow | FakeUpstreamFlow;
 
 export interface CoreHarnessOptions {
   targets?: number;
@@ -90,31 +107,31 @@ export function makeCore(o: CoreHarnessOptions = {}) {
   const metrics = new SipMetrics(registry, cfg.peers.map((p) => p.name));
   const logs = new LogLines();
   const logger = createLogger({ level: "info", destination: logs });
-  const clusters = new Map<string, UpstreamCluster>();
-  for (const u of cfg.sip.upstreams) clusters.set(u.name, new UpstreamCluster(u, () => 0));
-  const cluster = clusters.get("svc")!;
+  const services = new Map<string, UpstreamService>();
+  for (const u of cfg.sip.upstreams) services.set(u.name, new UpstreamService(u, () => 0));
+  const service = services.get("svc")!;
   const peers = new Map(cfg.peers.map((p) => [p.name, p] as const));
-  const trunk = new FakeFlow(INBOUND, peers.get("dev-trunk"), undefined);
-  const upFlows = new Map<UpstreamTarget, FakeFlow>();
+  const trunk = new FakeTrunkFlow(peers.get("dev-trunk")!);
+  const upFlows = new Map<UpstreamTarget, FakeUpstreamFlow>();
   /** Target indexes whose connections fail (every flow to them is closed). */
   const refused = new Set<number>();
-  const peerFlows: FakeFlow[] = [trunk];
+  const peerFlows: FakeTrunkFlow[] = [trunk];
   const flows: FlowProvider = {
     toTarget(t) {
       let f = upFlows.get(t);
       if (f === undefined || !f.open) {
-        f = new FakeFlow(OUTBOUND, undefined, t, "TCP");
+        f = new FakeUpstreamFlow(t, "TCP");
         if (refused.has(t.index)) f.open = false;
         upFlows.set(t, f);
       }
       return f;
     },
     toPeer(peer, preferred) {
-      const open = peerFlows.filter((f) => f.open && f.peer?.name === peer);
+      const open = peerFlows.filter((f) => f.open && f.peer.name === peer);
       return open.find((f) => f.id === preferred) ?? open[open.length - 1];
     },
     aliasOf(flow) {
-      if (flow.side === INBOUND) return peerFlows.find((f) => f.open && f !== flow && f.peer?.name === flow.peer?.name);
+      if (flow.side === INBOUND) return peerFlows.find((f) => f.open && f !== flow && f.peer.name === flow.peer.name);
       return undefined;
     },
   };
@@ -125,7 +142,7 @@ export function makeCore(o: CoreHarnessOptions = {}) {
     timers,
     timing: DEFAULT_TIMING,
     flows,
-    clusters,
+    services,
     peers,
     route: o.route ?? defaultRoute("svc"),
     routeToPeer: o.routeToPeer ?? defaultPeerRoute(cfg.peers),
@@ -138,8 +155,8 @@ export function makeCore(o: CoreHarnessOptions = {}) {
     ...(o.ownedHeaders ? { ownedHeaders: o.ownedHeaders } : {}),
     ...(o.failoverMs !== undefined ? { failoverMs: o.failoverMs } : {}),
   });
-  const up = (i: number) => flows.toTarget(cluster.targets[i]!) as FakeFlow;
-  const fromTrunk = (text: string, flow: FakeFlow = trunk) => {
+  const up = (i: number) => flows.toTarget(service.targets[i]!) as FakeUpstreamFlow;
+  const fromTrunk = (text: string, flow: FakeTrunkFlow = trunk) => {
     const r = parseMessage(Buffer.from(text, "latin1"));
     if (!r.ok) throw new Error(`test message does not parse: ${r.reason}`);
     if (r.message.kind === "request") core.onRequest(flow, r.message);
@@ -151,7 +168,7 @@ export function makeCore(o: CoreHarnessOptions = {}) {
     if (r.message.kind === "request") core.onRequest(up(i), r.message);
     else core.onResponse(up(i), r.message);
   };
-  return { refused, core, cfg, platform, timers, registry, metrics, logs, cluster, clusters, trunk, peerFlows, up, upFlows, fromTrunk, fromUpstream, dialogs, identity };
+  return { refused, core, cfg, platform, timers, registry, metrics, logs, service, services, trunk, peerFlows, up, upFlows, fromTrunk, fromUpstream, dialogs, identity };
 }
 
 /** A response to `req` as a UAS would send it (all Vias echoed), as text. */

@@ -132,7 +132,7 @@ t.test("every target 503 → the 503 goes on (all tried); transport failure ever
 
 t.test("all targets down by health → 503 with Retry-After, nothing forwarded", async (t) => {
   const h = makeCore();
-  for (const target of h.cluster.targets) for (let i = 0; i < 2; i++) target.health.record(false);
+  for (const target of h.service.targets) for (let i = 0; i < 2; i++) target.health.record(false);
   h.fromTrunk(sipRequest({ method: "INVITE", uri: URI }));
   const msgs = h.trunk.take() as SipResponse[];
   t.same(msgs.map((m) => m.status), [100, 503]);
@@ -142,8 +142,8 @@ t.test("all targets down by health → 503 with Retry-After, nothing forwarded",
 
 t.test("unhealthy target skipped", async (t) => {
   const h = makeCore({ srtp: false });
-  h.cluster.targets[0]!.health.record(false);
-  h.cluster.targets[0]!.health.record(false);
+  h.service.targets[0]!.health.record(false);
+  h.service.targets[0]!.health.record(false);
   h.fromTrunk(sipRequest({ method: "MESSAGE", uri: URI }));
   t.equal(h.up(0).sent.length, 0);
   t.equal(h.up(1).requests()[0]?.method, "MESSAGE");

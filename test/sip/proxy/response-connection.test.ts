@@ -3,15 +3,14 @@
 // the same peer.
 import t from "tap";
 import { sipRequest } from "../e2e/harness.js";
-import { answer, FakeFlow, makeCore } from "./core-harness.js";
-import { INBOUND } from "../../../src/sip/metrics.js";
+import { answer, FakeTrunkFlow, makeCore } from "./core-harness.js";
 import type { SipRequest } from "../../../src/sip/parse/index.js";
 
 const URI = "sip:+4930123456@127.0.0.1:5061";
 
 t.test("two connections of one peer: responses for the closed one are dropped, not sent on the other", async (t) => {
   const h = makeCore({ srtp: false, targets: 1 });
-  const second = new FakeFlow(INBOUND, h.trunk.peer, undefined);
+  const second = new FakeTrunkFlow(h.trunk.peer);
   h.peerFlows.push(second);
   h.fromTrunk(sipRequest({ method: "INVITE", uri: URI, callId: "closed-conn" }), second);
   t.equal(second.take().length, 1, "100 Trying on the connection the INVITE came on");

@@ -2,7 +2,7 @@
 import t from "tap";
 import { ProxyIdentity } from "../../../src/sip/proxy/identity.js";
 import { evictionVictim } from "../../../src/sip/transport/connections.js";
-import type { SipConnection } from "../../../src/sip/transport/sip-connection.js";
+import type { TrunkConnection } from "../../../src/sip/transport/sip-connection.js";
 
 t.test("sentByFor: the connection's local address, formatted for Via; advertisedHost wins", async (t) => {
   const me = new ProxyIdentity("192.0.2.2", 5061, "0.0.0.0");
@@ -20,7 +20,7 @@ t.test("sentByFor: the connection's local address, formatted for Via; advertised
 
 t.test("evictionVictim: the oldest silent connection, else the idlest; never one still connecting", async (t) => {
   const c = (id: number, o: { carried: boolean; openedAt: number; last: number; connected?: boolean }) =>
-    ({ id, open: true, connected: o.connected ?? true, carriedMessage: o.carried, openedAt: o.openedAt, lastMessageAt: o.last }) as unknown as SipConnection;
+    ({ id, open: true, connected: o.connected ?? true, carriedMessage: o.carried, openedAt: o.openedAt, lastMessageAt: o.last }) as unknown as TrunkConnection;
   const busyOld = c(1, { carried: true, openedAt: 1, last: 50 });
   const silentNew = c(2, { carried: false, openedAt: 30, last: 30 });
   const silentOld = c(3, { carried: false, openedAt: 20, last: 20 });

@@ -1,7 +1,7 @@
-// A service cluster: the targets of one `sip.upstreams` entry, ordered by priority (lower first),
-// then picked by weight within a priority (RFC 2782 style: weighted random), skipping targets that
-// are down or already tried for this request. Failover state per request is a 32-bit mask of
-// tried target indexes, so picking the next target allocates nothing.
+// An upstream service (what Envoy calls a cluster): the targets of one `sip.upstreams` entry,
+// ordered by priority (lower first), then picked by weight within a priority (RFC 2782 style:
+// weighted random), skipping targets that are down or already tried for this request. Failover
+// state per request is a 32-bit mask of tried target indexes, so picking the next target allocates nothing.
 import type { SipConfig } from "../../config/schema/index.js";
 import { TargetHealth } from "./health-state.js";
 
@@ -43,7 +43,7 @@ export function isIpLiteral(host: string): boolean {
   return dots === 3;
 }
 
-export class UpstreamCluster {
+export class UpstreamService {
   readonly targets: UpstreamTarget[];
   /** Target indexes grouped by priority, groups in ascending priority. */
   readonly #groups: number[][];

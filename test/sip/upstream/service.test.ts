@@ -2,16 +2,16 @@
 import t from "tap";
 import { stringify } from "yaml";
 import { parseConfig } from "../../../src/config/load.js";
-import { UpstreamCluster, isFailoverStatus, isIpLiteral } from "../../../src/sip/upstream/cluster.js";
+import { UpstreamService, isFailoverStatus, isIpLiteral } from "../../../src/sip/upstream/service.js";
 import { TargetHealth, probeSucceeded } from "../../../src/sip/upstream/health-state.js";
 
-function cluster(targets: object[], random: () => number) {
+function service(targets: object[], random: () => number) {
   const cfg = parseConfig(stringify({ tls: { certificates: [{ cert: "a", key: "b" }] }, sip: { upstreams: [{ name: "s", targets }] } }));
-  return new UpstreamCluster(cfg.sip.upstreams[0]!, random);
+  return new UpstreamService(cfg.sip.upstreams[0]!, random);
 }
 
 t.test("lower priority value first; next priority only when the first is exhausted", async (t) => {
-  const c = cluster([{ host: "b", priority: 1 }, { host: "a", priority: 0 }], () => 0.5);
+  const c = service([{ host: "b", priority: 1 }, { host: "a", priority: 0 }], () => 0.5);
   const first = c.pick(0)!;
   t.equal(first.config.host, "a");
   t.equal(c.pick(1 << first.index)!.config.host, "b");
@@ -20,20 +20,20 @@ t.test("lower priority value first; next priority only when the first is exhaust
 
 t.test("weights within a priority", async (t) => {
   let r = 0;
-  const c = cluster([{ host: "a", weight: 1 }, { host: "b", weight: 3 }], () => r);
+  const c = service([{ host: "a", weight: 1 }, { host: "b", weight: 3 }], () => r);
   const count: Record<string, number> = { a: 0, b: 0 };
   for (let i = 0; i < 100; i++) {
     r = i / 100;
     count[c.pick(0)!.config.host]!++;
   }
   t.same(count, { a: 25, b: 75 });
-  const z = cluster([{ host: "a", weight: 0 }, { host: "b", weight: 2 }], () => 0.99);
+  const z = service([{ host: "a", weight: 0 }, { host: "b", weight: 2 }], () => 0.99);
   t.equal(z.pick(0)!.config.host, "b", "weight 0 only as last resort");
   t.equal(z.pick(2)!.config.host, "a");
 });
 
 t.test("down targets are skipped; anyUp", async (t) => {
-  const c = cluster([{ host: "a" }, { host: "b" }], () => 0);
+  const c = service([{ host: "a" }, { host: "b" }], () => 0);
   c.targets[0]!.health.up = false;
   t.equal(c.pick(0)!.config.host, "b");
   c.targets[1]!.health.up = false;
@@ -69,6 +69,6 @@ t.test("SNI: a host name, never an IP", async (t) => {
   t.ok(isIpLiteral("127.0.0.1"));
   t.ok(isIpLiteral("::1"));
   t.notOk(isIpLiteral("sbc.example.net"));
-  const c = cluster([{ host: "127.0.0.1" }, { host: "sbc.example.net" }, { host: "10.0.0.1", serverName: "sbc2.example.net" }], () => 0);
+  const c = service([{ host: "127.0.0.1" }, { host: "sbc.example.net" }, { host: "10.0.0.1", serverName: "sbc2.example.net" }], () => 0);
   t.same(c.targets.map((x) => x.serverName), [undefined, "sbc.example.net", "sbc2.example.net"]);
 });
