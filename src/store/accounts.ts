@@ -3,13 +3,17 @@
 // read (number-accounts.ts), never copied into the numbers' rows: changing an account's default
 // changes what its numbers route to at once. Such a change moves numbers_version (and notifies
 // every replica on PostgreSQL) like a number's change, and this replica's routing cache holds it
-// before the write resolves. Every mutation goes through change(): one place to record them.
+// before the write resolves. Every mutation goes through change(): one place to record them in the
+// audit trail (audit-trail.ts), in the transaction that makes it: one entry for the account and,
+// for a cascade delete, one per number deleted with it (every change to numbers is audited).
 import type { SqlTx } from "./db/driver.js";
 import type { StoreContext } from "./context.js";
 import { validateAccountInput, type AccountEntry, type AccountInput } from "./account-rules.js";
 import { normaliseAccountId } from "./number-rules.js";
 import { transactionWithRetry } from "./tx-retry.js";
 import { bumpVersion, CursorError, type NumberRepository } from "./numbers.js";
+import { UNATTRIBUTED, type AuditActor, type AuditChange, type AuditFields, type AuditTrail } from "./audit-trail.js";
+import { NUMBER_AUDIT_COLUMNS, storedNumberAuditFields, type NumberAuditRow } from "./number-audit.js";
 
 export { validateAccountInput, type AccountEntry, type AccountInput } from "./account-rules.js";
 
@@ -72,6 +76,7 @@ export class AccountRepository {
   constructor(
     private readonly ctx: StoreContext,
     private readonly numbers: NumberRepository,
+    private readonly audit: AuditTrail,
   ) {}
 
   async get(id: string): Promise<AccountEntry | null> {
@@ -131,7 +136,7 @@ export class AccountRepository {
    * NumberRepository.change). Refused with AccountInUseError, nothing written: removing a default
    * service some of its numbers inherit, or deleting an account that has numbers without cascade.
    */
-  async change<R>(id: string, decide: (current: StoredAccount | null) => AccountDecision<R>): Promise<AccountChangeResult<R>> {
+  async change<R>(id: string, decide: (current: StoredAccount | null) => AccountDecision<R>, actor: AuditActor = UNATTRIBUTED): Promise<AccountChangeResult<R>> {
     const valid = normaliseAccountId(id);
     if (!valid.ok) throw new AccountInputError("id", valid.reason);
     const forUpdate = this.ctx.db.dialect === "postgres" ? " FOR UPDATE" : "";
@@ -148,10 +153,16 @@ export class AccountRepository {
           if (n > 0 && !d.cascade) {
             throw new AccountInUseError("account", n, `the account has ${n} number(s): delete or move them first, or delete them with it (?cascade=true)`);
           }
-          const deleted = n > 0 ? await tx.run("DELETE FROM numbers WHERE account_id = ?", [id]) : 0;
+          const gone = n > 0 ? await tx.all<NumberAuditRow>(`DELETE FROM numbers WHERE account_id = ? RETURNING ${NUMBER_AUDIT_COLUMNS}`, [id]) : [];
           await tx.run("DELETE FROM accounts WHERE account_id = ?", [id]);
-          if (deleted > 0) await bumpVersion(tx);
-          return { result: d.result, before, after: null, numbersDeleted: deleted, routingChanged: deleted > 0 };
+          // RETURNING gives no order: the numbers' entries follow their blind index; the account's
+          // comes last (its numbers went first), so a newest-first read shows it above them.
+          gone.sort((x, y) => (x.number_index < y.number_index ? -1 : 1));
+          const changes: AuditChange[] = gone.map((r) => ({ kind: "number", op: "delete", actor, target: r.number_index, before: storedNumberAuditFields(this.ctx, r), after: null }));
+          changes.push({ kind: "account", op: "delete", actor, target: id, before: accountAuditFields(current!), after: null });
+          await this.audit.record(tx, changes);
+          if (gone.length > 0) await bumpVersion(tx);
+          return { result: d.result, before, after: null, numbersDeleted: gone.length, routingChanged: gone.length > 0 };
         }
         const v = validateAccountInput(d.put);
         if (!v.ok) throw new AccountInputError(v.field, v.reason);
@@ -170,6 +181,7 @@ export class AccountRepository {
           ? `${insert} ON CONFLICT (account_id) DO UPDATE SET name_enc = excluded.name_enc, service = excluded.service, custom_header_enc = excluded.custom_header_enc, updated_at = excluded.updated_at`
           : `${insert} ON CONFLICT (account_id) DO NOTHING`;
         if ((await tx.run(sql, row)) === 0) return undefined; // created concurrently: decide again
+        await this.audit.record(tx, { kind: "account", op: before ? "update" : "create", actor, target: id, before: current ? accountAuditFields(current) : null, after: accountAuditFields(e) });
         // Its numbers resolve to the new defaults: every routing cache reloads.
         const routingChanged = before !== null && (before.entry.service !== e.service || before.entry.customHeader !== e.customHeader) && (await countNumbers(tx, id, false)) > 0;
         if (routingChanged) await bumpVersion(tx);
@@ -192,6 +204,11 @@ export class AccountRepository {
       customHeader: this.ctx.decryptOpt(r.custom_header_enc, T, "custom_header_enc", r.account_id),
     };
   }
+}
+
+/** What the audit trail keeps of an account (encrypted there like here; the id is its target). */
+function accountAuditFields(e: AccountEntry): AuditFields {
+  return { name: e.name, service: e.service, customHeader: e.customHeader };
 }
 
 /** Numbers of the account (only those inheriting its default service, with `inheriting`). */

@@ -26,7 +26,7 @@ export interface Store {
   readonly accounts: AccountRepository;
   readonly callRecords: CallRecordRepository;
   readonly statistics: StatisticsRepository;
-  /** Who changed what (audit-trail.ts); number changes are recorded by `numbers` itself. */
+  /** Who changed what (audit-trail.ts); number and account changes are recorded by `numbers` and `accounts` themselves. */
   readonly audit: AuditTrail;
   /** The keyring in force. */
   readonly keyring: Keyring;
@@ -157,7 +157,7 @@ class SqlStore implements Store {
   ) {
     this.audit = new AuditTrail(ctx);
     this.numbers = new NumberRepository(ctx, this.audit);
-    this.accounts = new AccountRepository(ctx, this.numbers);
+    this.accounts = new AccountRepository(ctx, this.numbers, this.audit);
     this.statistics = new StatisticsRepository(ctx, minGroupSize);
     this.callRecords = new CallRecordRepository(ctx, this.statistics);
   }

@@ -150,20 +150,23 @@ eachBackend("numbers import/export, key rotation and retention through the CLI",
   t.teardown(() => store.close());
   const all = (await store.audit.list()).items;
   const user = `cli:${userInfo().username}`;
-  // Newest first: the accounts part (the refused imports left nothing), then the CLI operations before it.
+  // Newest first: the accounts part (the account created through the store names no actor; the
+  // refused imports left nothing), then the CLI operations before it.
   t.same(
-    all.slice(0, 3).map((e) => [e.kind, e.op, e.subject, e.via]),
+    all.slice(0, 4).map((e) => [e.kind, e.op, e.subject, e.via]),
     [
       ["export", "export", user, "cli numbers export"],
       ["number", "create", user, "cli numbers import"],
       ["number", "create", user, "cli numbers import"],
+      ["account", "create", null, "store"],
     ],
   );
   // The two numbers of one import are in blind-index order: looked up by target.
   const imported = new Map(all.slice(1, 3).map((e) => [e.target, e.after]));
   t.same(imported.get(store.numbers.indexOf("+4930700")), { service: null, customHeader: null, account: "acme" }, "own fields with the account");
   t.same(imported.get(store.numbers.indexOf("+4930701")), { service: "teams", customHeader: "h=1", account: "acme" });
-  const entries = all.slice(3);
+  t.same([all[3]!.target, all[3]!.after], ["acme", { name: null, service: "webex", customHeader: null }], "the account by its id, its fields");
+  const entries = all.slice(4);
   t.same(
     entries.map((e) => [e.kind, e.op, e.subject, e.peer, e.via]),
     [

@@ -19,14 +19,14 @@ eachBackend("key rotation re-encrypts every value; old key can then go; lookups 
   // Three accounts: a name and a default header each (encrypted), one with neither.
   for (const id of ["acc-1", "acc-2"]) await store.accounts.change(id, () => ({ put: { id, name: `Name ${id}`, service: "nl", customHeader: `acc-hdr-${id}` }, result: 0 }));
   await store.accounts.change("acc-3", () => ({ put: { id: "acc-3" }, result: 0 }));
-  // The import's 23 audit entries carry the after fields, encrypted too (before: none, a create).
-  t.same(await store.keyUsage(), { k1: 23 + 23 + 2 * 2 + 8 * 3 + 11 + 2 * 3 + 23 });
+  // The import's 23 audit entries and the accounts' 3 carry the after fields, encrypted too (before: none, a create).
+  t.same(await store.keyUsage(), { k1: 23 + 23 + 2 * 2 + 8 * 3 + 11 + 2 * 3 + 23 + 3 });
 
   const next = store.keyring.withNewActiveKey();
   store.useKeyring(next);
   const result = await store.reencrypt({ batchSize: 7 });
-  t.same(result.rewritten, { numbers: 23, accounts: 2, call_records: 8, daily_statistics: 11, call_journal: 2, audit_trail: 23 });
-  t.same(await store.keyUsage(), { k2: 114 }, "no value uses k1 any more");
+  t.same(result.rewritten, { numbers: 23, accounts: 2, call_records: 8, daily_statistics: 11, call_journal: 2, audit_trail: 26 });
+  t.same(await store.keyUsage(), { k2: 117 }, "no value uses k1 any more");
   t.same((await store.reencrypt()).rewritten, { numbers: 0, accounts: 0, call_records: 0, daily_statistics: 0, call_journal: 0, audit_trail: 0 }, "idempotent");
 
   const withoutOld = await env.open({ keyring: next.without(["k1"]), statisticsMinGroupSize: 1 });
@@ -38,4 +38,6 @@ eachBackend("key rotation re-encrypts every value; old key can then go; lookups 
   t.match((await withoutOld.callRecords.findByCallId("up1"))[0], { peer: "peer-x", callingNumber: "+31200000001", hangupSide: "unknown" });
   const audit = await withoutOld.audit.list({ target: withoutOld.numbers.indexOf("+31200000005") });
   t.same(audit.items.map((e) => [e.op, e.after]), [["create", { service: "nl", customHeader: "hdr-5", account: null }]], "audit entries readable under the new key alone");
+  const accountAudit = await withoutOld.audit.list({ target: "acc-1" });
+  t.same(accountAudit.items.map((e) => [e.kind, e.after]), [["account", { name: "Name acc-1", service: "nl", customHeader: "acc-hdr-acc-1" }]], "an account's entry too");
 });

@@ -1,7 +1,7 @@
 // /api/v1/accounts/{id} (GET, PUT, PATCH, DELETE; conditional with If-Match / If-None-Match like a
 // number) and /api/v1/accounts (GET, paginated). DELETE of an account that has numbers is a 409
 // naming how many, unless ?cascade=true: then its numbers go with it, in the same transaction.
-// Every write goes through AccountRepository.change().
+// Every write goes through AccountRepository.change(), with the request's actor for the audit trail.
 import { AccountInUseError } from "../../store/accounts.js";
 import { CursorError } from "../../store/numbers.js";
 import { HttpError, type Reply } from "../http-io.js";
@@ -27,12 +27,16 @@ export async function accountRoute(d: HandlerDeps, r: HandlerRequest): Promise<R
     case "PATCH": {
       const put = r.method === "PUT" ? accountBody(r.body, id, d.serviceSet) : undefined;
       const out = await inUse(() =>
-        d.store.accounts.change(id, (cur) => {
-          if (evaluatePreconditions(cond, cur?.etag ?? null, r.method) !== undefined) return { keep: true, result: false };
-          // RFC 7396 allows a patch to create; PUT creates (as for numbers).
-          if (put === undefined && !cur) throw notFound(" (PUT creates)");
-          return { put: put ?? accountBody(r.body, id, d.serviceSet, cur!.entry), result: true };
-        }),
+        d.store.accounts.change(
+          id,
+          (cur) => {
+            if (evaluatePreconditions(cond, cur?.etag ?? null, r.method) !== undefined) return { keep: true, result: false };
+            // RFC 7396 allows a patch to create; PUT creates (as for numbers).
+            if (put === undefined && !cur) throw notFound(" (PUT creates)");
+            return { put: put ?? accountBody(r.body, id, d.serviceSet, cur!.entry), result: true };
+          },
+          r.actor,
+        ),
       );
       if (!out.result) throw preconditionFailed();
       const after = out.after!;
@@ -41,10 +45,14 @@ export async function accountRoute(d: HandlerDeps, r: HandlerRequest): Promise<R
     case "DELETE": {
       const cascade = cascadeParam(q.get("cascade"));
       const out = await inUse(() =>
-        d.store.accounts.change(id, (cur) => {
-          if (evaluatePreconditions(cond, cur?.etag ?? null, r.method) !== undefined) return { keep: true, result: "refused" as const };
-          return cur ? { remove: true, cascade, result: "deleted" as const } : { keep: true, result: "absent" as const };
-        }),
+        d.store.accounts.change(
+          id,
+          (cur) => {
+            if (evaluatePreconditions(cond, cur?.etag ?? null, r.method) !== undefined) return { keep: true, result: "refused" as const };
+            return cur ? { remove: true, cascade, result: "deleted" as const } : { keep: true, result: "absent" as const };
+          },
+          r.actor,
+        ),
       );
       if (out.result === "refused") throw preconditionFailed();
       if (out.result === "absent") throw notFound();
