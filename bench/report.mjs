@@ -42,12 +42,17 @@ const ratioAtMost = (k) => ({ text: `ratio ≤ ${k}`, test: ({ t, p, ratio }) =>
 const ratioAtLeast = (k) => ({ text: `ratio ≥ ${k}`, test: ({ t, p, ratio }) => (defined(t, p) ? ratio >= k : undefined) });
 const tgAtMost = (k, u) => ({ text: `trunkgate ≤ ${k} ${u}`, test: ({ t }) => (t === undefined ? undefined : t <= k) });
 
+// The targets of the current performance round (issue 12): SIP CPU per call on one connection
+// <= 1.5x Kamailio (1.0x is the goal), with a new connection per call <= 1.0x; max calls/s on one
+// connection >= 0.8x; HTTPS CPU per keep-alive request <= 1.5x nginx, keep-alive req/s >= 0.8x;
+// new connections/s >= 1.0x; p99 added <= 2 ms at half the max rate from second 5 on and <= 50 ms
+// over the whole trial; <= 35 KiB per idle connection.
 const quick = env("mode")?.value === "quick";
 for (const mode of ["l1", "ln"]) {
   const s = `SIP ${mode === "l1" ? "l1: all calls on one TLS connection" : "ln: a new TLS connection per call"}`;
   const g = (sut, m) => get("sip", sut, `${m}_${mode}`);
-  row(s, quick ? "calls/s held (fixed-rate trial)" : "max calls/s held, < 0.1% failed", "calls/s", "kamailio", g("trunkgate", "max_cps"), g("kamailio", "max_cps"), ratioAtLeast(1));
-  row(s, "proxy CPU per call at that rate", "CPU-µs", "kamailio", g("trunkgate", "us_per_call"), g("kamailio", "us_per_call"), ratioAtMost(1));
+  row(s, quick ? "calls/s held (fixed-rate trial)" : "max calls/s held, < 0.1% failed", "calls/s", "kamailio", g("trunkgate", "max_cps"), g("kamailio", "max_cps"), ratioAtLeast(mode === "l1" ? 0.8 : 1));
+  row(s, "proxy CPU per call at that rate", "CPU-µs", "kamailio", g("trunkgate", "us_per_call"), g("kamailio", "us_per_call"), ratioAtMost(mode === "l1" ? 1.5 : 1));
   row(s, "latency trial rate" + (quick ? " (quick: the fixed rate)" : " (half the max)"), "calls/s", "kamailio", g("trunkgate", "lat_rate"), g("kamailio", "lat_rate"));
   if (!quick) row(s, "proxy CPU per call at the latency rate", "CPU-µs", "kamailio", g("trunkgate", "us_per_call_lat"), g("kamailio", "us_per_call_lat"));
   row(s, "INVITE→200 p50 through the proxy", "ms", "kamailio", g("trunkgate", "lat_p50"), g("kamailio", "lat_p50"));
@@ -65,11 +70,11 @@ function pair(a, b) {
 {
   const s = "HTTPS (mutual TLS, HTTP/1.1 to the same upstream)";
   const g = (sut, m) => get("https", sut, m);
-  row(s, "keep-alive requests/s (50 connections)", "req/s", "nginx", g("trunkgate", "ka_rps"), g("nginx", "ka_rps"), ratioAtLeast(1));
-  row(s, "proxy CPU per keep-alive request", "CPU-µs", "nginx", g("trunkgate", "ka_us"), g("nginx", "ka_us"), ratioAtMost(1));
+  row(s, "keep-alive requests/s (50 connections)", "req/s", "nginx", g("trunkgate", "ka_rps"), g("nginx", "ka_rps"), ratioAtLeast(0.8));
+  row(s, "proxy CPU per keep-alive request", "CPU-µs", "nginx", g("trunkgate", "ka_us"), g("nginx", "ka_us"), ratioAtMost(1.5));
   row(s, "keep-alive latency p50", "ms", "nginx", g("trunkgate", "ka_p50"), g("nginx", "ka_p50"));
   row(s, "keep-alive latency p99", "ms", "nginx", g("trunkgate", "ka_p99"), g("nginx", "ka_p99"));
-  row(s, "new connections/s, full mTLS handshake + 1 request", "conns/s", "nginx", g("trunkgate", "new_cps"), g("nginx", "new_cps"), ratioAtLeast(0.9));
+  row(s, "new connections/s, full mTLS handshake + 1 request", "conns/s", "nginx", g("trunkgate", "new_cps"), g("nginx", "new_cps"), ratioAtLeast(1));
   row(s, "proxy CPU per new connection", "CPU-µs", "nginx", g("trunkgate", "new_us"), g("nginx", "new_us"));
   row(s, "new-connection latency p99", "ms", "nginx", g("trunkgate", "new_p99"), g("nginx", "new_p99"));
   row(s, "errors (keep-alive / new)", "", "nginx", pair(g("trunkgate", "ka_err"), g("trunkgate", "new_err")), pair(g("nginx", "ka_err"), g("nginx", "new_err")));
@@ -81,7 +86,7 @@ function pair(a, b) {
   row(s, "idle connections open (server side)", "", "nginx", g("trunkgate", "idle_conns_open"), g("nginx", "idle_conns_open"));
   row(s, "resident memory of the process tree (PSS)", "MiB", "nginx", g("trunkgate", "pss_mib_with_idle_conns"), g("nginx", "pss_mib_with_idle_conns"));
   row(s, "same as summed RSS", "MiB", "nginx", g("trunkgate", "rss_mib_with_idle_conns"), g("nginx", "rss_mib_with_idle_conns"));
-  row(s, "memory per idle connection", "KiB", "nginx", g("trunkgate", "kib_per_idle_conn"), g("nginx", "kib_per_idle_conn"), tgAtMost(30, "KiB"));
+  row(s, "memory per idle connection", "KiB", "nginx", g("trunkgate", "kib_per_idle_conn"), g("nginx", "kib_per_idle_conn"), tgAtMost(35, "KiB"));
 }
 
 const md = [];

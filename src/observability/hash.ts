@@ -2,12 +2,15 @@
 // not reveal. HMAC rather than a plain hash: phone numbers are a small space and a plain SHA-256 is
 // reversible by enumeration. The key is per process unless configured, so hashes correlate within
 // one run; configure logging.hashKeyFile to correlate across restarts and replicas.
-import { createHmac, randomBytes } from "node:crypto";
+import { createHmac, createSecretKey, randomBytes, type KeyObject } from "node:crypto";
 
-let hashKey: Buffer = randomBytes(32);
+// Held as a KeyObject: createHmac with a Buffer key re-imports it on every call, which on Node 24
+// costs ~6 µs (its KeyObject/CryptoKey checks), against ~1 µs in all with a KeyObject (one hash
+// per SIP transaction log line: docs/benchmarks.md, "SIP hot path, round two").
+let hashKey: KeyObject = createSecretKey(randomBytes(32));
 
 export function setLogHashKey(key: Buffer): void {
-  hashKey = key;
+  hashKey = createSecretKey(key);
 }
 
 /** 16 hex chars (64 bits) of HMAC-SHA-256: enough to correlate, too short to be a dictionary. */

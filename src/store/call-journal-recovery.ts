@@ -22,6 +22,7 @@
 import type { StoreContext } from "./context.js";
 import type { CallRecordRepository, EncodedRecord } from "./call-records.js";
 import { deleteJournal, JOURNAL_TABLE } from "./call-journal.js";
+import { openCallFields } from "./call-fields.js";
 import { PROCESS_SCOPE } from "./instances.js";
 import { transactionWithRetry } from "./tx-retry.js";
 
@@ -66,6 +67,7 @@ interface JournalRow {
   peer_enc: string | null;
   calling_enc: string | null;
   called_enc: string | null;
+  fields_enc: string | null;
 }
 
 export function pidAlive(pid: number): boolean {
@@ -116,7 +118,7 @@ async function recoverOwner(ctx: StoreContext, records: CallRecordRepository, ow
       // Two instances recovering the same owner: the second waits, then finds the entries gone.
       await tx.lock("call-journal-recovery");
       const entries = await tx.all<JournalRow>(
-        "SELECT id, call_id_hash, started_at, answered_at, final_status, service, peer_enc, calling_enc, called_enc FROM call_journal WHERE owner = ? ORDER BY id LIMIT ?",
+        "SELECT id, call_id_hash, started_at, answered_at, final_status, service, peer_enc, calling_enc, called_enc, fields_enc FROM call_journal WHERE owner = ? ORDER BY id LIMIT ?",
         [owner, batchSize],
       );
       if (entries.length === 0) return 0;
@@ -126,11 +128,7 @@ async function recoverOwner(ctx: StoreContext, records: CallRecordRepository, ow
         const e = entries[i]!;
         // An entry that cannot be decrypted (a key no longer in the keyring) is still a call:
         // recorded without peer and numbers, counted, and reported as an unreadable row.
-        const plain = ctx.readable(JOURNAL_TABLE, e.id, () => [
-          ctx.decryptOpt(e.peer_enc, JOURNAL_TABLE, "peer_enc", e.id),
-          ctx.decryptOpt(e.calling_enc, JOURNAL_TABLE, "calling_enc", e.id),
-          ctx.decryptOpt(e.called_enc, JOURNAL_TABLE, "called_enc", e.id),
-        ]) ?? [null, null, null];
+        const plain = ctx.readable(JOURNAL_TABLE, e.id, () => openCallFields(ctx, JOURNAL_TABLE, e.id, e)) ?? [null, null, null];
         const answeredAt = Number(e.answered_at);
         encoded.push(
           records.encodeHashed(

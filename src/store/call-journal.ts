@@ -3,17 +3,20 @@
 // calls were up; call-journal-recovery.ts turns those rows into records. Rows are written and
 // deleted only inside call-record batches (CallRecordRepository.insertMany): an answered call
 // costs one INSERT in the batch after its 200 and one DELETE in the batch with its record, no
-// extra transaction. Numbers and the peer are encrypted like call_records'; the Call-ID is only
-// its keyed hash. The row id is `<owner>.<call-id hash>`: the record's own hash finds it.
+// extra transaction. Numbers and the peer are encrypted like call_records' (sealed together in
+// fields_enc, call-fields.ts; entries written before migration 8 have one column per field); the
+// Call-ID is only its keyed hash. The row id is `<owner>.<call-id hash>`: the record's own hash
+// finds it.
 import type { StoreContext } from "./context.js";
 import type { SqlTx, SqlValue } from "./db/driver.js";
 import { CallRecordError, type AnsweredCall } from "./call-record-types.js";
+import { sealCallFields } from "./call-fields.js";
 
 export const JOURNAL_TABLE = "call_journal";
-const COLUMNS = "id, owner, call_id_hash, started_at, answered_at, final_status, service, peer_enc, calling_enc, called_enc";
-const ROW_PLACEHOLDERS = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+const COLUMNS = "id, owner, call_id_hash, started_at, answered_at, final_status, service, fields_enc";
+const ROW_PLACEHOLDERS = "(?, ?, ?, ?, ?, ?, ?, ?)";
 const INSERT_ONE = `INSERT INTO call_journal (${COLUMNS}) VALUES ${ROW_PLACEHOLDERS} ON CONFLICT (id) DO NOTHING`;
-/** PostgreSQL rows per statement (10 parameters each, far below its 65 535 limit). */
+/** PostgreSQL rows per statement (8 parameters each, far below its 65 535 limit). */
 const PG_ROWS_PER_STATEMENT = 500;
 
 export function journalId(owner: string, callIdHash: string): string {
@@ -39,9 +42,7 @@ export function encodeJournalRow(ctx: StoreContext, owner: string, e: AnsweredCa
     answered,
     e.finalStatus,
     e.service ?? null,
-    ctx.encryptOpt(e.peer, JOURNAL_TABLE, "peer_enc", id),
-    ctx.encryptOpt(e.callingNumber, JOURNAL_TABLE, "calling_enc", id),
-    ctx.encryptOpt(e.calledNumber, JOURNAL_TABLE, "called_enc", id),
+    sealCallFields(ctx, JOURNAL_TABLE, id, e.peer, e.callingNumber, e.calledNumber),
   ];
 }
 

@@ -1,6 +1,7 @@
 // Temporary call metadata, one row per INVITE dialog, kept only until the retention purge rolls it
-// up into daily statistics (retention.ts). Calling/called numbers and the peer are encrypted; the
-// Call-ID is stored only as a keyed hash (enough to find a call's record, not to read its Call-ID).
+// up into daily statistics (retention.ts). Calling/called numbers and the peer are encrypted, sealed
+// together in one value (call-fields.ts); the Call-ID is stored only as a keyed hash (enough to find
+// a call's record, not to read its Call-ID).
 import type { StoreContext } from "./context.js";
 import { pooledRandomBytes } from "./crypto/random-pool.js";
 import type { SqlTx, SqlValue } from "./db/driver.js";
@@ -8,6 +9,7 @@ import type { RollupInput, StatisticsRepository } from "./statistics.js";
 import { transactionWithRetry } from "./tx-retry.js";
 import { reclaimDeletedSpace } from "./reclaim.js";
 import { deleteJournal, encodeJournalRow, insertJournal, journalId } from "./call-journal.js";
+import { openCallFields, sealCallFields } from "./call-fields.js";
 import { CallRecordError, HANGUP_SIDES, isAnsweredCall, type CallEvent, type CallRecordInput, type HangupSide, type InsertManyOptions } from "./call-record-types.js";
 
 export { CallRecordWriter, type CallRecordWriterOptions } from "./call-record-writer.js";
@@ -39,22 +41,26 @@ interface CallRecordRow {
   final_status: number | null;
   hangup_side: string;
   service: string | null;
+  /** Rows written before migration 8: one value per field (fields_enc NULL). */
   peer_enc: string | null;
   calling_enc: string | null;
   called_enc: string | null;
+  fields_enc: string | null;
 }
 
 const T = "call_records";
 const CALL_ID_DOMAIN = "call-id";
-const COLUMNS = "id, call_id_hash, started_at, answered_at, ended_at, duration_ms, final_status, hangup_side, service, peer_enc, calling_enc, called_enc";
+/** What a new row is written with: the per-field columns of older rows stay NULL. */
+const COLUMNS = "id, call_id_hash, started_at, answered_at, ended_at, duration_ms, final_status, hangup_side, service, fields_enc";
+const READ_COLUMNS = `${COLUMNS}, peer_enc, calling_enc, called_enc`;
 
 /** One call_records row as inserted (COLUMNS order). */
 export type EncodedRecord = SqlValue[];
 type Row = EncodedRecord;
 
-const INSERT_ONE = `INSERT INTO call_records (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`;
-const ROW_PLACEHOLDERS = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-/** Rows per multi-row INSERT on PostgreSQL (12 parameters each, far below its 65 535 limit). */
+const ROW_PLACEHOLDERS = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+const INSERT_ONE = `INSERT INTO call_records (${COLUMNS}) VALUES ${ROW_PLACEHOLDERS} ON CONFLICT (id) DO NOTHING`;
+/** Rows per multi-row INSERT on PostgreSQL (10 parameters each, far below its 65 535 limit). */
 const PG_ROWS_PER_STATEMENT = 500;
 
 /**
@@ -166,9 +172,13 @@ export class CallRecordRepository {
     return rollup.length;
   }
 
+  /**
+   * Tests and troubleshooting only: no index serves it (migration 8 dropped it from the write
+   * path), so it scans the retained records.
+   */
   async findByCallId(callId: string): Promise<StoredCallRecord[]> {
     const rows = await this.ctx.db.all<CallRecordRow>(
-      `SELECT ${COLUMNS} FROM call_records WHERE call_id_hash = ? ORDER BY started_at, id`,
+      `SELECT ${READ_COLUMNS} FROM call_records WHERE call_id_hash = ? ORDER BY started_at, id`,
       [this.hashCallId(callId)],
     );
     return rows.map((r) => this.decode(r));
@@ -244,14 +254,13 @@ export class CallRecordRepository {
       status,
       r.hangupSide,
       r.service ?? null,
-      this.ctx.encryptOpt(r.peer, T, "peer_enc", id),
-      this.ctx.encryptOpt(r.callingNumber, T, "calling_enc", id),
-      this.ctx.encryptOpt(r.calledNumber, T, "called_enc", id),
+      sealCallFields(this.ctx, T, id, r.peer, r.callingNumber, r.calledNumber),
     ];
   }
 
   private decode(r: CallRecordRow): StoredCallRecord {
     const date = (v: number | null) => (v === null ? null : new Date(Number(v)));
+    const [peer, callingNumber, calledNumber] = openCallFields(this.ctx, T, r.id, r);
     return {
       id: r.id,
       callIdHash: r.call_id_hash,
@@ -262,9 +271,9 @@ export class CallRecordRepository {
       finalStatus: r.final_status === null ? null : Number(r.final_status),
       hangupSide: r.hangup_side as HangupSide,
       service: r.service,
-      peer: this.ctx.decryptOpt(r.peer_enc, T, "peer_enc", r.id),
-      callingNumber: this.ctx.decryptOpt(r.calling_enc, T, "calling_enc", r.id),
-      calledNumber: this.ctx.decryptOpt(r.called_enc, T, "called_enc", r.id),
+      peer,
+      callingNumber,
+      calledNumber,
     };
   }
 }

@@ -1,7 +1,7 @@
 import t from "tap";
 import { statSync, readFileSync, writeFileSync, chmodSync } from "node:fs";
 import { join } from "node:path";
-import { randomBytes } from "node:crypto";
+import { createCipheriv, createHmac, randomBytes } from "node:crypto";
 import { Keyring, DecryptError, KeyringError } from "../../src/store/crypto/keyring.js";
 import { createKeyFile, ensureKeyFile, keyringFromEnv, loadKeyring, parseKeyring, serializeKeyring } from "../../src/store/crypto/key-file.js";
 import { tempDir } from "./backends.js";
@@ -26,6 +26,20 @@ t.test("associated data binds a ciphertext to its column and row", async (t) => 
   body[0]! ^= 1;
   t.throws(() => k.decrypt([parts[0], parts[1], parts[2], body.toString("base64url")].join("."), "numbers.custom_header_enc:row1"), DecryptError, "tampered");
   t.throws(() => Keyring.generate().decrypt(ct, "numbers.custom_header_enc:row1"), DecryptError, "other keyring");
+});
+
+t.test("keys held as KeyObjects: blind indexes and ciphertexts are those of the raw key bytes (stored indexes and values stay valid)", async (t) => {
+  const key = randomBytes(32);
+  const indexKey = randomBytes(32);
+  const k = new Keyring({ active: "k1", keys: { k1: key }, indexKey });
+  const reference = createHmac("sha256", indexKey).update("number").update("\0").update("+41446681800").digest("base64url");
+  t.equal(k.blindIndex("number", "+41446681800"), reference, "HMAC under the index key's bytes, domain, NUL, value");
+  // A value encrypted with the raw key bytes (as a build with Buffer keys wrote it) decrypts.
+  const iv = randomBytes(12);
+  const c = createCipheriv("aes-256-gcm", key, iv);
+  c.setAAD(Buffer.from("trunkgate-store:v1:k1:numbers.number_enc:abc"));
+  const body = Buffer.concat([c.update("+41446681800", "utf8"), c.final(), c.getAuthTag()]);
+  t.equal(k.decrypt(`v1.k1.${iv.toString("base64url")}.${body.toString("base64url")}`, "numbers.number_enc:abc"), "+41446681800");
 });
 
 t.test("rotation keeps old keys for decryption and the index key stable", async (t) => {

@@ -4,7 +4,7 @@
 import { CLASS, TOKEN, isAlpha, scanQuoted, scanToken, skipLws } from "./chars.js";
 import { equalsLower, scanGenericParams } from "./params.js";
 import type { NameAddr } from "./types.js";
-import { parseUri, uriScheme } from "./uri.js";
+import { isValidUri, uriScheme } from "./uri.js";
 
 let tagScratch: string | undefined;
 function visitTag(s: string, ns: number, ne: number, vs: number, ve: number): boolean {
@@ -19,7 +19,7 @@ function visitTag(s: string, ns: number, ne: number, vs: number, ve: number): bo
 export function isValidAddrUri(uri: string): boolean {
   const scheme = uriScheme(uri);
   if (scheme === undefined) return false;
-  if (scheme === "sip" || scheme === "sips" || scheme === "tel") return parseUri(uri) !== undefined;
+  if (scheme === "sip" || scheme === "sips" || scheme === "tel") return isValidUri(uri);
   for (let i = scheme.length + 1; i < uri.length; i++) {
     const c = uri.charCodeAt(i);
     // uric: reserved / unreserved / escaped — printable ASCII except space, <, >, ", and the like
@@ -43,8 +43,37 @@ function unquote(q: string): string {
 }
 
 /**
+ * A checked name-addr: the tag and URI are read at parse time (the tag keys dialogs and transactions
+ * on every message; the URI is cut to be checked); display name and params are cut from `raw` when first asked for (most messages
+ * never read them).
+ */
+class ParsedNameAddr implements NameAddr {
+  constructor(
+    readonly raw: string,
+    /** Cut at parse time anyway (to check it). */
+    readonly uri: string,
+    readonly tag: string | undefined,
+    /** Offsets into raw: display name (dnStart -1: none; quoted when raw[dnStart] is '"'), params. */
+    private readonly dnStart: number,
+    private readonly dnEnd: number,
+    private readonly paramsStart: number,
+  ) {}
+
+  get displayName(): string | undefined {
+    if (this.dnStart === -1) return undefined;
+    const dn = this.raw.slice(this.dnStart, this.dnEnd);
+    return this.raw.charCodeAt(this.dnStart) === 34 ? unquote(dn) : dn;
+  }
+
+  get params(): string {
+    return this.raw.slice(this.paramsStart);
+  }
+}
+
+/**
  * Parse one name-addr/addr-spec value in s[i, end). `requireAngle` for Route/Record-Route
- * (name-addr only). undefined = malformed.
+ * (name-addr only). undefined = malformed. Every part is checked here; display name and params
+ * are made on first use.
  */
 export function parseNameAddr(s: string, i: number, end: number, requireAngle: boolean): NameAddr | undefined {
   const start = (i = skipLws(s, i, end));
@@ -54,7 +83,8 @@ export function parseNameAddr(s: string, i: number, end: number, requireAngle: b
     end--;
   }
   if (i >= end) return undefined;
-  let displayName: string | undefined;
+  let dnStart = -1;
+  let dnEnd = -1;
   let uriStart: number;
   let uriEnd: number;
   let after: number;
@@ -64,19 +94,19 @@ export function parseNameAddr(s: string, i: number, end: number, requireAngle: b
     if (c0 === 34) {
       const q = scanQuoted(s, i, end);
       if (q === -1) return undefined;
-      displayName = unquote(s.slice(i, q));
+      dnStart = i;
+      dnEnd = q;
       i = skipLws(s, q, end);
     } else if (c0 !== 60) {
       // *(token LWS): tokens separated by LWS up to '<'
-      const ds = i;
-      let de = i;
+      dnStart = i;
+      dnEnd = i;
       while (i < end && s.charCodeAt(i) !== 60) {
         const te = scanToken(s, i, end);
         if (te === i) return undefined;
-        de = te;
+        dnEnd = te;
         i = skipLws(s, te, end);
       }
-      displayName = s.slice(ds, de);
     }
     if (s.charCodeAt(i) !== 60) return undefined;
     uriStart = i + 1;
@@ -100,7 +130,8 @@ export function parseNameAddr(s: string, i: number, end: number, requireAngle: b
   const ps = skipLws(s, after, end);
   tagScratch = undefined;
   if (!scanGenericParams(s, ps, end, visitTag)) return undefined;
-  return { displayName, uri, tag: tagScratch, params: s.slice(ps, end), raw: s.slice(start, end) };
+  // From/To pass the whole header value: raw is then s itself (slice(0, length) makes nothing).
+  return new ParsedNameAddr(s.slice(start, end), uri, tagScratch, dnStart === -1 ? -1 : dnStart - start, dnEnd - start, ps - start);
 }
 
 /** addr-spec starts with `scheme:`; a display name (token) is followed by LWS or '<' instead. */

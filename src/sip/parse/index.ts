@@ -1,9 +1,11 @@
 // Public API of the SIP parser: parsed messages (lazy, hot path), URIs and header names. Import
 // parsing from here: "../parse/index.js".
 //
-// Hot-path contract: parseMessage() eagerly decodes only what a proxy needs on every message
-// (start line, top Via, Call-ID, CSeq, From/To, Max-Forwards, Content-Length/-Type); every other
-// header stays as byte offsets until asked for.
+// Hot-path contract: parseMessage() checks the start line and the headers a proxy relies on, but
+// makes only what it needs on every message: start line, top Via and the Via count, Call-ID, CSeq,
+// From/To tags and URIs, Max-Forwards, Content-Length/-Type. The other Vias, From/To display
+// names and params and the body view are made on first use (cached); every other header stays as
+// byte offsets until asked for.
 
 export type {
   SipUri,
@@ -18,7 +20,7 @@ export type {
 /**
  * Parsed messages. `SipRequest` (kind "request": method, requestUri, uri) and `SipResponse`
  * (kind "response": status, reason) share the base accessors:
- *   buf, headers (HeaderField[]), bodyStart, body, callId, cseq, from, to, topVia, maxForwards
+ *   buf, headers (HeaderField[]), bodyStart, body, callId, cseq, from, to, topVia, viaCount, viaList, maxForwards
  *   (undefined when absent), contentLength, contentType,
  *   getHeader(name) first raw value (unfolded) | undefined, getHeaders(name) all values,
  *   comma-split for list headers (Via, Route, Record-Route, Contact, ...), hasHeader(name),

@@ -1,20 +1,20 @@
-// parseMessage(): the hot-path entry. Decodes the start line and the headers a proxy needs on every
-// message, validates them, and leaves every other header as byte offsets (HeaderField) until one
-// of the accessors asks for it.
+// parseMessage(): the hot-path entry. Checks the start line and the headers a proxy relies on (every
+// Via, From/To, Call-ID, CSeq, ...), makes only what it reads on every message (top Via, tags, ...),
+// and leaves the rest as offsets until an accessor asks for it: same verdicts, fewer objects.
 import { parseNameAddr } from "./address.js";
 import { parseCSeq } from "./cseq.js";
 import { canonicalHeaderName, LIST_HEADERS } from "./header-names.js";
 import { headerValue, splitHeaders, splitList, type MutableHeaderField, type SplitResult } from "./headers.js";
 import { parseStartLine } from "./start-line.js";
 import type { CSeq, HeaderField, NameAddr, ParseErrorKind, SipParseError, SipUri, Via } from "./types.js";
-import { parseVia } from "./via.js";
+import { isValidVia, parseVia } from "./via.js";
 
 /** Content-Length above this is refused outright (the framer enforces the real size limit). */
 const MAX_CONTENT_LENGTH = 0x7fffffff;
 
 abstract class SipMessageBase {
-  /** Body bytes (a view into buf, Content-Length bytes long). */
-  readonly body: Buffer;
+  #body: Buffer | undefined;
+  #viaList: readonly Via[] | undefined;
   constructor(
     /** The whole message as received. */
     readonly buf: Buffer,
@@ -26,21 +26,35 @@ abstract class SipMessageBase {
     readonly cseq: CSeq,
     readonly from: NameAddr,
     readonly to: NameAddr,
-    /** All Via values in order (comma-joined values and repeated headers flattened). */
-    readonly viaList: readonly Via[],
+    /** The top (first) Via, parsed; the others were checked and are parsed on demand (viaList). */
+    readonly topVia: Via,
+    /** How many Via values (comma-joined values and repeated headers counted one by one). */
+    readonly viaCount: number,
     /** Max-Forwards value, undefined when the header is absent. */
     readonly maxForwards: number | undefined,
     /** Content-Length value (the body length when the header is absent). */
     readonly contentLength: number,
     /** Content-Type value as received (unfolded), undefined when absent. */
     readonly contentType: string | undefined,
-  ) {
-    this.body = buf.subarray(bodyStart, bodyStart + contentLength);
+  ) {}
+
+  /** Body bytes (a view into buf, Content-Length bytes long), made on first use. */
+  get body(): Buffer {
+    if (this.#body === undefined) this.#body = this.buf.subarray(this.bodyStart, this.bodyStart + this.contentLength);
+    return this.#body;
   }
 
-  /** The top (first) Via. */
-  get topVia(): Via {
-    return this.viaList[0]!;
+  /**
+   * All Via values in order (comma-joined values and repeated headers flattened), parsed on first
+   * use: the hot path needs the top one and the count only. Every one was checked at parse time.
+   */
+  get viaList(): readonly Via[] {
+    if (this.#viaList === undefined) {
+      const out: Via[] = [];
+      for (const h of this.headers) if (h.name === "via" && !scanVias(this.buf, h, out)) break;
+      this.#viaList = out;
+    }
+    return this.#viaList;
   }
 
   /** Whether a header with this name (any case, compact form allowed) is present. */
@@ -123,10 +137,10 @@ export class SipRequest extends SipMessageBase {
     /** Request-URI parsed (sip/sips/tel only; others are refused with 416). */
     readonly uri: SipUri,
     buf: Buffer, headers: readonly HeaderField[], bodyStart: number, callId: string, cseq: CSeq,
-    from: NameAddr, to: NameAddr, vias: readonly Via[], maxForwards: number | undefined,
+    from: NameAddr, to: NameAddr, topVia: Via, viaCount: number, maxForwards: number | undefined,
     contentLength: number, contentType: string | undefined,
   ) {
-    super(buf, headers, bodyStart, callId, cseq, from, to, vias, maxForwards, contentLength, contentType);
+    super(buf, headers, bodyStart, callId, cseq, from, to, topVia, viaCount, maxForwards, contentLength, contentType);
   }
 }
 
@@ -136,10 +150,10 @@ export class SipResponse extends SipMessageBase {
     readonly status: number,
     readonly reason: string,
     buf: Buffer, headers: readonly HeaderField[], bodyStart: number, callId: string, cseq: CSeq,
-    from: NameAddr, to: NameAddr, vias: readonly Via[], maxForwards: number | undefined,
+    from: NameAddr, to: NameAddr, topVia: Via, viaCount: number, maxForwards: number | undefined,
     contentLength: number, contentType: string | undefined,
   ) {
-    super(buf, headers, bodyStart, callId, cseq, from, to, vias, maxForwards, contentLength, contentType);
+    super(buf, headers, bodyStart, callId, cseq, from, to, topVia, viaCount, maxForwards, contentLength, contentType);
   }
 }
 
@@ -225,22 +239,34 @@ function isTokenCode(c: number): boolean {
 
 const listSpans: number[] = [];
 
-function pushVias(buf: Buffer, h: HeaderField, out: Via[]): boolean {
+/** The message being parsed: its top Via (parsed) and how many Via values it has (one parse at a time, sync). */
+const viaState = { top: undefined as Via | undefined, count: 0 };
+
+/**
+ * Check the Via values of one header line. `out` given: parse them into it; else only check them
+ * (no allocation), except the message's first Via, which is parsed into viaState.top, and count
+ * them in viaState.count.
+ */
+function scanVias(buf: Buffer, h: HeaderField, out?: Via[]): boolean {
   const v = headerValue(buf, h);
-  if (v.indexOf(",") === -1) {
-    const via = parseVia(v, 0, v.length);
+  if (v.indexOf(",") === -1) return oneVia(v, 0, v.length, out);
+  listSpans.length = 0;
+  if (!splitList(v, listSpans)) return false;
+  for (let i = 0; i < listSpans.length; i += 2) if (!oneVia(v, listSpans[i]!, listSpans[i + 1]!, out)) return false;
+  return true;
+}
+
+function oneVia(v: string, i: number, end: number, out: Via[] | undefined): boolean {
+  if (out !== undefined) {
+    const via = parseVia(v, i, end);
     if (via === undefined) return false;
     out.push(via);
     return true;
   }
-  listSpans.length = 0;
-  if (!splitList(v, listSpans)) return false;
-  for (let i = 0; i < listSpans.length; i += 2) {
-    const via = parseVia(v, listSpans[i]!, listSpans[i + 1]!);
-    if (via === undefined) return false;
-    out.push(via);
-  }
-  return true;
+  viaState.count++;
+  if (viaState.top !== undefined) return isValidVia(v, i, end);
+  viaState.top = parseVia(v, i, end);
+  return viaState.top !== undefined;
 }
 
 /**
@@ -275,12 +301,13 @@ function parseUnchecked(buf: Buffer): ParseResult {
   let maxForwards: number | undefined;
   let contentLength = -1;
   let contentType: string | undefined;
-  const vias: Via[] = [];
+  viaState.top = undefined;
+  viaState.count = 0;
   for (let i = 0; i < headers.length; i++) {
     const h = headers[i]!;
     switch (h.name) {
       case "via":
-        if (!pushVias(buf, h, vias)) return bad("via");
+        if (!scanVias(buf, h)) return bad("via");
         break;
       case "call-id": {
         if (callId !== undefined) return dup("call-id");
@@ -326,7 +353,9 @@ function parseUnchecked(buf: Buffer): ParseResult {
       }
     }
   }
-  if (vias.length === 0) return missing("via");
+  const topVia = viaState.top;
+  viaState.top = undefined; // the scratch must not keep the last message's Via alive
+  if (topVia === undefined) return missing("via");
   if (from === undefined) return missing("from");
   if (to === undefined) return missing("to");
   if (callId === undefined) return missing("call-id");
@@ -341,12 +370,12 @@ function parseUnchecked(buf: Buffer): ParseResult {
     return {
       ok: true,
       message: new SipRequest(start.method, start.requestUri, start.uri, buf, headers, split.bodyStart, callId,
-        cseq, from, to, vias, maxForwards, contentLength, contentType),
+        cseq, from, to, topVia, viaState.count, maxForwards, contentLength, contentType),
     };
   }
   return {
     ok: true,
     message: new SipResponse(start.status, start.reason, buf, headers, split.bodyStart, callId, cseq, from, to,
-      vias, maxForwards, contentLength, contentType),
+      topVia, viaState.count, maxForwards, contentLength, contentType),
   };
 }

@@ -89,24 +89,42 @@ function scanUriHeaders(s: string, i: number, end: number): boolean {
  * uriScheme() to tell those apart). No whitespace is allowed anywhere.
  */
 export function parseUri(s: string): SipUri | undefined {
+  return scanUri(s, true);
+}
+
+/** parseUri's verdict without making the SipUri (From/To URIs are checked on every message, read rarely). */
+export function isValidUri(s: string): boolean {
+  return scanUri(s, false) !== undefined;
+}
+
+/** What scanUri returns when asked not to build (any non-undefined value means valid). */
+const VALID = Object.freeze({}) as SipUri;
+const paramsOut: ParamsOut = { lr: false, transport: undefined, maddr: undefined };
+
+/** True when s[0, colon) is `name`, any case (name is lower-case). */
+function schemeIs(s: string, colon: number, name: string): boolean {
+  if (colon !== name.length) return false;
+  for (let i = 0; i < colon; i++) if ((s.charCodeAt(i) | 32) !== name.charCodeAt(i)) return false;
+  return true;
+}
+
+function scanUri(s: string, build: boolean): SipUri | undefined {
   const colon = s.indexOf(":");
   if (colon < 3 || colon > 4) return undefined;
-  const scheme = s.slice(0, colon).toLowerCase();
-  if (scheme === "tel") return parseTel(s);
-  if (scheme !== "sip" && scheme !== "sips") return undefined;
+  if (schemeIs(s, colon, "tel")) return parseTel(s, build);
+  if (!schemeIs(s, colon, "sip") && !schemeIs(s, colon, "sips")) return undefined;
   const end = s.length;
   // The first of ';' or '?' after the host ends hostport; '@' (at most one) ends userinfo.
   const at = s.indexOf("@", colon + 1);
   let hostStart = colon + 1;
-  let user: string | undefined;
+  let userEnd = -1;
   if (at !== -1) {
     if (s.indexOf("@", at + 1) !== -1) return undefined;
     const pw = s.indexOf(":", colon + 1);
-    const userEnd = pw !== -1 && pw < at ? pw : at;
+    userEnd = pw !== -1 && pw < at ? pw : at;
     if (userEnd === colon + 1) return undefined;
     if (!escapedRun(s, colon + 1, userEnd, UNRESERVED | USER_UNRES)) return undefined;
     if (userEnd < at && !escapedRun(s, userEnd + 1, at, UNRESERVED | PASSWORD)) return undefined;
-    user = s.slice(colon + 1, userEnd);
     hostStart = at + 1;
   }
   let hpEnd = hostStart;
@@ -136,12 +154,15 @@ export function parseUri(s: string): SipUri | undefined {
   if (!isValidHost(s, hostStart, hostEnd)) return undefined;
   let paramsEnd = s.indexOf("?", hpEnd);
   if (paramsEnd === -1) paramsEnd = end;
-  const out: ParamsOut = { lr: false, transport: undefined, maddr: undefined };
+  const out = paramsOut;
+  out.lr = false;
+  out.transport = out.maddr = undefined;
   if (!scanUriParams(s, hpEnd, paramsEnd, out)) return undefined;
   if (paramsEnd < end && !scanUriHeaders(s, paramsEnd, end)) return undefined;
+  if (!build) return VALID;
   return {
-    scheme,
-    user,
+    scheme: colon === 3 ? "sip" : "sips",
+    user: userEnd === -1 ? undefined : s.slice(colon + 1, userEnd),
     host: s.slice(hostStart, hostEnd),
     port,
     params: s.slice(hpEnd, paramsEnd),
@@ -154,7 +175,7 @@ export function parseUri(s: string): SipUri | undefined {
 }
 
 /** tel: telephone-subscriber (RFC 3966), checked at the character level. */
-function parseTel(s: string): SipUri | undefined {
+function parseTel(s: string, build: boolean): SipUri | undefined {
   const end = s.length;
   let i = 4;
   let p = s.indexOf(";", i);
@@ -168,8 +189,8 @@ function parseTel(s: string): SipUri | undefined {
     else if (c !== 45 && c !== 46 && c !== 40 && c !== 41) return undefined;
   }
   if (digits === 0) return undefined;
-  const out: ParamsOut = { lr: false, transport: undefined, maddr: undefined };
-  if (!scanUriParams(s, p, end, out)) return undefined;
+  if (!scanUriParams(s, p, end, paramsOut)) return undefined;
+  if (!build) return VALID;
   return {
     scheme: "tel",
     user: s.slice(i, p),

@@ -5,21 +5,37 @@ import { isValidHost } from "./host.js";
 import { equalsLower, scanGenericParams } from "./params.js";
 import type { Via } from "./types.js";
 
-// Module-level scratch filled by the (non-closure) param visitor: one parse at a time (sync).
+// Module-level scratch filled by scanVia and its (non-closure) param visitor: one scan at a time
+// (sync). Offsets only, so that validating a Via that nobody reads (every Via but the top one, on
+// most messages) allocates nothing; parseVia makes the strings.
 const scratch = {
-  branch: undefined as string | undefined,
+  start: 0,
+  pEnd1: 0,
+  v0: 0,
+  vEnd: 0,
+  t0: 0,
+  tEnd: 0,
+  hs: 0,
+  he: 0,
+  port: undefined as number | undefined,
+  paramsStart: 0,
+  rawEnd: 0,
+  branchStart: -1,
+  branchEnd: -1,
   hasRport: false,
   rport: undefined as number | undefined,
-  received: undefined as string | undefined,
-  maddr: undefined as string | undefined,
-  ok: true,
+  receivedStart: -1,
+  receivedEnd: -1,
+  maddrStart: -1,
+  maddrEnd: -1,
 };
 
 function visitViaParam(s: string, ns: number, ne: number, vs: number, ve: number): boolean {
   const len = ne - ns;
   if (len === 6 && equalsLower(s, ns, ne, "branch")) {
     if (vs === -1 || s.charCodeAt(vs) === 34 || s.charCodeAt(vs) === 91) return false;
-    scratch.branch = s.slice(vs, ve);
+    scratch.branchStart = vs;
+    scratch.branchEnd = ve;
   } else if (len === 5 && equalsLower(s, ns, ne, "rport")) {
     scratch.hasRport = true;
     if (vs !== -1) {
@@ -31,11 +47,13 @@ function visitViaParam(s: string, ns: number, ne: number, vs: number, ve: number
     if (vs === -1) return false;
     // received = IPv4address / IPv6address (bracketed or not; RFC 5118 shows both in the wild)
     const bracket = s.charCodeAt(vs) === 91;
-    if (!bracket && !isValidHost(s, vs, ve) && !s.slice(vs, ve).includes(":")) return false;
-    scratch.received = s.slice(vs, ve);
+    if (!bracket && !isValidHost(s, vs, ve) && !hasColon(s, vs, ve)) return false;
+    scratch.receivedStart = vs;
+    scratch.receivedEnd = ve;
   } else if (len === 5 && equalsLower(s, ns, ne, "maddr")) {
     if (vs === -1 || !isValidHost(s, vs, ve)) return false;
-    scratch.maddr = s.slice(vs, ve);
+    scratch.maddrStart = vs;
+    scratch.maddrEnd = ve;
   } else if (len === 3 && equalsLower(s, ns, ne, "ttl")) {
     const n = vs === -1 ? -1 : parseDecimal(s, vs, ve, 3);
     if (n < 0 || n > 255) return false;
@@ -43,31 +61,39 @@ function visitViaParam(s: string, ns: number, ne: number, vs: number, ve: number
   return true;
 }
 
-/** Parse one via-parm in s[i, end) (already split from its comma list). undefined = malformed. */
-export function parseVia(s: string, i: number, end: number): Via | undefined {
+function hasColon(s: string, i: number, end: number): boolean {
+  const c = s.indexOf(":", i);
+  return c !== -1 && c < end;
+}
+
+/**
+ * Check one via-parm in s[i, end) (already split from its comma list) without making anything:
+ * true when well-formed, its parts left as offsets in the scratch. Same verdict as parseVia.
+ */
+export function isValidVia(s: string, i: number, end: number): boolean {
   const start = (i = skipLws(s, i, end));
   // sent-protocol = protocol-name SLASH protocol-version SLASH transport (SLASH = SWS "/" SWS)
   const pEnd1 = scanToken(s, i, end);
-  if (pEnd1 === i) return undefined;
+  if (pEnd1 === i) return false;
   let j = skipLws(s, pEnd1, end);
-  if (s.charCodeAt(j) !== 47) return undefined;
+  if (s.charCodeAt(j) !== 47) return false;
   j = skipLws(s, j + 1, end);
   const v0 = j;
   const vEnd = scanToken(s, j, end);
-  if (vEnd === v0) return undefined;
+  if (vEnd === v0) return false;
   j = skipLws(s, vEnd, end);
-  if (s.charCodeAt(j) !== 47) return undefined;
+  if (s.charCodeAt(j) !== 47) return false;
   j = skipLws(s, j + 1, end);
   const t0 = j;
   const tEnd = scanToken(s, j, end);
-  if (tEnd === t0) return undefined;
+  if (tEnd === t0) return false;
   // LWS is mandatory between sent-protocol and sent-by
   const hs = skipLws(s, tEnd, end);
-  if (hs === tEnd || hs >= end) return undefined;
+  if (hs === tEnd || hs >= end) return false;
   let he: number;
   if (s.charCodeAt(hs) === 91) {
     const close = s.indexOf("]", hs);
-    if (close === -1 || close >= end) return undefined;
+    if (close === -1 || close >= end) return false;
     he = close + 1;
   } else {
     he = hs;
@@ -77,7 +103,7 @@ export function parseVia(s: string, i: number, end: number): Via | undefined {
       he++;
     }
   }
-  if (!isValidHost(s, hs, he)) return undefined;
+  if (!isValidHost(s, hs, he)) return false;
   let k = skipLws(s, he, end);
   let port: number | undefined;
   if (k < end && s.charCodeAt(k) === 58) {
@@ -85,15 +111,39 @@ export function parseVia(s: string, i: number, end: number): Via | undefined {
     const ps = k;
     while (k < end && isDigit(s.charCodeAt(k))) k++;
     const n = parseDecimal(s, ps, k, 5);
-    if (n < 0 || n > 65535) return undefined;
+    if (n < 0 || n > 65535) return false;
     port = n;
   }
-  scratch.branch = undefined;
+  scratch.branchStart = scratch.receivedStart = scratch.maddrStart = -1;
   scratch.hasRport = false;
   scratch.rport = undefined;
-  scratch.received = undefined;
-  scratch.maddr = undefined;
-  if (!scanGenericParams(s, k, end, visitViaParam)) return undefined;
+  if (!scanGenericParams(s, k, end, visitViaParam)) return false;
+  let rawEnd = end;
+  while (rawEnd > start) {
+    const c = s.charCodeAt(rawEnd - 1);
+    if (c !== 32 && c !== 9 && c !== 13 && c !== 10) break;
+    rawEnd--;
+  }
+  scratch.start = start;
+  scratch.pEnd1 = pEnd1;
+  scratch.v0 = v0;
+  scratch.vEnd = vEnd;
+  scratch.t0 = t0;
+  scratch.tEnd = tEnd;
+  scratch.hs = hs;
+  scratch.he = he;
+  scratch.port = port;
+  scratch.paramsStart = k;
+  scratch.rawEnd = rawEnd;
+  return true;
+}
+
+const sliceOrUndefined = (s: string, from: number, to: number): string | undefined => (from === -1 ? undefined : s.slice(from, to));
+
+/** Parse one via-parm in s[i, end) (already split from its comma list). undefined = malformed. */
+export function parseVia(s: string, i: number, end: number): Via | undefined {
+  if (!isValidVia(s, i, end)) return undefined;
+  const { start, pEnd1, v0, vEnd, t0, tEnd, hs, rawEnd } = scratch;
   let protocol: string;
   let transport: string;
   if (pEnd1 - start === 3 && vEnd - v0 === 3 && tEnd === t0 + 3 && hs === tEnd + 1 && s.charCodeAt(pEnd1) === 47) {
@@ -104,23 +154,17 @@ export function parseVia(s: string, i: number, end: number): Via | undefined {
     transport = s.slice(t0, tEnd).toUpperCase();
     protocol = s.slice(start, pEnd1).toUpperCase() + "/" + s.slice(v0, vEnd) + "/" + transport;
   }
-  let rawEnd = end;
-  while (rawEnd > start) {
-    const c = s.charCodeAt(rawEnd - 1);
-    if (c !== 32 && c !== 9 && c !== 13 && c !== 10) break;
-    rawEnd--;
-  }
   return {
     protocol,
     transport,
-    host: s.slice(hs, he),
-    port,
-    branch: scratch.branch,
+    host: s.slice(hs, scratch.he),
+    port: scratch.port,
+    branch: sliceOrUndefined(s, scratch.branchStart, scratch.branchEnd),
     hasRport: scratch.hasRport,
     rport: scratch.rport,
-    received: scratch.received,
-    maddr: scratch.maddr,
-    params: s.slice(k, rawEnd),
+    received: sliceOrUndefined(s, scratch.receivedStart, scratch.receivedEnd),
+    maddr: sliceOrUndefined(s, scratch.maddrStart, scratch.maddrEnd),
+    params: s.slice(scratch.paramsStart, rawEnd),
     raw: s.slice(start, rawEnd),
   };
 }

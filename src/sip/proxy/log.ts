@@ -34,9 +34,18 @@ function reportInvite(calls: CallObserver, ptx: ProxyTx, status: number, seconds
   });
 }
 
+/**
+ * Every key a transaction line may carry. None names customer data (Call-IDs are hashed, peers and
+ * services are configuration names), so the lines go out through env.txLogger, unredacted: adding
+ * a key means adding it here, and a test checks this list against the redacted names.
+ */
+export const TRANSACTION_LOG_KEYS = [
+  "event", "method", "callId", "status", "durationMs", "firstResponseMs", "direction", "peer", "upstreamService", "upstream", "attempts",
+] as const;
+
 function logTransaction(env: ProxyEnv, ptx: ProxyTx, status: number, seconds: number): void {
   const target = ptx.upstreamTarget();
-  env.logger.info({
+  env.txLogger.info({
     event: "sip_transaction",
     method: ptx.method,
     callId: hashId(ptx.callId),
@@ -54,7 +63,7 @@ function logTransaction(env: ProxyEnv, ptx: ProxyTx, status: number, seconds: nu
 /** A final answered statelessly (no transaction: validation refusals, OPTIONS to us, CANCEL). */
 export function logStateless(env: ProxyEnv, flow: Flow, req: SipRequest, status: number): void {
   if (!env.logInfo || status < 200 || req.method === "CANCEL") return;
-  env.logger.info({
+  env.txLogger.info({
     event: "sip_transaction", method: req.method, callId: hashId(req.callId), status, durationMs: 0,
     direction: flow.side === INBOUND ? "inbound" : "outbound", peer: peerNameOf(flow), upstreamService: targetOf(flow)?.service,
   }, "sip transaction");

@@ -42,11 +42,13 @@ export function onClientResponse(env: ProxyEnv, tx: ClientTx, res: SipResponse, 
   }
   const method = ptx.method;
   if (status < 300) {
+    // A 2xx after our 2xx went out (not after a 487 that crossed the answer: that 2xx confirms).
+    const retransmitted = ptx.finalSent && ptx.finalStatus >= 200 && ptx.finalStatus < 300;
     if (!forwardProvisionalOr2xx(env, ptx, res, status)) return;
     if (method === "INVITE" && ptx.outOfDialog) {
-      // When the Accepted state was taken over by a compact record, that record re-confirms the
-      // dialog on 2xx retransmissions as the transaction did.
-      env.layer.attachDialog(tx.branch, confirmDialog(env, ptx, res));
+      // A 2xx retransmission only refreshes the dialog (refresh2xxDialog): a BYE may have ended it.
+      if (retransmitted) refresh2xxDialog(env, res);
+      else confirmDialog(env, ptx, res);
     } else if (method === "BYE") endDialog(env, ptx);
     return;
   }
@@ -94,6 +96,15 @@ function endDialog(env: ProxyEnv, bye: ProxyTx): void {
   if (env.drained !== undefined) env.checkDrained();
 }
 
+/**
+ * A retransmitted 2xx to an initial INVITE: the dialog it confirmed is refreshed if it is still in
+ * the table, never put back: after the BYE (a retransmission that crossed the ACK) or an eviction,
+ * it would count a call that is over until the idle sweep.
+ */
+function refresh2xxDialog(env: ProxyEnv, res: SipResponse): void {
+  env.o.dialogs.get(dialogKey(res.callId, res.from.tag, res.to.tag), env.timers.now());
+}
+
 function confirmDialog(env: ProxyEnv, ptx: ProxyTx, res: SipResponse): Dialog {
   const inFlow = ptx.inFlow;
   const fromTrunk = inFlow.side === INBOUND;
@@ -122,11 +133,7 @@ export function onAccepted2xx(env: ProxyEnv, rec: AcceptedInviteClient, res: Sip
   if (bytes === undefined) return env.metrics.drop("srtp_policy");
   writeTo(env, rec.inFlow, bytes);
   env.metrics.response(res.status, "INVITE", rec.dir, peerNameOf(rec.inFlow));
-  const d = rec.dialog;
-  if (d !== undefined) {
-    d.lastUsed = env.timers.now();
-    env.o.dialogs.confirm(d);
-  }
+  refresh2xxDialog(env, res);
 }
 
 /**
@@ -135,7 +142,7 @@ export function onAccepted2xx(env: ProxyEnv, rec: AcceptedInviteClient, res: Sip
  * e.g. SIPp's plain-TCP side) but along the dialog, to the connection the dialog came from.
  */
 export function forwardStray2xx(env: ProxyEnv, flow: Flow, res: SipResponse): boolean {
-  if (res.viaList.length < 2) return false;
+  if (res.viaCount < 2) return false;
   const d = env.o.dialogs.get(dialogKey(res.callId, res.from.tag, res.to.tag), env.timers.now());
   if (d === undefined) return false;
   let out: Flow | undefined;

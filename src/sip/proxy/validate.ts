@@ -24,8 +24,8 @@ export function validateRequest(req: SipRequest, me: ProxyIdentity, loopPart: st
   if (req.maxForwards === 0) return req.method === "OPTIONS" ? "answer-options" : TOO_MANY_HOPS;
 
   // Step 4 (optional loop detection): our own Via with the loop hash we would compute now.
-  const vias = req.viaList;
-  if (vias.length > 1) {
+  if (req.viaCount > 1) {
+    const vias = req.viaList; // parsed here only: a request with one Via cannot have passed us
     for (let i = 0; i < vias.length; i++) {
       const v = vias[i]!;
       if (!isOurBranch(v.branch) || !me.isUs(v.host, v.port)) continue;

@@ -9,17 +9,14 @@
 //     needs is which side the INVITE came from: the map value is that Direction (a small integer,
 //     no object at all);
 //   - client side (key = the branch we sent): a 2xx retransmission from the UAS is passed back to
-//     the caller's connection and refreshes the dialog; a late answer to our CANCEL is absorbed.
-//     That needs the caller's flow, the direction and the dialog: this object.
+//     the caller's connection and refreshes the dialog (looked up by the 2xx's Call-ID and tags:
+//     holding the Dialog here kept it and its strings alive 32 s after the BYE); a late answer to
+//     our CANCEL is absorbed. That needs the caller's flow and the direction: this object.
 // Both expire through Timers.expireLater (a ring of keys, no timer entry per record).
-import type { Dialog } from "../dialog/dialogs.js";
 import type { Direction } from "../direction.js";
 import type { Flow } from "../transport/flow.js";
 
 export class AcceptedInviteClient {
-  /** Set once the dialog was confirmed (initial INVITEs only; re-INVITEs leave it undefined). */
-  dialog: Dialog | undefined = undefined;
-
   constructor(
     /** The connection the INVITE came in on: 2xx retransmissions go back there (or to an alias). */
     readonly inFlow: Flow,

@@ -4,7 +4,6 @@
 // TLS/TCP (accepted.ts), and fails the client transactions of a flow that closed (§17.1.4).
 // The proxy logic is its user (TransactionUser): it gets typed messages and transaction events,
 // never a call from inside a transition.
-import type { Dialog } from "../dialog/dialogs.js";
 import type { Direction } from "../direction.js";
 import type { SipRequest, SipResponse } from "../parse/index.js";
 import type { KeyExpiryTarget, Timers } from "../timer/timers.js";
@@ -202,7 +201,7 @@ export class TransactionLayer<C extends TxContext<C>> implements ClientTxOwner<C
     if (method === "INVITE") {
       const c = this.#cInvite.get(branch);
       if (c instanceof AcceptedInviteClient) {
-        if (res.viaList.length < 2) return ResponseMatch.Malformed;
+        if (res.viaCount < 2) return ResponseMatch.Malformed;
         // RFC 6026 §7.2: in Accepted only 2xx (retransmissions) reach the TU; others are dropped.
         if (res.status >= 200 && res.status < 300) this.#tu.accepted2xx(c, res);
         return ResponseMatch.Done;
@@ -213,7 +212,7 @@ export class TransactionLayer<C extends TxContext<C>> implements ClientTxOwner<C
       return this.#cInvite.has(branch) ? ResponseMatch.Done : ResponseMatch.Stray;
     } else tx = this.#cOther.get(branch);
     if (tx === undefined) return ResponseMatch.Stray;
-    if (res.viaList.length < 2) return ResponseMatch.Malformed;
+    if (res.viaCount < 2) return ResponseMatch.Malformed;
     const status = res.status;
     switch (tx.receiveResponse(status)) {
       case ClientAction.PassUp:
@@ -239,12 +238,6 @@ export class TransactionLayer<C extends TxContext<C>> implements ClientTxOwner<C
         break;
     }
     return ResponseMatch.Done;
-  }
-
-  /** Once an initial INVITE's dialog is confirmed: its compact Accepted record re-confirms it on 2xx retransmissions. */
-  attachDialog(branch: string, d: Dialog): void {
-    const rec = this.#cInvite.get(branch);
-    if (rec instanceof AcceptedInviteClient) rec.dialog = d;
   }
 
   /** A flow closed: every client transaction still waiting on it failed (§8.1.3.1, §17.1.4). */

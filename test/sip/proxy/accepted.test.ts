@@ -83,3 +83,29 @@ t.test("a 2xx from the upstream side's INVITE toward a trunk: Accepted records r
   h.fromUpstream(0, sipRequest({ method: "ACK", uri: "sip:+4930555@dev-trunk", branch: "z9hG4bK-out1", callId: "out1", fromTag: "of", toTag: "t" }));
   t.equal((h.trunk.takeOne() as SipRequest).method, "ACK", "ACK toward the trunk (direction kept)");
 });
+
+// A 2xx retransmission that crossed the ACK can reach the proxy after the BYE ended the dialog: it
+// is still passed back to the caller, but it must not put the dialog back (the compact Accepted
+// record used to re-confirm the Dialog it held: a call counted as up until the idle sweep, an hour).
+t.test("a 2xx retransmission after the BYE does not bring the dialog back", async (t) => {
+  const h = makeCore({ srtp: false, targets: 1 });
+  h.fromTrunk(sipRequest({ method: "INVITE", uri: URI, branch: "z9hG4bK-late1", callId: "late1", fromTag: "f" }));
+  const fwd = h.up(0).takeOne() as SipRequest;
+  const ok = answer(fwd, 200, "OK", { toTag: "u" });
+  h.fromUpstream(0, ok);
+  t.equal(h.dialogs.size, 1, "the 2xx confirmed the dialog");
+  h.fromTrunk(sipRequest({ method: "ACK", uri: URI, branch: "z9hG4bK-late2", callId: "late1", fromTag: "f", toTag: "u" }));
+  h.fromTrunk(sipRequest({ method: "BYE", uri: URI, branch: "z9hG4bK-late3", callId: "late1", fromTag: "f", toTag: "u", cseq: 2 }));
+  const bye = h.up(0).take().pop() as SipRequest;
+  t.equal(bye.method, "BYE");
+  h.fromUpstream(0, answer(bye, 200, "OK"));
+  t.equal(h.dialogs.size, 0, "the BYE ended it");
+  h.trunk.take();
+
+  h.platform.advance(500);
+  h.fromUpstream(0, ok);
+  const again = h.trunk.takeOne() as SipResponse;
+  t.same([again.status, again.cseq.method], [200, "INVITE"], "the retransmission still goes back to the caller");
+  t.equal(h.dialogs.size, 0, "and the dialog stays ended");
+  t.match(await h.registry.metrics(), /trunkgate_sip_active_calls(\{[^}]*\})? 0\n/);
+});

@@ -4,7 +4,9 @@
 import t from "tap";
 import { sipRequest } from "../e2e/harness.js";
 import { answer, makeCore } from "./core-harness.js";
+import { REDACT_PATHS } from "../../../src/observability/redaction.js";
 import type { SipRequest } from "../../../src/sip/parse/index.js";
+import { TRANSACTION_LOG_KEYS } from "../../../src/sip/proxy/log.js";
 
 const URI = "sip:+4930123456@127.0.0.1:5061";
 
@@ -28,5 +30,29 @@ t.test("transaction lines: one service key, the upstream service under upstreamS
     const parsed = JSON.parse(l) as Record<string, unknown>;
     t.equal(parsed.service, "trunkgate", "the application's name");
     t.equal(parsed.upstreamService, "svc", "the SIP upstream service");
+  }
+});
+
+// The transaction lines skip pino's redaction (its cost per line is most of a line's): they are
+// safe only while every key they carry is one of TRANSACTION_LOG_KEYS and none of those is a name
+// the redaction censors.
+t.test("transaction lines: only the listed keys, none of them a redacted name", async (t) => {
+  const redacted = new Set(REDACT_PATHS.map((p) => p.replace(/^\*\./, "")).filter((p) => !p.includes(".")));
+  for (const k of TRANSACTION_LOG_KEYS) t.notOk(redacted.has(k), `${k} is not a redacted name`);
+  const allowed = new Set<string>([...TRANSACTION_LOG_KEYS, "level", "time", "service", "msg"]);
+  const h = makeCore({ srtp: false, targets: 1 });
+  h.fromTrunk(sipRequest({ method: "INVITE", uri: URI, callId: "keys-1", fromTag: "f" }));
+  const fwd = h.up(0).takeOne() as SipRequest;
+  h.fromUpstream(0, answer(fwd, 180, "Ringing", { toTag: "u" }));
+  h.fromUpstream(0, answer(fwd, 200, "OK", { toTag: "u" }));
+  h.fromTrunk(sipRequest({ method: "BYE", uri: URI, callId: "keys-1", fromTag: "f", toTag: "u", cseq: 2 }));
+  const bye = h.up(0).take().pop() as SipRequest;
+  h.fromUpstream(0, answer(bye, 200, "OK"));
+  h.fromTrunk(sipRequest({ method: "INVITE", uri: "sip:+4930123456@elsewhere.example", maxForwards: 0 }));
+  const lines = h.logs.raw.filter((l) => l.includes('"sip_transaction"'));
+  t.ok(lines.length >= 3, `INVITE, BYE and a refusal logged (${lines.length} lines)`);
+  for (const l of lines) {
+    for (const k of Object.keys(JSON.parse(l) as object)) t.ok(allowed.has(k), `${k} is a listed key`);
+    t.notMatch(l, /4930123456|keys-1/, "no number, no Call-ID in clear");
   }
 });
