@@ -1,31 +1,42 @@
 // The schemas of the provisioning API's OpenAPI document (components.schemas): request and
 // response bodies. Split from openapi.ts, which describes the paths.
+import { MAX_ACCOUNT_NAME_LENGTH } from "../store/account-rules.js";
 import { AUDIT_KINDS } from "../store/audit-trail.js";
 import { MAX_CUSTOM_HEADER_CHARS } from "./validation.js";
+import { accountSchemas } from "./openapi-accounts.js";
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 
 const entryInputProperties = {
-  service: { type: "string", description: "Name of a SIP upstream (GET /api/v1/services)" },
-  customHeader: { type: ["string", "null"], maxLength: MAX_CUSTOM_HEADER_CHARS, description: "Printable ASCII, no CR/LF; null or empty: none" },
+  service: { type: ["string", "null"], description: "Name of a SIP upstream (GET /api/v1/services). Required unless account is set: null or absent then inherits the account's default" },
+  customHeader: { type: ["string", "null"], maxLength: MAX_CUSTOM_HEADER_CHARS, description: "Printable ASCII, no CR/LF; null or empty: none (with an account: the account's default)" },
   number: { ...ref("E164"), description: "Optional; must equal the path number" },
+  account: { type: ["string", "null"], pattern: "^[A-Za-z0-9._-]{1,64}$", description: "The account the number belongs to (it must exist); null or absent: none" },
+  effective: { type: "object", readOnly: true, description: "Read-only (as answered by GET): accepted and ignored" },
 };
 
 export function openApiSchemas(maxBatchSize: number): Record<string, unknown> {
   return {
     E164: { type: "string", pattern: "^\\+[1-9][0-9]{0,14}$", examples: ["+4930123456"] },
-    NumberInput: {
-      type: "object",
-      additionalProperties: false,
-      required: ["service"],
-      properties: entryInputProperties,
-    },
+    NumberInput: { type: "object", additionalProperties: false, properties: entryInputProperties },
     // The members of a PUT body, none required; customHeader: null removes the header.
     NumberPatch: { type: "object", additionalProperties: false, properties: entryInputProperties },
     NumberEntry: {
       type: "object",
       required: ["number", "service", "customHeader"],
-      properties: { number: ref("E164"), service: { type: "string" }, customHeader: { type: ["string", "null"] } },
+      description: "The number's own fields; account and effective only when it belongs to an account",
+      properties: {
+        number: ref("E164"),
+        service: { type: ["string", "null"], description: "Its own service (null: the account's default)" },
+        customHeader: { type: ["string", "null"], description: "Its own header value (null: the account's default, if any)" },
+        account: ref("AccountId"),
+        effective: {
+          type: "object",
+          required: ["service", "customHeader"],
+          description: "What the number routes by: its own fields where set, else the account's current defaults",
+          properties: { service: { type: ["string", "null"] }, customHeader: { type: ["string", "null"] } },
+        },
+      },
     },
     NumberPage: {
       type: "object",
@@ -43,8 +54,8 @@ export function openApiSchemas(maxBatchSize: number): Record<string, unknown> {
           items: {
             type: "object",
             additionalProperties: false,
-            required: ["number", "service"],
-            properties: { number: ref("E164"), service: { type: "string" }, customHeader: { type: ["string", "null"], maxLength: MAX_CUSTOM_HEADER_CHARS } },
+            required: ["number"],
+            properties: { ...entryInputProperties, number: ref("E164") },
           },
         },
       },
@@ -128,6 +139,7 @@ export function openApiSchemas(maxBatchSize: number): Record<string, unknown> {
         },
       },
     },
+    ...accountSchemas(MAX_CUSTOM_HEADER_CHARS, MAX_ACCOUNT_NAME_LENGTH),
     AuditPage: {
       type: "object",
       required: ["items", "nextCursor"],
@@ -140,13 +152,13 @@ export function openApiSchemas(maxBatchSize: number): Record<string, unknown> {
         id: { type: "string" },
         at: { type: "string", format: "date-time" },
         kind: { type: "string", enum: [...AUDIT_KINDS] },
-        op: { type: "string", description: "create, update, delete (numbers); rotate, prune (keys); export" },
+        op: { type: "string", description: "create, update, delete (numbers, accounts); rotate, prune (keys); export" },
         subject: { type: ["string", "null"], description: "The token's sub, or cli:<local user> for the CLI" },
         peer: { type: ["string", "null"], description: "The configured peer of the client certificate (null for the CLI)" },
         via: { type: "string", description: "Method and route template, or the CLI command" },
         number: { ...ref("E164"), description: "Only when the request filtered by number" },
-        target: { type: "string", description: "The changed object of other kinds (absent for keys and export)" },
-        before: { type: ["object", "null"], additionalProperties: { type: ["string", "number", "null"] }, description: "Fields before the change (numbers: service, customHeader); null on create" },
+        target: { type: "string", description: "The changed object of other kinds (accounts: the account id; absent for keys and export)" },
+        before: { type: ["object", "null"], additionalProperties: { type: ["string", "number", "null"] }, description: "Fields before the change (numbers: their own service, customHeader, account; accounts: name, service, customHeader); null on create" },
         after: { type: ["object", "null"], additionalProperties: { type: ["string", "number", "null"] }, description: "Fields after the change; null on delete" },
       },
     },
@@ -161,6 +173,7 @@ export function openApiSchemas(maxBatchSize: number): Record<string, unknown> {
             "invalid_token",
             "insufficient_scope",
             "not_found",
+            "conflict",
             "method_not_allowed",
             "precondition_failed",
             "unsupported_media_type",

@@ -5,6 +5,7 @@ import { ROUTES } from "./routes.js";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "./handlers/numbers.js";
 import { MAX_STATISTICS_DAYS } from "./handlers/statistics.js";
 import { openApiSchemas } from "./openapi-schemas.js";
+import { accountPaths } from "./openapi-accounts.js";
 
 export interface OpenApiOptions {
   version: string;
@@ -64,13 +65,14 @@ export function openApiDocument(o: OpenApiOptions): Record<string, unknown> {
     },
   });
   const roleNote = (role: string) => `Requires role ${role} (or ${ROLES.admin}).`;
+  const accounts = accountPaths({ security, common, forbidden, preconditionFailed, etag, ifMatch, ifNoneMatch, err, json, ref, roleNote });
   return {
     openapi: "3.1.0",
     info: {
       title: "trunkgate provisioning API",
       version: o.version,
       description:
-        "Provision E.164 numbers to SIP services. Mutual TLS (a configured peer certificate) and a bearer JWT are both required. " +
+        "Provision E.164 numbers to SIP services, grouped under accounts whose defaults (service, custom header) they inherit. Mutual TLS (a configured peer certificate) and a bearer JWT are both required. " +
         `Roles come from the token's "roles" claim: ${ROLES.read}, ${ROLES.write}, ${ROLES.delete}, ${ROLES.admin} (all). ` +
         `Every response carries X-Request-Id. Request bodies: application/json, at most ${o.maxBodyBytes} bytes.`,
     },
@@ -149,7 +151,13 @@ export function openApiDocument(o: OpenApiOptions): Record<string, unknown> {
           parameters: [
             { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE } },
             { name: "cursor", in: "query", description: "nextCursor of the previous page (keep the same filters)", schema: { type: "string" } },
-            { name: "service", in: "query", description: "Only numbers of this service (any well-formed name, configured or not)", schema: { type: "string" } },
+            {
+              name: "service",
+              in: "query",
+              description: "Only numbers routed to this service, their own or their account's default (any well-formed name, configured or not)",
+              schema: { type: "string" },
+            },
+            { name: "account", in: "query", description: "Only numbers of this account (combines with service)", schema: { $ref: "#/components/schemas/AccountId" } },
           ],
           responses: { "200": { description: "One page", content: json(ref("NumberPage")) }, "400": err("Bad limit or cursor"), ...common, ...forbidden },
         },
@@ -174,6 +182,7 @@ export function openApiDocument(o: OpenApiOptions): Record<string, unknown> {
           entryExample: "numbers[3]",
         }),
       },
+      ...accounts,
       [ROUTES.services.template]: {
         get: {
           operationId: "listServices",

@@ -3,7 +3,7 @@
 // never does — and, per method, the role it requires.
 import { ROLES, type Role } from "./roles.js";
 
-export type RouteId = "number" | "numbers" | "numbersBatch" | "numbersBatchDelete" | "services" | "statisticsDaily" | "audit" | "openapi";
+export type RouteId = "number" | "numbers" | "numbersBatch" | "numbersBatchDelete" | "account" | "accounts" | "services" | "statisticsDaily" | "audit" | "openapi";
 
 export interface RouteDef {
   id: RouteId;
@@ -23,6 +23,8 @@ export const ROUTES: Readonly<Record<RouteId, RouteDef>> = {
   numbers: def("numbers", "/api/v1/numbers", { GET: ROLES.read }),
   numbersBatch: def("numbersBatch", "/api/v1/numbers:batch", { POST: ROLES.write }),
   numbersBatchDelete: def("numbersBatchDelete", "/api/v1/numbers:batchDelete", { POST: ROLES.delete }),
+  account: def("account", "/api/v1/accounts/{id}", { GET: ROLES.read, PUT: ROLES.write, PATCH: ROLES.write, DELETE: ROLES.delete }),
+  accounts: def("accounts", "/api/v1/accounts", { GET: ROLES.read }),
   services: def("services", "/api/v1/services", { GET: ROLES.read }),
   statisticsDaily: def("statisticsDaily", "/api/v1/statistics/daily", { GET: ROLES.read }),
   audit: def("audit", "/api/v1/audit", { GET: ROLES.admin }),
@@ -34,11 +36,12 @@ export const UNMATCHED = "unmatched";
 
 export interface RouteMatch {
   route: RouteDef;
-  /** The raw (still percent-encoded) {e164} path segment, for the number route. */
+  /** The raw (still percent-encoded) {e164} or {id} path segment, for the number and account routes. */
   param: string | undefined;
 }
 
 const NUMBER_PREFIX = "/api/v1/numbers/";
+const ACCOUNT_PREFIX = "/api/v1/accounts/";
 
 /** `path` without the query string. */
 export function matchRoute(path: string): RouteMatch | undefined {
@@ -49,6 +52,8 @@ export function matchRoute(path: string): RouteMatch | undefined {
       return { route: ROUTES.numbersBatch, param: undefined };
     case "/api/v1/numbers:batchDelete":
       return { route: ROUTES.numbersBatchDelete, param: undefined };
+    case "/api/v1/accounts":
+      return { route: ROUTES.accounts, param: undefined };
     case "/api/v1/services":
       return { route: ROUTES.services, param: undefined };
     case "/api/v1/statistics/daily":
@@ -60,6 +65,9 @@ export function matchRoute(path: string): RouteMatch | undefined {
   }
   if (path.startsWith(NUMBER_PREFIX) && path.length > NUMBER_PREFIX.length && path.indexOf("/", NUMBER_PREFIX.length) < 0) {
     return { route: ROUTES.number, param: path.slice(NUMBER_PREFIX.length) };
+  }
+  if (path.startsWith(ACCOUNT_PREFIX) && path.length > ACCOUNT_PREFIX.length && path.indexOf("/", ACCOUNT_PREFIX.length) < 0) {
+    return { route: ROUTES.account, param: path.slice(ACCOUNT_PREFIX.length) };
   }
   return undefined;
 }

@@ -10,6 +10,8 @@ import { hashId } from "../observability/hash.js";
 import { peerOf } from "../listener/mtls-listener.js";
 import { requestIdFor } from "../http/request-id.js";
 import { NumberInputError } from "../store/numbers.js";
+import { AccountInputError } from "../store/accounts.js";
+import { accountRoute, listAccounts } from "./handlers/accounts.js";
 import { StatisticsRangeError } from "../store/statistics.js";
 import type { AuthResult, TokenVerifier } from "./auth/token-verifier.js";
 import { listAudit } from "./handlers/audit.js";
@@ -42,6 +44,8 @@ const HANDLERS: Record<Exclude<RouteId, "openapi">, Handler> = {
   numbers: listNumbers,
   numbersBatch: batchUpsert,
   numbersBatchDelete: batchDelete,
+  account: accountRoute,
+  accounts: listAccounts,
   services: listServices,
   statisticsDaily: dailyStatistics,
   audit: listAudit,
@@ -138,7 +142,8 @@ export class RequestPipeline {
     else if (err instanceof NumberInputError) {
       const field = err.index !== undefined ? `numbers[${err.index}].${err.field}` : err.field;
       e = new HttpError(400, "invalid_request", err.reason, field);
-    } else if (err instanceof StatisticsRangeError) e = new HttpError(400, "invalid_request", err.message);
+    } else if (err instanceof AccountInputError) e = new HttpError(400, "invalid_request", err.reason, err.field);
+    else if (err instanceof StatisticsRangeError) e = new HttpError(400, "invalid_request", err.message);
     else {
       // Error names and codes only: a driver message may quote values.
       this.d.logger.error({ requestId, error: (err as Error)?.name, code: (err as { code?: string })?.code }, "provisioning request failed");

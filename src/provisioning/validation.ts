@@ -2,8 +2,9 @@
 // says what is wrong without echoing the value: numbers and header values are customer data, and
 // error bodies end up in client logs. The rules for an entry are the store's (number-rules.ts), the
 // same the CLI applies.
+import { normaliseAccountName } from "../store/account-rules.js";
 import { normaliseE164 } from "../store/e164.js";
-import { MAX_CUSTOM_HEADER_LENGTH, normaliseCustomHeader, normaliseService } from "../store/number-rules.js";
+import { MAX_CUSTOM_HEADER_LENGTH, normaliseAccountId, normaliseCustomHeader, normaliseService } from "../store/number-rules.js";
 
 export class FieldError extends Error {
   override name = "FieldError";
@@ -50,6 +51,27 @@ export function serviceNameField(v: unknown): string {
   return r.value;
 }
 
+/** An account id (path segment, body member or filter): 1-64 of [A-Za-z0-9._-]. */
+export function accountIdField(v: unknown, field: string): string {
+  const r = normaliseAccountId(v);
+  if (!r.ok) throw new FieldError(field, r.reason);
+  return r.value;
+}
+
+/** An optional account member: absent or null means none. */
+function accountMember(v: unknown, field: string): string | null {
+  return v === undefined || v === null ? null : accountIdField(v, field);
+}
+
+/**
+ * A number's service member: required unless the number has an account (then absent or null
+ * inherits the account's default; whether it has one is checked when written).
+ */
+function numberServiceMember(v: unknown, field: string, account: string | null, services: ReadonlySet<string>): string | null {
+  if (account !== null && (v === undefined || v === null)) return null;
+  return serviceField(v, field, services);
+}
+
 /** See number-rules.ts: printable ASCII, at most MAX_CUSTOM_HEADER_CHARS, trimmed, empty → null. */
 export function customHeaderField(v: unknown, field: string): string | null {
   const r = normaliseCustomHeader(v);
@@ -71,18 +93,29 @@ export function onlyKeys(o: Record<string, unknown>, allowed: readonly string[],
 
 export interface EntryInput {
   number: string;
-  service: string;
+  /** null: the account's default (only with an account). */
+  service: string | null;
   customHeader: string | null;
+  account: string | null;
 }
+
+/** `effective` is read-only (what GET answers), accepted and ignored so a GET body can be PUT back. */
+const ENTRY_MEMBERS = ["service", "customHeader", "number", "account", "effective"];
 
 /** A PUT body; `number`, when given, must be the number of the path. */
 export function putBody(body: unknown, pathNumber: string, services: ReadonlySet<string>): EntryInput {
   const o = asObject(body, "body");
-  onlyKeys(o, ["service", "customHeader", "number"], "");
+  onlyKeys(o, ENTRY_MEMBERS, "");
   if (o.number !== undefined && numberField(o.number, "number") !== pathNumber) {
     throw new FieldError("number", "differs from the number in the path");
   }
-  return { number: pathNumber, service: serviceField(o.service, "service", services), customHeader: customHeaderField(o.customHeader, "customHeader") };
+  const account = accountMember(o.account, "account");
+  return {
+    number: pathNumber,
+    service: numberServiceMember(o.service, "service", account, services),
+    customHeader: customHeaderField(o.customHeader, "customHeader"),
+    account,
+  };
 }
 
 /** One entry of a batch: its value, or why it is refused (field named numbers[i].…). */
@@ -114,13 +147,19 @@ export function batchItems<T>(body: unknown, check: (item: unknown, field: strin
   });
 }
 
-/** An upsert batch entry {number, service, customHeader}. */
+/** An upsert batch entry {number, service, customHeader, account}. */
 export function upsertItem(services: ReadonlySet<string>): (item: unknown, f: string) => EntryInput {
   return (item, f) => {
     const e = asObject(item, f);
-    onlyKeys(e, ["number", "service", "customHeader"], f);
+    onlyKeys(e, ["number", "service", "customHeader", "account"], f);
     const number = numberField(e.number, `${f}.number`);
-    return { number, service: serviceField(e.service, `${f}.service`, services), customHeader: customHeaderField(e.customHeader, `${f}.customHeader`) };
+    const account = accountMember(e.account, `${f}.account`);
+    return {
+      number,
+      service: numberServiceMember(e.service, `${f}.service`, account, services),
+      customHeader: customHeaderField(e.customHeader, `${f}.customHeader`),
+      account,
+    };
   };
 }
 
@@ -186,23 +225,58 @@ export function limitParam(v: string | null, def: number, max: number): number {
 }
 
 /**
- * Applies an RFC 7396 merge patch to an entry: a member sets its field, null removes it. Only
- * customHeader may be removed (it is optional); service is required and `number` is the path's.
- * The result is checked by the same rules as a PUT body.
+ * Applies an RFC 7396 merge patch to an entry: a member sets its field, null removes it.
+ * customHeader and account may be removed; service only while the number has an account (it then
+ * inherits the account's default); `number` is the path's. The result is checked by the same rules
+ * as a PUT body.
  */
-export function mergePatch(current: EntryInput, patch: unknown, services: ReadonlySet<string>): EntryInput {
+export function mergePatch(current: { number: string; service: string | null; customHeader: string | null; account?: string }, patch: unknown, services: ReadonlySet<string>): EntryInput {
   // A patch that is not an object would replace the whole entry with itself (§2): never a valid entry.
   const o = asObject(patch, "body");
-  onlyKeys(o, ["service", "customHeader", "number"], "");
+  onlyKeys(o, ENTRY_MEMBERS, "");
   if (o.number !== undefined && (o.number === null || numberField(o.number, "number") !== current.number)) {
     throw new FieldError("number", o.number === null ? "cannot be removed" : "differs from the number in the path");
   }
-  if (o.service === null) throw new FieldError("service", "cannot be removed (required)");
+  const account = o.account === undefined ? (current.account ?? null) : accountMember(o.account, "account");
+  const service = o.service === undefined ? current.service : o.service === null ? null : serviceField(o.service, "service", services);
+  if (service === null && account === null) {
+    throw new FieldError(o.service === null ? "service" : "account", "a number without an account needs its own service (required)");
+  }
   return {
     number: current.number,
-    service: o.service === undefined ? current.service : serviceField(o.service, "service", services),
+    service,
     customHeader: o.customHeader === undefined ? current.customHeader : customHeaderField(o.customHeader, "customHeader"),
+    account,
   };
+}
+
+/** An account's PUT body (`id`, when given, must be the path's) or the result of a merge patch. */
+export function accountBody(body: unknown, id: string, services: ReadonlySet<string>, current?: AccountFields): AccountFields {
+  const o = asObject(body, "body");
+  // `numbers` is read-only (what GET answers), accepted and ignored so a GET body can be PUT back.
+  onlyKeys(o, ["id", "name", "service", "customHeader", "numbers"], "");
+  if (o.id !== undefined && (o.id === null || accountIdField(o.id, "id") !== id)) {
+    throw new FieldError("id", o.id === null ? "cannot be removed" : "differs from the account in the path");
+  }
+  const pick = <K extends keyof AccountFields>(k: K, check: (v: unknown) => AccountFields[K]): AccountFields[K] =>
+    current !== undefined && o[k] === undefined ? current[k] : check(o[k]);
+  return {
+    id,
+    name: pick("name", (v) => {
+      const r = normaliseAccountName(v);
+      if (!r.ok) throw new FieldError("name", r.reason);
+      return r.value;
+    }),
+    service: pick("service", (v) => (v === undefined || v === null ? null : serviceField(v, "service", services))),
+    customHeader: pick("customHeader", (v) => customHeaderField(v, "customHeader")),
+  };
+}
+
+export interface AccountFields {
+  id: string;
+  name: string | null;
+  service: string | null;
+  customHeader: string | null;
 }
 
 /**

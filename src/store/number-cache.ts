@@ -1,4 +1,5 @@
-// In-memory routing table for the SIP hot path: normalised E.164 → { service, customHeader }.
+// In-memory routing table for the SIP hot path: normalised E.164 → { service, customHeader }, the
+// values the number routes by (an account's defaults already resolved into each entry).
 // lookup() is a synchronous Map get. The cache reloads only when the store's numbers_version
 // changed, so every replica can poll cheaply (one tiny query per interval) and converge on
 // changes made through any replica.
@@ -119,8 +120,12 @@ export class NumberCache {
       for (const e of page.items) {
         // A row stored before every write path applied the same rules (e.g. an old `numbers
         // import`) must not put a control byte or an unusable service into a SIP request.
-        if (!isValidStoredRoute(e.service, e.customHeader)) refused++;
-        else next.set(e.number, { service: e.service, customHeader: e.customHeader });
+        // A number of an account routes by what it resolves to (its own fields, else the
+        // account's defaults), resolved here once per reload: a lookup stays one Map get.
+        const service = e.effective ? e.effective.service : e.service;
+        const customHeader = e.effective ? e.effective.customHeader : e.customHeader;
+        if (!isValidStoredRoute(service, customHeader)) refused++;
+        else next.set(e.number, { service: service!, customHeader });
       }
       cursor = page.nextCursor;
     } while (cursor);

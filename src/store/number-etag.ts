@@ -12,7 +12,10 @@ const ETAG_DOMAIN = "number-etag";
 
 /** A strong entity tag, quoted as in the header: `"…"`. */
 export function numberEtag(keys: Keyring, e: NumberEntry): string {
-  // JSON of a fixed-order array: unambiguous (no separator a value could contain).
-  const tag = keys.blindIndex(ETAG_DOMAIN, JSON.stringify([e.number, e.service, e.customHeader]));
+  // JSON of a fixed-order array: unambiguous (no separator a value could contain). A number of an
+  // account also hashes the account and what it resolves to: a change of the account's defaults
+  // changes the number's representation, so its tag.
+  const fields = e.account === undefined ? [e.number, e.service, e.customHeader] : [e.number, e.service, e.customHeader, e.account, e.effective?.service ?? null, e.effective?.customHeader ?? null];
+  const tag = keys.blindIndex(ETAG_DOMAIN, JSON.stringify(fields));
   return `"${tag.slice(0, 27)}"`;
 }

@@ -14,33 +14,56 @@ const SERVICE_NAME = /^[A-Za-z0-9_.-]+$/;
 
 export interface NumberInput {
   number: string;
-  service: string;
+  /** Optional (null) only for a number of an account: it then inherits the account's default. */
+  service?: string | null;
   customHeader?: string | null;
+  /** The account (accounts.ts) the number belongs to; null or absent: none. */
+  account?: string | null;
 }
 
+/**
+ * A number as provisioned: its own fields (null: not set) and, when it belongs to an account, the
+ * account's id and the values routing uses (its own where set, else the account's defaults),
+ * resolved when read. A number without an account has no `account`/`effective` members: its own
+ * fields are what routing uses, and its representation is what it was before accounts existed.
+ */
 export interface NumberEntry {
   number: string;
-  service: string;
+  service: string | null;
   customHeader: string | null;
+  account?: string;
+  effective?: { service: string | null; customHeader: string | null };
 }
 
-export type NumberField = "number" | "service" | "customHeader";
+export type NumberField = "number" | "service" | "customHeader" | "account";
 export type NumberValidation = { ok: true; entry: NumberEntry } | { ok: false; field: NumberField; reason: string };
 
 /**
  * Validates and normalises one entry (the number to E.164, surrounding spaces trimmed, an empty
- * header to null). `services`: the configured upstream names; without it (the store, which does
+ * header to null). With an account the service may be absent (the account's default; whether the
+ * account exists and has one is checked by the store, in the writing transaction). `services`: the configured upstream names; without it (the store, which does
  * not know the SIP configuration) only the form of the service name is checked.
  */
 export function validateNumberInput(input: NumberInput, services?: ReadonlySet<string>): NumberValidation {
   if (typeof input.number !== "string") return { ok: false, field: "number", reason: "required string (E.164, e.g. +4930123456)" };
   const n = normaliseE164(input.number);
   if (!n.ok) return { ok: false, field: "number", reason: `not an E.164 number: ${n.reason}` };
-  const service = normaliseService(input.service, services);
+  let account: string | undefined;
+  if (input.account !== undefined && input.account !== null) {
+    const a = normaliseAccountId(input.account);
+    if (!a.ok) return { ok: false, field: "account", reason: a.reason };
+    account = a.value;
+  }
+  // With an account, no service means the account's default (whether it has one is the store's
+  // check: it needs the account's row).
+  const inherits = account !== undefined && (input.service === undefined || input.service === null);
+  const service = inherits ? ({ ok: true, value: null } as const) : normaliseService(input.service, services);
   if (!service.ok) return { ok: false, field: "service", reason: service.reason };
   const header = normaliseCustomHeader(input.customHeader);
   if (!header.ok) return { ok: false, field: "customHeader", reason: header.reason };
-  return { ok: true, entry: { number: n.e164, service: service.value, customHeader: header.value } };
+  const entry: NumberEntry = { number: n.e164, service: service.value, customHeader: header.value };
+  if (account !== undefined) entry.account = account;
+  return { ok: true, entry };
 }
 
 export type FieldResult<T> = { ok: true; value: T } | { ok: false; reason: string };
@@ -57,6 +80,16 @@ export function normaliseService(v: unknown, services?: ReadonlySet<string>): Fi
   if (s.length > MAX_SERVICE_LENGTH) return { ok: false, reason: `longer than ${MAX_SERVICE_LENGTH} characters` };
   if (!SERVICE_NAME.test(s)) return { ok: false, reason: "not a service name (letters, digits, '_', '.', '-' only)" };
   return { ok: true, value: s };
+}
+
+/** Letters, digits, '.', '_', '-': safe in a URL path segment and a log line without escaping. */
+const ACCOUNT_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** An account id (account-rules.ts): operator-chosen, taken as is (no trimming: it is a key). */
+export function normaliseAccountId(v: unknown): FieldResult<string> {
+  if (typeof v !== "string") return { ok: false, reason: "required string of 1 to 64 letters, digits, '.', '_' or '-'" };
+  if (!ACCOUNT_ID.test(v)) return { ok: false, reason: "1 to 64 letters, digits, '.', '_' or '-'" };
+  return { ok: true, value: v };
 }
 
 /** Trims; empty or null means none; otherwise printable ASCII (space to '~'), at most 256 characters. */
@@ -76,7 +109,8 @@ export function normaliseCustomHeader(v: unknown): FieldResult<string | null> {
 }
 
 /** Whether a stored route is still acceptable (rows written before these rules were enforced). */
-export function isValidStoredRoute(service: string, customHeader: string | null): boolean {
+export function isValidStoredRoute(service: string | null, customHeader: string | null): boolean {
+  if (service === null) return false; // neither the number nor its account names one
   const s = normaliseService(service);
   if (!s.ok || s.value !== service) return false;
   const h = normaliseCustomHeader(customHeader);

@@ -5,8 +5,9 @@
 // can poll one integer instead of reloading the table; on PostgreSQL it also notifies every
 // replica at commit, and this replica's cache is refreshed before the write resolves. Every
 // change is also recorded in the audit trail (audit-trail.ts), in the transaction that makes it:
-// this file is the one place numbers change, so no path can skip the record. `actor` says who
-// made the change (a caller that names none is recorded as such, never skipped).
+// this file is the one place numbers change (besides an account's cascade delete, accounts.ts,
+// which records its numbers the same way), so no path can skip the record. `actor` says who made
+// the change (a caller that names none is recorded as such, never skipped).
 import type { SqlTx, SqlValue } from "./db/driver.js";
 import type { StoreContext } from "./context.js";
 import { normaliseE164 } from "./e164.js";
@@ -14,7 +15,9 @@ import { upsertSorted, type UpsertSql } from "./sorted-upsert.js";
 import { transactionWithRetry } from "./tx-retry.js";
 import { NUMBERS_CHANNEL } from "./number-change-feed.js";
 import { numberEtag } from "./number-etag.js";
+import { checkNumberAccounts, decodeNumber, NUMBER_SELECT, NumberAccountError, type NumberRow } from "./number-accounts.js";
 import { UNATTRIBUTED, type AuditActor, type AuditChange, type AuditFields, type AuditTrail } from "./audit-trail.js";
+import { NUMBER_AUDIT_COLUMNS, numberAuditFields, storedNumberAuditFields, type NumberAuditRow } from "./number-audit.js";
 
 import { validateNumberInput, type NumberEntry, type NumberInput } from "./number-rules.js";
 
@@ -52,19 +55,12 @@ export class NumberInputError extends Error {
 
 const NUMBER_DOMAIN = "number";
 const NUMBERS_UPSERT: UpsertSql = {
-  head: "INSERT INTO numbers (number_index, number_enc, service, custom_header_enc, created_at, updated_at)",
-  row: "(?, ?, ?, ?, ?, ?)",
+  head: "INSERT INTO numbers (number_index, number_enc, service, custom_header_enc, account_id, created_at, updated_at)",
+  row: "(?, ?, ?, ?, ?, ?, ?)",
   tail: `ON CONFLICT (number_index) DO UPDATE SET number_enc = excluded.number_enc, service = excluded.service,
-    custom_header_enc = excluded.custom_header_enc, updated_at = excluded.updated_at`,
+    custom_header_enc = excluded.custom_header_enc, account_id = excluded.account_id, updated_at = excluded.updated_at`,
 };
 const T = "numbers";
-
-interface NumberRow {
-  number_index: string;
-  number_enc: string;
-  service: string;
-  custom_header_enc: string | null;
-}
 
 export class NumberRepository {
   private readonly committed = new Set<() => Promise<unknown>>();
@@ -82,6 +78,14 @@ export class NumberRepository {
   onCommitted(fn: () => Promise<unknown>): () => void {
     this.committed.add(fn);
     return () => this.committed.delete(fn);
+  }
+
+  /**
+   * Runs the committed-change listeners for a change made elsewhere that changes what numbers
+   * resolve to (an account's defaults, accounts.ts): the routing cache reloads before it resolves.
+   */
+  announceCommitted(): Promise<void> {
+    return this.afterCommit();
   }
 
   private async afterCommit(): Promise<void> {
@@ -129,14 +133,15 @@ export class NumberRepository {
     const sorted = [...byIndex.keys()].sort();
     const rows: SqlValue[][] = sorted.map((idx) => {
       const e = byIndex.get(idx)!;
-      return [idx, this.ctx.encrypt(e.number, T, "number_enc", idx), e.service, this.ctx.encryptOpt(e.customHeader, T, "custom_header_enc", idx), at, at];
+      return [idx, this.ctx.encrypt(e.number, T, "number_enc", idx), e.service, this.ctx.encryptOpt(e.customHeader, T, "custom_header_enc", idx), e.account ?? null, at, at];
     });
     const existed = await transactionWithRetry(this.ctx.db, async (tx) => {
+      await checkAccounts(tx, entries, inputs.length > 1);
       const found = await this.existingFields(tx, sorted);
       await upsertSorted(tx, NUMBERS_UPSERT, rows);
       const changes = sorted.map((idx): AuditChange => {
         const before = found.get(idx) ?? null;
-        return { kind: "number", op: before ? "update" : "create", actor, target: idx, before, after: auditFields(byIndex.get(idx)!) };
+        return { kind: "number", op: before ? "update" : "create", actor, target: idx, before, after: numberAuditFields(byIndex.get(idx)!) };
       });
       await this.audit.record(tx, changes);
       await bumpVersion(tx);
@@ -159,17 +164,14 @@ export class NumberRepository {
       const changes: AuditChange[] = [];
       for (let i = 0; i < sorted.length; i += IN_CHUNK) {
         const chunk = sorted.slice(i, i + IN_CHUNK);
-        const rows = await tx.all<FieldsRow>(
-          `DELETE FROM numbers WHERE number_index IN (${placeholders(chunk.length)}) RETURNING number_index, service, custom_header_enc`,
-          chunk,
-        );
+        const rows = await tx.all<NumberAuditRow>(`DELETE FROM numbers WHERE number_index IN (${placeholders(chunk.length)}) RETURNING ${NUMBER_AUDIT_COLUMNS}`, chunk);
         // RETURNING gives no order: the audit entries follow the (sorted) request order.
         const byIdx = new Map(rows.map((r) => [r.number_index, r]));
         for (const idx of chunk) {
           const r = byIdx.get(idx);
           if (!r) continue;
           gone.add(idx);
-          changes.push({ kind: "number", op: "delete", actor, target: idx, before: this.storedFields(r), after: null });
+          changes.push({ kind: "number", op: "delete", actor, target: idx, before: storedNumberAuditFields(this.ctx, r), after: null });
         }
       }
       if (gone.size > 0) {
@@ -192,10 +194,7 @@ export class NumberRepository {
   async get(number: string): Promise<NumberEntry | null> {
     const n = normaliseE164(number);
     if (!n.ok) return null;
-    const rows = await this.ctx.db.all<NumberRow>(
-      "SELECT number_index, number_enc, service, custom_header_enc FROM numbers WHERE number_index = ?",
-      [this.indexOf(n.e164)],
-    );
+    const rows = await this.ctx.db.all<NumberRow>(`${NUMBER_SELECT} WHERE n.number_index = ?`, [this.indexOf(n.e164)]);
     return rows[0] ? this.decode(rows[0]) : null;
   }
 
@@ -220,10 +219,10 @@ export class NumberRepository {
     const n = normaliseE164(number);
     if (!n.ok) throw new NumberInputError("number", `not an E.164 number: ${n.reason}`);
     const idx = this.indexOf(n.e164);
-    const forUpdate = this.ctx.db.dialect === "postgres" ? " FOR UPDATE" : "";
+    const forUpdate = this.ctx.db.dialect === "postgres" ? " FOR UPDATE OF n" : "";
     for (let attempt = 1; ; attempt++) {
       const out = await transactionWithRetry(this.ctx.db, async (tx) => {
-        const rows = await tx.all<NumberRow>(`SELECT number_index, number_enc, service, custom_header_enc FROM numbers WHERE number_index = ?${forUpdate}`, [idx]);
+        const rows = await tx.all<NumberRow>(`${NUMBER_SELECT} WHERE n.number_index = ?${forUpdate}`, [idx]);
         const current = rows[0] ? this.decode(rows[0]) : null;
         const before = current ? { entry: current, etag: this.etagOf(current) } : null;
         const d = decide(before);
@@ -231,7 +230,7 @@ export class NumberRepository {
         if ("remove" in d) {
           const changed = (await tx.run("DELETE FROM numbers WHERE number_index = ?", [idx])) > 0;
           if (changed) {
-            await this.audit.record(tx, { kind: "number", op: "delete", actor, target: idx, before: auditFields(current!), after: null });
+            await this.audit.record(tx, { kind: "number", op: "delete", actor, target: idx, before: numberAuditFields(current!), after: null });
             await bumpVersion(tx);
           }
           return { result: d.result, before, after: null, changed };
@@ -239,13 +238,18 @@ export class NumberRepository {
         const v = validateNumberInput(d.put);
         if (!v.ok) throw new NumberInputError(v.field, v.reason);
         if (v.entry.number !== n.e164) throw new NumberInputError("number", "differs from the number changed");
+        await checkAccounts(tx, [v.entry], false);
         const at = this.ctx.now().getTime();
-        const row = [idx, this.ctx.encrypt(v.entry.number, T, "number_enc", idx), v.entry.service, this.ctx.encryptOpt(v.entry.customHeader, T, "custom_header_enc", idx), at, at];
+        const e = v.entry;
+        const row = [idx, this.ctx.encrypt(e.number, T, "number_enc", idx), e.service, this.ctx.encryptOpt(e.customHeader, T, "custom_header_enc", idx), e.account ?? null, at, at];
         const sql = before ? `${NUMBERS_UPSERT.head} VALUES ${NUMBERS_UPSERT.row} ${NUMBERS_UPSERT.tail}` : `${NUMBERS_UPSERT.head} VALUES ${NUMBERS_UPSERT.row} ON CONFLICT (number_index) DO NOTHING`;
         if ((await tx.run(sql, row)) === 0) return undefined; // created concurrently: decide again
-        await this.audit.record(tx, { kind: "number", op: current ? "update" : "create", actor, target: idx, before: current ? auditFields(current) : null, after: auditFields(v.entry) });
+        await this.audit.record(tx, { kind: "number", op: current ? "update" : "create", actor, target: idx, before: current ? numberAuditFields(current) : null, after: numberAuditFields(e) });
         await bumpVersion(tx);
-        return { result: d.result, before, after: { entry: v.entry, etag: this.etagOf(v.entry) }, changed: true };
+        // Read back: the entry as stored, with its account's defaults resolved.
+        const written = (await tx.all<NumberRow>(`${NUMBER_SELECT} WHERE n.number_index = ?`, [idx]))[0]!;
+        const after = this.decode(written);
+        return { result: d.result, before, after: { entry: after, etag: this.etagOf(after) }, changed: true };
       });
       if (out === undefined) {
         if (attempt < 3) continue;
@@ -266,22 +270,33 @@ export class NumberRepository {
 
   /**
    * Stable order (by blind index: meaningless to a reader, unlike an order by number). `service`:
-   * only that service's numbers (served by the numbers_service index); a cursor stays valid.
+   * only numbers routed to that service, their own or inherited from their account (the
+   * numbers_service index serves the own ones); `account`: only that account's numbers (served by
+   * the numbers_account index). Both together: both hold. A cursor stays valid.
    */
-  async list(opts: { cursor?: string | null; limit?: number; service?: string } = {}): Promise<NumberPage> {
+  async list(opts: { cursor?: string | null; limit?: number; service?: string; account?: string } = {}): Promise<NumberPage> {
     const limit = Math.min(Math.max(Math.trunc(opts.limit ?? 100), 1), 1000);
     const after = opts.cursor ? decodeCursor(opts.cursor) : "";
-    const byService = opts.service !== undefined;
-    const rows = await this.ctx.db.all<NumberRow>(
-      `SELECT number_index, number_enc, service, custom_header_enc FROM numbers WHERE ${byService ? "service = ? AND " : ""}number_index > ? ORDER BY number_index LIMIT ?`,
-      byService ? [opts.service!, after, limit + 1] : [after, limit + 1],
-    );
+    const where: string[] = [];
+    const params: SqlValue[] = [];
+    if (opts.account !== undefined) {
+      where.push("n.account_id = ?");
+      params.push(opts.account);
+    }
+    if (opts.service !== undefined) {
+      where.push("(n.service = ? OR (n.service IS NULL AND a.service = ?))");
+      params.push(opts.service, opts.service);
+    }
+    where.push("n.number_index > ?");
+    params.push(after, limit + 1);
+    const rows = await this.ctx.db.all<NumberRow>(`${NUMBER_SELECT} WHERE ${where.join(" AND ")} ORDER BY n.number_index LIMIT ?`, params);
     const more = rows.length > limit;
     const page = more ? rows.slice(0, limit) : rows;
     // One bad row (tampered, unknown key) is reported and skipped, not fatal to the whole scan.
     const items: NumberEntry[] = [];
+    const accountHeaders = new Map<string, string | null>();
     for (const r of page) {
-      const e = this.ctx.readable(T, r.number_index, () => this.decode(r));
+      const e = this.ctx.readable(T, r.number_index, () => this.decode(r, accountHeaders));
       if (e) items.push(e);
     }
     return { items, nextCursor: more ? encodeCursor(page[page.length - 1]!.number_index) : null };
@@ -298,32 +313,19 @@ export class NumberRepository {
     return Number(rows[0]?.value ?? 0);
   }
 
-  /** Service and custom header of the rows that exist among `sorted` (the audit's before). */
+  /** Own fields of the rows that exist among `sorted` (the audit's before). */
   private async existingFields(tx: SqlTx, sorted: readonly string[]): Promise<Map<string, AuditFields>> {
     const found = new Map<string, AuditFields>();
     for (let i = 0; i < sorted.length; i += IN_CHUNK) {
       const chunk = sorted.slice(i, i + IN_CHUNK);
-      const rows = await tx.all<FieldsRow>(`SELECT number_index, service, custom_header_enc FROM numbers WHERE number_index IN (${placeholders(chunk.length)})`, chunk);
-      for (const r of rows) found.set(r.number_index, this.storedFields(r));
+      const rows = await tx.all<NumberAuditRow>(`SELECT ${NUMBER_AUDIT_COLUMNS} FROM numbers WHERE number_index IN (${placeholders(chunk.length)})`, chunk);
+      for (const r of rows) found.set(r.number_index, storedNumberAuditFields(this.ctx, r));
     }
     return found;
   }
 
-  /**
-   * A row's fields for the audit. A header value that cannot be decrypted (tampered, key gone) is
-   * recorded as unreadable rather than refusing the change that overwrites or deletes the row.
-   */
-  private storedFields(r: FieldsRow): AuditFields {
-    const customHeader = this.ctx.readable(T, r.number_index, () => this.ctx.decryptOpt(r.custom_header_enc, T, "custom_header_enc", r.number_index));
-    return customHeader === undefined ? { service: r.service, customHeader: null, customHeaderUnreadable: 1 } : { service: r.service, customHeader };
-  }
-
-  private decode(r: NumberRow): NumberEntry {
-    return {
-      number: this.ctx.decrypt(r.number_enc, T, "number_enc", r.number_index),
-      service: r.service,
-      customHeader: this.ctx.decryptOpt(r.custom_header_enc, T, "custom_header_enc", r.number_index),
-    };
+  private decode(r: NumberRow, accountHeaders?: Map<string, string | null>): NumberEntry {
+    return decodeNumber(this.ctx, r, accountHeaders);
   }
 }
 
@@ -334,18 +336,18 @@ function placeholders(n: number): string {
   return new Array(n).fill("?").join(", ");
 }
 
-interface FieldsRow {
-  number_index: string;
-  service: string;
-  custom_header_enc: string | null;
+/** checkNumberAccounts() with its refusal as a NumberInputError (indexed for a batch). */
+async function checkAccounts(tx: SqlTx, entries: readonly NumberEntry[], indexed: boolean): Promise<void> {
+  try {
+    await checkNumberAccounts(tx, entries);
+  } catch (err) {
+    if (err instanceof NumberAccountError) throw new NumberInputError(err.field, err.reason, indexed ? err.position : undefined);
+    throw err;
+  }
 }
 
-/** What the audit trail keeps of an entry: the number itself only as the entry's blind index. */
-function auditFields(e: NumberEntry): AuditFields {
-  return { service: e.service, customHeader: e.customHeader };
-}
-
-async function bumpVersion(tx: SqlTx): Promise<void> {
+/** Moves numbers_version (and notifies every replica): also after an account's change. */
+export async function bumpVersion(tx: SqlTx): Promise<void> {
   await tx.run("UPDATE store_counters SET value = value + 1 WHERE name = 'numbers_version'");
   // Delivered to every replica's LISTEN at commit (nothing on rollback): see number-change-feed.ts.
   if (tx.dialect === "postgres") await tx.run("SELECT pg_notify(?, '')", [NUMBERS_CHANNEL]);

@@ -9,6 +9,7 @@ import type { InstanceInfo } from "./instances.js";
 
 export const ENCRYPTED_COLUMNS = [
   { table: "numbers", key: "number_index", columns: ["number_enc", "custom_header_enc"] },
+  { table: "accounts", key: "account_id", columns: ["name_enc", "custom_header_enc"] },
   // fields_enc: the sealed fields of rows written since migration 8 (call-fields.ts); the three
   // per-field columns: rows written before it. Each value is re-encrypted as it is, whatever it holds.
   { table: "call_records", key: "id", columns: ["peer_enc", "calling_enc", "called_enc", "fields_enc"] },

@@ -11,6 +11,7 @@ import { openDriver } from "./db/open.js";
 import { migrate } from "./migrations.js";
 import { StoreContext, type UnreadableRow } from "./context.js";
 import { NumberRepository } from "./numbers.js";
+import { AccountRepository } from "./accounts.js";
 import { AuditTrail } from "./audit-trail.js";
 import { CallRecordRepository } from "./call-records.js";
 import { StatisticsRepository } from "./statistics.js";
@@ -21,9 +22,11 @@ import { recoverOrphanedCalls, type RecoveredOwner, type RecoveryOptions } from 
 export interface Store {
   readonly dialect: Dialect;
   readonly numbers: NumberRepository;
+  /** Accounts grouping numbers, with the defaults their numbers inherit. */
+  readonly accounts: AccountRepository;
   readonly callRecords: CallRecordRepository;
   readonly statistics: StatisticsRepository;
-  /** Who changed what (audit-trail.ts); number changes are recorded by `numbers` itself. */
+  /** Who changed what (audit-trail.ts); number and account changes are recorded by `numbers` and `accounts` themselves. */
   readonly audit: AuditTrail;
   /** The keyring in force. */
   readonly keyring: Keyring;
@@ -143,6 +146,7 @@ async function checkFingerprint(db: SqlDriver, keyring: Keyring, justCreated: bo
 
 class SqlStore implements Store {
   readonly numbers: NumberRepository;
+  readonly accounts: AccountRepository;
   readonly callRecords: CallRecordRepository;
   readonly statistics: StatisticsRepository;
   readonly audit: AuditTrail;
@@ -153,6 +157,7 @@ class SqlStore implements Store {
   ) {
     this.audit = new AuditTrail(ctx);
     this.numbers = new NumberRepository(ctx, this.audit);
+    this.accounts = new AccountRepository(ctx, this.numbers, this.audit);
     this.statistics = new StatisticsRepository(ctx, minGroupSize);
     this.callRecords = new CallRecordRepository(ctx, this.statistics);
   }

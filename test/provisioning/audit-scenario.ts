@@ -23,7 +23,7 @@ export async function runAuditScenario(t: Test, h: Harness): Promise<void> {
   };
   const count = async () => (await audit("?limit=1000")).items.length;
 
-  t.equal((await h.request("PUT", `/api/v1/numbers/${N1}`, { token: alice, body: { service: "svc-a", customHeader: "tenant=1" } })).status, 201);
+  t.equal((await h.request("PUT", `/api/v1/numbers/${N1}`, { token: alice, body: { service: "svc-a", customHeader: "tenant=1", account: null } })).status, 201);
   t.equal(
     (await h.request("PATCH", `/api/v1/numbers/${N1}`, { token: bob, body: { customHeader: "tenant=2" }, headers: { "content-type": "application/merge-patch+json" } })).status,
     200,
@@ -36,9 +36,9 @@ export async function runAuditScenario(t: Test, h: Harness): Promise<void> {
   t.same(
     byNumber.items.map((e) => [e.op, e.subject, e.peer, e.via, e.number, e.before, e.after]),
     [
-      ["delete", "alice", PEER, "DELETE /api/v1/numbers/{e164}", N1, { service: "svc-a", customHeader: "tenant=2" }, null],
-      ["update", "bob", PEER, "PATCH /api/v1/numbers/{e164}", N1, { service: "svc-a", customHeader: "tenant=1" }, { service: "svc-a", customHeader: "tenant=2" }],
-      ["create", "alice", PEER, "PUT /api/v1/numbers/{e164}", N1, null, { service: "svc-a", customHeader: "tenant=1" }],
+      ["delete", "alice", PEER, "DELETE /api/v1/numbers/{e164}", N1, { service: "svc-a", customHeader: "tenant=2", account: null }, null],
+      ["update", "bob", PEER, "PATCH /api/v1/numbers/{e164}", N1, { service: "svc-a", customHeader: "tenant=1", account: null }, { service: "svc-a", customHeader: "tenant=2", account: null }],
+      ["create", "alice", PEER, "PUT /api/v1/numbers/{e164}", N1, null, { service: "svc-a", customHeader: "tenant=1", account: null }],
     ],
     "filtered by number (any notation): the number is shown, newest first",
   );
@@ -76,7 +76,7 @@ export async function runAuditScenario(t: Test, h: Harness): Promise<void> {
     ],
   );
   t.equal(await count(), 6, "3 + the 2 applied upserts + the 1 applied delete");
-  t.same((await audit(`?number=${encodeURIComponent(N3)}`)).items.map((e) => [e.op, e.after]), [["create", { service: "svc-b", customHeader: "x=1" }]]);
+  t.same((await audit(`?number=${encodeURIComponent(N3)}`)).items.map((e) => [e.op, e.after]), [["create", { service: "svc-b", customHeader: "x=1", account: null }]]);
   t.same((await audit(`?number=${encodeURIComponent(N2)}`)).items.map((e) => e.op), ["delete", "create"]);
 
   // Logs: never the number or a header value.

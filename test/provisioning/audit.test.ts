@@ -7,6 +7,7 @@ import { makeTestPki } from "../helpers/pki.js";
 import { ROLES } from "../../src/provisioning/roles.js";
 import { startHarness } from "./harness.js";
 import { runAuditScenario } from "./audit-scenario.js";
+import { runAccountAuditScenario } from "./account-audit-scenario.js";
 
 const pki = await makeTestPki();
 t.teardown(() => pki.cleanup());
@@ -15,6 +16,11 @@ const limits = { rateLimit: { requestsPerMinute: 100_000 } };
 t.test("audit trail through the API [sqlite]", async (t) => {
   const h = await startHarness(t, { pki, provisioning: limits });
   await runAuditScenario(t, h);
+});
+
+t.test("accounts in the audit trail through the API [sqlite]", async (t) => {
+  const h = await startHarness(t, { pki, provisioning: limits });
+  await runAccountAuditScenario(t, h);
 });
 
 t.test("filters, pagination, validation and role", async (t) => {

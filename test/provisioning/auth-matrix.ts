@@ -61,6 +61,30 @@ export const ENDPOINTS: Endpoint[] = [
     ok: [200],
     before: async (h) => void (await h.store.numbers.upsert({ number: "+4930100003", service: "svc-a" })),
   },
+  { name: "GET account", method: "GET", path: "/api/v1/accounts/acct-1", role: ROLES.read, ok: [200] },
+  { name: "PUT account", method: "PUT", path: "/api/v1/accounts/acct-2", body: () => ({ service: "svc-a", customHeader: "t=2" }), role: ROLES.write, ok: [200, 201] },
+  {
+    name: "PATCH account",
+    method: "PATCH",
+    path: "/api/v1/accounts/acct-1",
+    body: () => ({ name: "Renamed" }),
+    contentType: "application/merge-patch+json",
+    role: ROLES.write,
+    ok: [200],
+  },
+  {
+    name: "DELETE account",
+    method: "DELETE",
+    path: "/api/v1/accounts/acct-3?cascade=true",
+    role: ROLES.delete,
+    ok: [200],
+    before: async (h) => {
+      await h.store.accounts.change("acct-3", () => ({ put: { id: "acct-3", service: "svc-b" }, result: 0 }));
+      await h.store.numbers.upsert({ number: "+4930100009", account: "acct-3" });
+    },
+  },
+  { name: "GET accounts", method: "GET", path: "/api/v1/accounts?limit=10", role: ROLES.read, ok: [200] },
+  { name: "GET numbers of an account", method: "GET", path: "/api/v1/numbers?account=acct-1&service=svc-a", role: ROLES.read, ok: [200] },
   { name: "GET services", method: "GET", path: "/api/v1/services", role: ROLES.read, ok: [200] },
   { name: "GET statistics", method: "GET", path: "/api/v1/statistics/daily?from=2025-01-01&to=2025-01-31", role: ROLES.read, ok: [200] },
   { name: "GET audit", method: "GET", path: `/api/v1/audit?limit=5&number=${encodeURIComponent(N1)}`, role: ROLES.admin, ok: [200] },
@@ -69,9 +93,12 @@ export const ENDPOINTS: Endpoint[] = [
 
 export async function runAuthMatrix(t: Test, h: Harness): Promise<void> {
   // Every route and method of the API is in the matrix (a new endpoint cannot be forgotten).
-  const covered = new Set(ENDPOINTS.map((e) => `${e.method} ${e.path.split("?")[0]!.replace(/\/numbers\/[^/]+$/, "/numbers/{e164}")}`));
+  const covered = new Set(
+    ENDPOINTS.map((e) => `${e.method} ${e.path.split("?")[0]!.replace(/\/numbers\/[^/]+$/, "/numbers/{e164}").replace(/\/accounts\/[^/]+$/, "/accounts/{id}")}`),
+  );
   for (const route of Object.values(ROUTES)) for (const m of Object.keys(route.methods)) t.ok(covered.has(`${m} ${route.template}`), `matrix covers ${m} ${route.template}`);
   await h.store.numbers.upsert({ number: N1, service: "svc-a", customHeader: "tenant=1" });
+  await h.store.accounts.change("acct-1", () => ({ put: { id: "acct-1", service: "svc-a" }, result: 0 }));
   const stranger = await signingKey("not-in-jwks");
   for (const ep of ENDPOINTS) {
     await t.test(ep.name, async (t) => {

@@ -26,7 +26,7 @@ t.test("overlapping batches in opposite orders never end in 500 [postgres]", { s
     t.equal(b.status, 200, `round ${round}: backward batch answered ${b.status} ${JSON.stringify(b.json)}`);
     t.equal(await h.store.numbers.count(), COUNT);
     // All or nothing per batch, and batches serialised: every number carries the same winner.
-    const services = new Set<string>();
+    const services = new Set<string | null>();
     let stale = 0;
     let cursor: string | null = null;
     do {

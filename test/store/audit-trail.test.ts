@@ -75,9 +75,9 @@ eachBackend("audit trail: every number change is recorded once, with its actor, 
   t.same(
     n1.map((e) => [e.op, e.before, e.after, e.peer, e.at.toISOString()]),
     [
-      ["delete", { service: "svc-b", customHeader: "tenant=secret-2" }, null, "carrier-a", "2025-06-01T10:02:00.000Z"],
-      ["update", { service: "svc-a", customHeader: "tenant=secret-1" }, { service: "svc-b", customHeader: "tenant=secret-2" }, null, "2025-06-01T10:01:00.000Z"],
-      ["create", null, { service: "svc-a", customHeader: "tenant=secret-1" }, "carrier-a", "2025-06-01T10:00:00.000Z"],
+      ["delete", { service: "svc-b", customHeader: "tenant=secret-2", account: null }, null, "carrier-a", "2025-06-01T10:02:00.000Z"],
+      ["update", { service: "svc-a", customHeader: "tenant=secret-1", account: null }, { service: "svc-b", customHeader: "tenant=secret-2", account: null }, null, "2025-06-01T10:01:00.000Z"],
+      ["create", null, { service: "svc-a", customHeader: "tenant=secret-1", account: null }, "carrier-a", "2025-06-01T10:00:00.000Z"],
     ],
   );
   t.same(all.filter((e) => e.target === idx(N3))[0]!.via, "test");

@@ -75,7 +75,7 @@ eachBackend("sealed call fields: one value per record and journal entry; rows of
   // Rotation re-encrypts both layouts; the old key can then go.
   const next = store.keyring.withNewActiveKey();
   store.useKeyring(next);
-  t.same((await store.reencrypt({ batchSize: 2 })).rewritten, { numbers: 0, call_records: 7, daily_statistics: 1, call_journal: 2, audit_trail: 0 });
+  t.same((await store.reencrypt({ batchSize: 2 })).rewritten, { numbers: 0, accounts: 0, call_records: 7, daily_statistics: 1, call_journal: 2, audit_trail: 0 });
   t.same(await store.keyUsage(), { k2: 18 }, "no value uses k1");
   const withoutOld = await env.open({ keyring: next.without(["k1"]) });
   t.match((await withoutOld.callRecords.findByCallId("old-0"))[0], { peer: PEER, calledNumber: called(0) }, "legacy row under the new key alone");

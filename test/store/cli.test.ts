@@ -52,7 +52,7 @@ t.test("numbers import applies the API's rules: unknown services, header charset
   t.equal(await numbersCommand(["import", ok, "--config", config], r2.io), 0, r2.err.join("\n"));
   const r3 = io();
   t.equal(await numbersCommand(["export", "--config", config], r3.io), 0);
-  t.same(r3.out, ["number,service,customHeader", "+41446681806,teams,tenant=ok"]);
+  t.same(r3.out, ["number,service,customHeader,account", "+41446681806,teams,tenant=ok,"]);
 });
 
 t.test("keys init creates a 0600 file and refuses to overwrite", async (t) => {
@@ -102,8 +102,8 @@ eachBackend("numbers import/export, key rotation and retention through the CLI",
 
   const r3 = io();
   t.equal(await numbersCommand(["export", "--config", config], r3.io), 0);
-  t.equal(r3.out[0], "number,service,customHeader");
-  t.same(r3.out.slice(1).sort(), ['+15551234567,webex,', '+41446681800,teams,"tenant=a,b"']);
+  t.equal(r3.out[0], "number,service,customHeader,account");
+  t.same(r3.out.slice(1).sort(), ["+15551234567,webex,,", '+41446681800,teams,"tenant=a,b",']);
 
   const r4 = io();
   t.equal(await keysCommand(["rotate", "--config", config, "--prune"], r4.io), 0, r4.err.join("\n"));
@@ -119,6 +119,28 @@ eachBackend("numbers import/export, key rotation and retention through the CLI",
   t.equal(await numbersCommand(["export", "--config", config], r6.io), 0);
   t.same(r6.out.slice(1).sort(), r3.out.slice(1).sort(), "still readable after rotation");
 
+  // The account column: numbers of an account, one inheriting its default service (empty service).
+  const accountStore = await env.open({ keyring: undefined, keyFile });
+  await accountStore.accounts.change("acme", () => ({ put: { id: "acme", service: "webex" }, result: 0 }));
+  await accountStore.close();
+  const withAccounts = join(env.dir, "accounts.csv");
+  writeFileSync(withAccounts, "number,service,customHeader,account\n+4930700,,,acme\n+4930701,teams,h=1,acme\n");
+  const ra = io();
+  t.equal(await numbersCommand(["import", withAccounts, "--config", config], ra.io), 0, ra.err.join("\n"));
+  const rb = io();
+  t.equal(await numbersCommand(["export", "--config", config], rb.io), 0);
+  t.ok(rb.out.includes("+4930700,,,acme") && rb.out.includes("+4930701,teams,h=1,acme"), "exported with their account, the inherited service empty");
+  const unknown = join(env.dir, "unknown-account.csv");
+  writeFileSync(unknown, "number,service,customHeader,account\n+4930702,teams,,acme\n+4930703,,,nobody\n");
+  const rc = io();
+  t.equal(await numbersCommand(["import", unknown, "--config", config], rc.io), 1);
+  t.match(rc.err.join("\n"), /nothing imported: line 3: account: unknown account/);
+  const noService = join(env.dir, "no-service.csv");
+  writeFileSync(noService, "number,service,customHeader,account\n+4930704,,,\n");
+  const rd = io();
+  t.equal(await numbersCommand(["import", noService, "--config", config], rd.io), 1);
+  t.match(rd.err.join("\n"), /line 2: service: empty/, "no account: the service is required");
+
   const r7 = io();
   t.equal(await retentionCommand(["run", "--config", config], r7.io), 0, r7.err.join("\n"));
   t.match(r7.out.join("\n"), /purged 0 call record\(s\) started before [\s\S]*purged 0 audit trail entries older than 365 day/);
@@ -126,8 +148,25 @@ eachBackend("numbers import/export, key rotation and retention through the CLI",
   // Every CLI change, the export and the key operations are in the audit trail, as the local user.
   const store = await openStore({ url: env.url, keyFile, baseDir: env.dir });
   t.teardown(() => store.close());
-  const entries = (await store.audit.list()).items;
+  const all = (await store.audit.list()).items;
   const user = `cli:${userInfo().username}`;
+  // Newest first: the accounts part (the account created through the store names no actor; the
+  // refused imports left nothing), then the CLI operations before it.
+  t.same(
+    all.slice(0, 4).map((e) => [e.kind, e.op, e.subject, e.via]),
+    [
+      ["export", "export", user, "cli numbers export"],
+      ["number", "create", user, "cli numbers import"],
+      ["number", "create", user, "cli numbers import"],
+      ["account", "create", null, "store"],
+    ],
+  );
+  // The two numbers of one import are in blind-index order: looked up by target.
+  const imported = new Map(all.slice(1, 3).map((e) => [e.target, e.after]));
+  t.same(imported.get(store.numbers.indexOf("+4930700")), { service: null, customHeader: null, account: "acme" }, "own fields with the account");
+  t.same(imported.get(store.numbers.indexOf("+4930701")), { service: "teams", customHeader: "h=1", account: "acme" });
+  t.same([all[3]!.target, all[3]!.after], ["acme", { name: null, service: "webex", customHeader: null }], "the account by its id, its fields");
+  const entries = all.slice(4);
   t.same(
     entries.map((e) => [e.kind, e.op, e.subject, e.peer, e.via]),
     [
@@ -147,7 +186,10 @@ eachBackend("numbers import/export, key rotation and retention through the CLI",
   ]);
   t.same(
     entries.slice(4).map((e) => e.after).sort((a, b) => String(a!.service).localeCompare(String(b!.service))),
-    [{ service: "teams", customHeader: "tenant=a,b" }, { service: "webex", customHeader: null }],
+    [
+      { service: "teams", customHeader: "tenant=a,b", account: null },
+      { service: "webex", customHeader: null, account: null },
+    ],
   );
   t.equal(entries[4]!.target, store.numbers.indexOf(entries[4]!.after!.service === "teams" ? "+41446681800" : "+15551234567"), "the number as its blind index");
   const r8 = io();

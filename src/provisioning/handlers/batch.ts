@@ -6,7 +6,8 @@
 // counts once against the rate limit. Each applied entry gets its audit trail entry in the
 // batch's transaction (the store writes it), so a refused atomic batch leaves none.
 import { HttpError, type Reply } from "../http-io.js";
-import { atomicParam, batchItems, deleteItem, queryParams, upsertItem, type BatchItem } from "../validation.js";
+import { NumberInputError } from "../../store/numbers.js";
+import { atomicParam, batchItems, deleteItem, queryParams, upsertItem, type BatchItem, type EntryInput } from "../validation.js";
 import type { HandlerDeps, HandlerRequest } from "./context.js";
 
 /** skipped: a valid entry of an atomic batch that was refused because of another entry. */
@@ -20,13 +21,26 @@ export interface ItemResult {
 }
 
 export async function batchUpsert(d: HandlerDeps, r: HandlerRequest): Promise<Reply> {
-  const { atomic, items, valid } = prepare(d, r, upsertItem(d.serviceSet), (e) => e.number, ".number");
+  const prepared = prepare(d, r, upsertItem(d.serviceSet), (e) => e.number, ".number");
+  const { atomic } = prepared;
+  const items = await refuseUnresolved(d, prepared.items);
+  const valid = items.filter((i): i is Valid<EntryInput> => i.ok);
   const results = refusedResults(items);
   if (valid.length < items.length && atomic) throw refused(items, results);
-  const written = await d.store.numbers.upsertManyReport(
-    valid.map((i) => i.value),
-    r.actor,
-  );
+  let written: Awaited<ReturnType<typeof d.store.numbers.upsertManyReport>>;
+  try {
+    written = await d.store.numbers.upsertManyReport(
+      valid.map((i) => i.value),
+      r.actor,
+    );
+  } catch (err) {
+    // The store's own check (an account deleted meanwhile): name the entry by its request index.
+    if (err instanceof NumberInputError) {
+      const at = err.index !== undefined ? valid[err.index]?.index : valid.length === 1 ? valid[0]!.index : undefined;
+      throw new HttpError(400, "invalid_request", `nothing was written: ${err.reason}`, at !== undefined ? `numbers[${at}].${err.field}` : err.field);
+    }
+    throw err;
+  }
   written.forEach((w, k) => {
     results[valid[k]!.index] = { index: valid[k]!.index, number: w.entry.number, status: w.created ? "created" : "updated" };
   });
@@ -48,6 +62,25 @@ export async function batchDelete(d: HandlerDeps, r: HandlerRequest): Promise<Re
 }
 
 type Valid<T> = Extract<BatchItem<T>, { ok: true }>;
+
+/**
+ * Entries naming an account that does not exist, or inheriting the service of an account that has
+ * no default one, are refused like any invalid entry (one query for all the batch's accounts).
+ */
+async function refuseUnresolved(d: HandlerDeps, items: BatchItem<EntryInput>[]): Promise<BatchItem<EntryInput>[]> {
+  const ids = items.flatMap((i) => (i.ok && i.value.account !== null ? [i.value.account] : []));
+  if (ids.length === 0) return items;
+  const defaults = await d.store.accounts.defaultServices(ids);
+  return items.map((i): BatchItem<EntryInput> => {
+    if (!i.ok || i.value.account === null) return i;
+    const f = `numbers[${i.index}]`;
+    if (!defaults.has(i.value.account)) return { index: i.index, ok: false, field: `${f}.account`, message: "unknown account (create it first: PUT /api/v1/accounts/{id})" };
+    if (i.value.service === null && defaults.get(i.value.account) === null) {
+      return { index: i.index, ok: false, field: `${f}.service`, message: "required: the number's account has no default service" };
+    }
+    return i;
+  });
+}
 
 function prepare<T>(d: HandlerDeps, r: HandlerRequest, check: (item: unknown, f: string) => T, numberOf: (v: T) => string, suffix: string) {
   const atomic = atomicParam(queryParams(r.query, ["atomic"]).get("atomic"));

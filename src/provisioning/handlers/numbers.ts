@@ -3,7 +3,7 @@
 import { CursorError, type NumberEntry } from "../../store/numbers.js";
 import { HttpError, type Reply } from "../http-io.js";
 import { evaluatePreconditions, parsePreconditions, type Preconditions } from "../preconditions.js";
-import { FieldError, limitParam, mergePatch, numberFromPath, putBody, queryParams, serviceNameField, type EntryInput } from "../validation.js";
+import { accountIdField, FieldError, limitParam, mergePatch, numberFromPath, putBody, queryParams, serviceNameField, type EntryInput } from "../validation.js";
 import type { HandlerDeps, HandlerRequest } from "./context.js";
 
 export const DEFAULT_PAGE_SIZE = 100;
@@ -83,22 +83,29 @@ function preconditionFailed(): HttpError {
 }
 
 export async function listNumbers(d: HandlerDeps, r: HandlerRequest): Promise<Reply> {
-  const q = queryParams(r.query, ["limit", "cursor", "service"]);
+  const q = queryParams(r.query, ["limit", "cursor", "service", "account"]);
   const limit = limitParam(q.get("limit"), DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
   // Any well-formed name, not only configured ones: numbers of a service since removed from the
   // SIP configuration are not routed, and listing them is how an operator finds them.
+  // The service a number routes to: its own, or its account's default.
   const service = q.has("service") ? serviceNameField(q.get("service")) : undefined;
-  const cursor = q.get("cursor");
-  if (cursor !== null && (cursor.length === 0 || cursor.length > MAX_CURSOR_LENGTH || !isBase64Url(cursor))) {
-    throw new FieldError("cursor", "invalid cursor (pass back nextCursor unchanged)");
-  }
+  const account = q.has("account") ? accountIdField(q.get("account"), "account") : undefined;
+  const cursor = cursorParam(q.get("cursor"));
   try {
-    const page = await d.store.numbers.list({ limit, cursor, ...(service !== undefined ? { service } : {}) });
+    const page = await d.store.numbers.list({ limit, cursor, ...(service !== undefined ? { service } : {}), ...(account !== undefined ? { account } : {}) });
     return { status: 200, body: { items: page.items, nextCursor: page.nextCursor } };
   } catch (err) {
     if (err instanceof CursorError) throw new FieldError("cursor", "invalid cursor (pass back nextCursor unchanged)");
     throw err;
   }
+}
+
+/** The opaque cursor of a listing (base64url of bounded length), or null for the first page. */
+export function cursorParam(cursor: string | null): string | null {
+  if (cursor !== null && (cursor.length === 0 || cursor.length > MAX_CURSOR_LENGTH || !isBase64Url(cursor))) {
+    throw new FieldError("cursor", "invalid cursor (pass back nextCursor unchanged)");
+  }
+  return cursor;
 }
 
 export function isBase64Url(s: string): boolean {

@@ -2,7 +2,8 @@
 // From a trunk: the called number chooses the service. Toward a trunk: the calling number chooses
 // the service the call is accounted to. Either way the number's custom header value is added under
 // one configured name, and any copy of that header the sender put in is removed first, so nobody
-// can inject a context trunkgate did not provision. Lookups are synchronous Map reads.
+// can inject a context trunkgate did not provision. Lookups are synchronous Map reads; a number of
+// an account comes with its account's defaults already resolved into its entry (number-cache.ts).
 import type { SipConfig } from "../../config/schema/index.js";
 import type { NumberRoute } from "../../store/number-cache.js";
 import { calledNumber, callingNumber } from "./call-numbers.js";
