@@ -12,7 +12,7 @@ import type { SipResponse } from "../parse/index.js";
 import type { AcceptedInviteClient } from "../transaction/accepted.js";
 import { InviteClientTransaction } from "../transaction/invite-client.js";
 import type { ClientFailure } from "../transaction/types.js";
-import { peerNameOf, type Flow } from "../transport/flow.js";
+import type { Flow } from "../transport/flow.js";
 import { isFailoverStatus } from "../upstream/service.js";
 import { isBetterFinal, statusToForward } from "./best-response.js";
 import type { ProxyEnv } from "./env.js";
@@ -132,7 +132,8 @@ export function onAccepted2xx(env: ProxyEnv, rec: AcceptedInviteClient, res: Sip
   // Refused in a retransmitted 2xx after we already answered: dropped (as forwardProvisionalOr2xx).
   if (bytes === undefined) return env.metrics.drop("srtp_policy");
   writeTo(env, rec.inFlow, bytes);
-  env.metrics.response(res.status, "INVITE", rec.dir, peerNameOf(rec.inFlow));
+  // Labelled as respond() labels the 2xx itself: the trunk's peer, whichever side sent the INVITE.
+  env.metrics.response(res.status, "INVITE", rec.dir, rec.trunkPeerName);
   refresh2xxDialog(env, res);
 }
 

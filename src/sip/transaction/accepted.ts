@@ -11,7 +11,9 @@
 //   - client side (key = the branch we sent): a 2xx retransmission from the UAS is passed back to
 //     the caller's connection and refreshes the dialog (looked up by the 2xx's Call-ID and tags:
 //     holding the Dialog here kept it and its strings alive 32 s after the BYE); a late answer to
-//     our CANCEL is absorbed. That needs the caller's flow and the direction: this object.
+//     our CANCEL is absorbed. That needs the caller's flow, the direction and, for the `peer`
+//     metric label, the trunk's peer name (the configured name's string, shared: nothing per
+//     call; for a call from an upstream it is not the caller's flow's): this object.
 // Both expire through Timers.expireLater (a ring of keys, no timer entry per record).
 import type { Direction } from "../direction.js";
 import type { Flow } from "../transport/flow.js";
@@ -21,5 +23,7 @@ export class AcceptedInviteClient {
     /** The connection the INVITE came in on: 2xx retransmissions go back there (or to an alias). */
     readonly inFlow: Flow,
     readonly dir: Direction,
+    /** The peer of the trunk side (the sender's or the one forwarded to), as ProxyTx.trunkPeerName(). */
+    readonly trunkPeerName: string | undefined,
   ) {}
 }

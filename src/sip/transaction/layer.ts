@@ -31,6 +31,8 @@ export interface TxContext<C> {
   readonly clientFlow: Flow | undefined;
   /** The current attempt's client transaction. */
   readonly client: ClientTx<C> | undefined;
+  /** The peer of the trunk side, kept in the Accepted record for the `peer` metric label. */
+  trunkPeerName(): string | undefined;
 }
 
 /** The proxy core, as the transaction layer sees it. */
@@ -174,7 +176,7 @@ export class TransactionLayer<C extends TxContext<C>> implements ClientTxOwner<C
     const lifetime = 64 * this.timing.t1;
     stx.handOffAccepted();
     c.handOffAccepted();
-    this.#cInvite.set(c.branch, new AcceptedInviteClient(ctx.inFlow, ctx.dir));
+    this.#cInvite.set(c.branch, new AcceptedInviteClient(ctx.inFlow, ctx.dir, ctx.trunkPeerName()));
     this.timers.expireLater(this.#clientAcceptedExpiry, c.branch, lifetime);
     this.#sInvite.set(stx.key, ctx.dir);
     this.timers.expireLater(this.#serverAcceptedExpiry, stx.key, lifetime);

@@ -76,8 +76,14 @@ t.test("a 2xx from the upstream side's INVITE toward a trunk: Accepted records r
   const ok = answer(fwd, 200, "OK", { toTag: "t" });
   h.fromTrunk(ok);
   t.equal((up.takeOne() as SipResponse).status, 200);
+  t.equal(h.core.clientTransactions, 1, "the client side is a compact Accepted record");
   h.fromTrunk(ok);
   t.equal((up.takeOne() as SipResponse).status, 200, "2xx retransmission goes back to the upstream");
+  // Issue 13 item 4: the peer label is the trunk the transaction involves, for the 2xx and for its
+  // retransmission relayed from Accepted alike (that one used to be labelled by the upstream flow).
+  const metrics = await h.registry.metrics();
+  t.match(metrics, /trunkgate_sip_responses_total\{class="2xx",method="INVITE",direction="outbound",peer="dev-trunk"\} 2/);
+  t.notMatch(metrics, /trunkgate_sip_responses_total\{class="2xx",method="INVITE",direction="outbound",peer="unknown"\} [1-9]/);
   h.fromUpstream(0, inv);
   t.equal(up.sent.length + h.trunk.sent.length, 0, "retransmitted INVITE absorbed");
   h.fromUpstream(0, sipRequest({ method: "ACK", uri: "sip:+4930555@dev-trunk", branch: "z9hG4bK-out1", callId: "out1", fromTag: "of", toTag: "t" }));
