@@ -218,6 +218,14 @@ export function openApiDocument(o: OpenApiOptions): Record<string, unknown> {
             { name: "to", in: "query", description: "Entries before this instant (RFC 3339 date-time with offset)", schema: { type: "string", format: "date-time" } },
             { name: "subject", in: "query", description: "Only entries of this token subject (e.g. cli:alice for the CLI)", schema: { type: "string", minLength: 1, maxLength: 256 } },
             { name: "number", in: "query", description: "Only entries about this number (any accepted notation; normalised to E.164)", schema: { type: "string" } },
+            {
+              name: "account",
+              in: "query",
+              description:
+                "Only the entries of this account itself (kind account: its creation, changes and deletion), not its numbers' entries " +
+                "(list the account's numbers, then filter by number). Cannot be combined with number.",
+              schema: ref("AccountId"),
+            },
             { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE } },
             { name: "cursor", in: "query", description: "nextCursor of the previous page (keep the same filters)", schema: { type: "string" } },
           ],

@@ -67,6 +67,8 @@ export interface AuditFilter {
   /** Exclusive. */
   to?: Date;
   subject?: string;
+  /** Only entries of this kind (with `target`: an account id and a blind index never collide). */
+  kind?: AuditKind;
   /** Blind index (numbers) or other target key. */
   target?: string;
   cursor?: string | null;
@@ -168,6 +170,10 @@ export class AuditTrail {
     if (f.subject !== undefined) {
       where.push("subject = ?");
       params.push(f.subject);
+    }
+    if (f.kind !== undefined) {
+      where.push("kind = ?");
+      params.push(f.kind);
     }
     if (f.target !== undefined) {
       where.push("target = ?");
