@@ -6,6 +6,8 @@
 //
 //   npm run build && node bench/http-engines.mjs            # 2 trials per variant, 3 s each
 //   AB=client TRIALS=5 SECONDS=5 CONNECTIONS=16 node bench/http-engines.mjs
+//   CPU_PROF=DIR node bench/http-engines.mjs     # each proxy child writes a .cpuprofile into DIR
+//                                                 # for bench/sip-profile.mjs (figures inflated)
 //
 // Reports per trial: requests/s and proxy CPU-µs per request (user + system of the child); then
 // per variant the median and the min over the trials.
@@ -97,7 +99,12 @@ async function main() {
     const rows = [];
     for (let i = 0; i < trials; i++) {
       for (const v of variants) {
-        const child = fork(fileURLToPath(import.meta.url), ["--serve", JSON.stringify({ ...files, engine: v.engine, client: v.client, upstream: upstreamUrl })]);
+        const prof = process.env.CPU_PROF ? { execArgv: [...process.execArgv, "--cpu-prof", "--cpu-prof-dir", process.env.CPU_PROF] } : {};
+        const child = fork(
+          fileURLToPath(import.meta.url),
+          ["--serve", JSON.stringify({ ...files, engine: v.engine, client: v.client, upstream: upstreamUrl })],
+          prof,
+        );
         const [{ port }] = await once(child, "message");
         const cpu = () => new Promise((r) => (child.send("cpu"), child.once("message", (m) => r(m.cpu))));
         // Warm-up (JIT, pooled upstream connections), then the measured trial.
