@@ -7,7 +7,7 @@
 //   (cd <before> && npm run build:test) && (cd <after> && npm run build:test)
 //   npx node bench/core-cpu-ab.mjs <before-checkout> <after-checkout> [calls per round] [rounds]
 //
-// Both checkouts need their compiled tests (dist/test); the harness's API (makeCore, answer, up,
+// This checkout and both others need their compiled tests (dist/test, npm run build:test); the harness's API (makeCore, answer, up,
 // fromTrunk, fromUpstream, trunk.take) must exist in both, as it does since issue 10.
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -19,31 +19,23 @@ if (beforeRoot === undefined || afterRoot === undefined) {
 }
 const calls = Number(process.argv[4] ?? 1000);
 const rounds = Number(process.argv[5] ?? 30);
-const URI = "sip:+4930123456@127.0.0.1:5061";
 
 /** One call through the core of the checkout at `root`, as a function. */
+// The call itself (test/sip/bench/call-driver.ts) comes from this checkout's compiled tests; each
+// tree brings its own harness, parser and message builders.
+const { callDriver } = await import(pathToFileURL(resolve(import.meta.dirname, "../dist/test/sip/bench/call-driver.js")).href);
+
 async function load(root) {
   const base = pathToFileURL(resolve(root, "dist/test/sip")).href;
   const { makeCore, answer } = await import(`${base}/proxy/core-harness.js`);
   const { sipRequest } = await import(`${base}/e2e/harness.js`);
   const h = makeCore({ srtp: false, targets: 2 });
-  h.logs.lines.length = 0;
+  const call = callDriver(h, sipRequest, answer);
   let n = 0;
   return function oneCall() {
-    const id = ++n;
-    h.fromTrunk(sipRequest({ method: "INVITE", uri: URI, branch: `z9hG4bK-b${id}`, callId: `bench-${id}`, fromTag: "f" }));
-    const fwd = h.up(0).takeOne();
-    h.fromUpstream(0, answer(fwd, 180, "Ringing", { toTag: "u" }));
-    h.fromUpstream(0, answer(fwd, 200, "OK", { toTag: "u" }));
-    h.trunk.take();
-    h.fromTrunk(sipRequest({ method: "ACK", uri: URI, branch: `z9hG4bK-a${id}`, callId: `bench-${id}`, fromTag: "f", toTag: "u" }));
-    h.fromTrunk(sipRequest({ method: "BYE", uri: URI, branch: `z9hG4bK-y${id}`, callId: `bench-${id}`, fromTag: "f", toTag: "u", cseq: 2 }));
-    const up = h.up(0).take();
-    h.fromUpstream(0, answer(up[up.length - 1], 200, "OK"));
-    h.trunk.take();
-    if (h.logs.lines.length > 1000) h.logs.lines.length = h.logs.raw.length = 0;
+    call();
     // Accepted-state records and timers expire between rounds, as in core-cpu.ts.
-    if (n % calls === 0) h.platform.advance(64 * 500 + 1);
+    if (++n % calls === 0) h.platform.advance(64 * 500 + 1);
   };
 }
 

@@ -6,32 +6,16 @@
 //   node --expose-gc dist/test/sip/bench/core-heap.js [calls]     (after npm run build:test)
 import { sipRequest } from "../e2e/harness.js";
 import { answer, makeCore } from "../proxy/core-harness.js";
-import type { SipRequest } from "../../../src/sip/parse/index.js";
+import { callDriver } from "./call-driver.js";
 
 if (process.env.TAP === "1") process.exit(0);
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) throw new Error("run with node --expose-gc");
 const calls = Number(process.argv[2] ?? 5000);
-const URI = "sip:+4930123456@127.0.0.1:5061";
 const h = makeCore({ srtp: false, targets: 2 });
 
-let n = 0;
-function oneCall(): void {
-  const id = ++n;
-  h.fromTrunk(sipRequest({ method: "INVITE", uri: URI, branch: `z9hG4bK-b${id}`, callId: `bench-${id}`, fromTag: "f" }));
-  const fwd = h.up(0).takeOne() as SipRequest;
-  h.fromUpstream(0, answer(fwd, 180, "Ringing", { toTag: "u" }));
-  h.fromUpstream(0, answer(fwd, 200, "OK", { toTag: "u" }));
-  h.trunk.take();
-  h.fromTrunk(sipRequest({ method: "ACK", uri: URI, branch: `z9hG4bK-a${id}`, callId: `bench-${id}`, fromTag: "f", toTag: "u" }));
-  h.fromTrunk(sipRequest({ method: "BYE", uri: URI, branch: `z9hG4bK-y${id}`, callId: `bench-${id}`, fromTag: "f", toTag: "u", cseq: 2 }));
-  const up = h.up(0).take();
-  const bye = up[up.length - 1] as SipRequest;
-  h.fromUpstream(0, answer(bye, 200, "OK"));
-  h.trunk.take();
-  h.logs.lines.length = h.logs.raw.length = 0;
-}
+const oneCall = callDriver(h, sipRequest, answer, 0);
 
 for (let i = 0; i < 2000; i++) oneCall(); // warm-up (JIT), then let everything expire
 h.platform.advance(64 * 500 + 1);
