@@ -48,6 +48,17 @@ export const echoHandler: UpstreamHandler = (req, res) => {
   });
 };
 
+/**
+ * An upstream that never answers: each request's body is read and its response kept in `held`
+ * (the test answers or destroys them), so requests stay in flight at the upstream.
+ */
+export function holdingHandler(held: ServerResponse[]): UpstreamHandler {
+  return (req, res) => {
+    req.resume();
+    held.push(res);
+  };
+}
+
 let socketIds = 0;
 
 export async function startUpstream(

@@ -1,6 +1,6 @@
 import t from "tap";
 import type { ServerResponse } from "node:http";
-import { h1request, h2request, h2session, makeTestPki, startProxy, startUpstream, waitFor, within } from "../helpers/http-harness.js";
+import { h1request, h2request, h2session, holdingHandler, makeTestPki, startProxy, startUpstream, waitFor, within } from "../helpers/http-harness.js";
 
 const pki = await makeTestPki();
 t.teardown(() => pki.cleanup());
@@ -8,10 +8,7 @@ t.teardown(() => pki.cleanup());
 t.test("drain: in-flight requests finish (HTTP/1.1 Connection: close, HTTP/2 GOAWAY), new connections refused", async (t) => {
   const held: ServerResponse[] = [];
   const up = await startUpstream({
-    handler: (req, res) => {
-      req.resume();
-      held.push(res);
-    },
+    handler: holdingHandler(held),
   });
   t.teardown(() => up.close());
   const p = await startProxy({ pki, upstreamUrl: up.url });

@@ -3,7 +3,7 @@ import { once } from "node:events";
 import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
-import { h1request, h2request, h2session, metricValue, startProxy, waitFor, within, type ProxyHarness, upstreamBed } from "../helpers/http-harness.js";
+import { h1request, h2request, h2session, holdingHandler, metricValue, startProxy, waitFor, within, type ProxyHarness, upstreamBed } from "../helpers/http-harness.js";
 import { rawTlsExchange } from "../helpers/raw-tls.js";
 
 const { pki, upstream } = await upstreamBed(t);
@@ -137,10 +137,7 @@ t.test("504: upstream does not answer within upstreamResponseMs", async (t) => {
   t.teardown(() => p.close());
   const saved = upstream.handler;
   const held: import("node:http").ServerResponse[] = [];
-  upstream.handler = (req, res) => {
-    req.resume();
-    held.push(res);
-  };
+  upstream.handler = holdingHandler(held);
   t.teardown(() => {
     upstream.handler = saved;
     for (const r of held) r.destroy();

@@ -7,7 +7,7 @@ import { once } from "node:events";
 import type { ServerResponse } from "node:http";
 import { createServer, type AddressInfo, type Socket } from "node:net";
 import t from "tap";
-import { h1request, metricValue, startProxy, startUpstream, upstreamBed, waitFor, within } from "../helpers/http-harness.js";
+import { h1request, holdingHandler, metricValue, startProxy, startUpstream, upstreamBed, waitFor, within } from "../helpers/http-harness.js";
 import { connectTestClient } from "../helpers/raw-tls.js";
 
 const { pki } = await upstreamBed(t);
@@ -43,10 +43,7 @@ for (const client of CLIENTS) {
   t.test(`${client}: beyond maxConnections requests queue and are all served`, async (t) => {
     const held: ServerResponse[] = [];
     const up = await startUpstream({
-      handler: (req, res) => {
-        req.resume();
-        held.push(res);
-      },
+      handler: holdingHandler(held),
     });
     t.teardown(() => up.close());
     const p = await startProxy({ pki, upstreamUrl: up.url, http: { upstream: { client, maxConnections: 2 } } });
@@ -157,10 +154,7 @@ for (const client of CLIENTS) {
   t.test(`${client}: a client leaving while its request is queued: the request is never sent`, async (t) => {
     const held: ServerResponse[] = [];
     const up = await startUpstream({
-      handler: (req, res) => {
-        req.resume();
-        held.push(res);
-      },
+      handler: holdingHandler(held),
     });
     t.teardown(() => up.close());
     const p = await startProxy({ pki, upstreamUrl: up.url, http: { upstream: { client, maxConnections: 1 } } });
