@@ -11,7 +11,7 @@ import { HEAD_BARE_LF, HEAD_INCOMPLETE, headEnd } from "./h1-head.js";
 import { BodyFraming, headerRecord, keepAliveTimeoutMs, parseResponseHead } from "./h1-response-head.js";
 import type { PendingRequest, RequestCarrier } from "./upstream-request.js";
 import { type ConnectionOptions, openUpstreamSocket, Phase, PhaseTimers } from "./upstream-socket.js";
-import { UpstreamError, type UpstreamErrorCode } from "./upstream-types.js";
+import { UpstreamError } from "./upstream-types.js";
 
 /** The pool, as its connections see it. */
 export interface ConnectionOwner {
@@ -42,9 +42,7 @@ const KEEP_ALIVE_MARGIN_MS = 2_000;
 const NO_TRAILERS: Readonly<Record<string, string>> = Object.freeze({});
 const LAST_CHUNK = "0\r\n\r\n";
 
-function upstreamError(code: UpstreamErrorCode, message: string): UpstreamError {
-  return new UpstreamError(code, message);
-}
+const closedByUpstream = (): UpstreamError => new UpstreamError("TRUNKGATE_UPSTREAM_CLOSED", "upstream closed the connection");
 
 export class UpstreamConnection implements RequestCarrier, ChunkSink {
   readonly socket: Socket;
@@ -72,7 +70,7 @@ export class UpstreamConnection implements RequestCarrier, ChunkSink {
   readonly #onBodyError = (err: Error) => this.#fail(err, false);
   /** Destroyed before its end: the request cannot be completed (undici's RequestAbortedError). */
   readonly #onBodyClose = () => {
-    if (this.#body !== null) this.#fail(upstreamError("TRUNKGATE_UPSTREAM_CLIENT_CLOSED", "request body closed before its end"), false);
+    if (this.#body !== null) this.#fail(new UpstreamError("TRUNKGATE_UPSTREAM_CLIENT_CLOSED", "request body closed before its end"), false);
   };
 
   constructor(private readonly owner: ConnectionOwner) {
@@ -160,7 +158,7 @@ export class UpstreamConnection implements RequestCarrier, ChunkSink {
     if (!p || chunk.length === 0) return;
     this.#bodyWritten += chunk.length;
     if (p.declaredLength >= 0 && this.#bodyWritten > p.declaredLength) {
-      return this.#fail(upstreamError("TRUNKGATE_UPSTREAM_BODY_LENGTH", "request body longer than its content-length"), false);
+      return this.#fail(new UpstreamError("TRUNKGATE_UPSTREAM_BODY_LENGTH", "request body longer than its content-length"), false);
     }
     const s = this.socket;
     s.cork();
@@ -180,7 +178,7 @@ export class UpstreamConnection implements RequestCarrier, ChunkSink {
     const p = this.#p;
     if (!p) return;
     if (p.declaredLength >= 0 && this.#bodyWritten !== p.declaredLength) {
-      return this.#fail(upstreamError("TRUNKGATE_UPSTREAM_BODY_LENGTH", "request body shorter than its content-length"), false);
+      return this.#fail(new UpstreamError("TRUNKGATE_UPSTREAM_BODY_LENGTH", "request body shorter than its content-length"), false);
     }
     if (!this.#headSent) this.#sendHead(p);
     if (p.declaredLength < 0) this.socket.write(LAST_CHUNK, "latin1");
@@ -344,7 +342,7 @@ export class UpstreamConnection implements RequestCarrier, ChunkSink {
   }
 
   #badResponse(reason: string): void {
-    this.#fail(upstreamError("TRUNKGATE_UPSTREAM_BAD_RESPONSE", reason), false);
+    this.#fail(new UpstreamError("TRUNKGATE_UPSTREAM_BAD_RESPONSE", reason), false);
   }
 
   #onEnd(): void {
@@ -352,11 +350,11 @@ export class UpstreamConnection implements RequestCarrier, ChunkSink {
       this.#reusable = false;
       return this.#complete(false);
     }
-    this.#fail(upstreamError("TRUNKGATE_UPSTREAM_CLOSED", "upstream closed the connection"), true);
+    this.#fail(closedByUpstream(), true);
   }
 
   #onClose(): void {
-    if (this.#state !== State.Closed || this.#p) this.#fail(upstreamError("TRUNKGATE_UPSTREAM_CLOSED", "upstream closed the connection"), true);
+    if (this.#state !== State.Closed || this.#p) this.#fail(closedByUpstream(), true);
     this.#state = State.Closed;
     this.#timers.clear();
     this.owner.closed(this);
@@ -392,15 +390,15 @@ export class UpstreamConnection implements RequestCarrier, ChunkSink {
   // --- timers ------------------------------------------------------------------------------------
 
   #onTimer(phase: Phase): void {
-    if (phase === Phase.Connect) this.#fail(upstreamError("TRUNKGATE_UPSTREAM_CONNECT_TIMEOUT", "upstream connect timed out"), false);
+    if (phase === Phase.Connect) this.#fail(new UpstreamError("TRUNKGATE_UPSTREAM_CONNECT_TIMEOUT", "upstream connect timed out"), false);
     else if (phase === Phase.Response) {
       // As undici: no response deadline while the request body is still going out unhindered.
       if (this.#body !== null && !this.socket.writableNeedDrain) return this.#timers.arm(Phase.Response);
-      this.#fail(upstreamError("TRUNKGATE_UPSTREAM_RESPONSE_TIMEOUT", "upstream response head timed out"), false);
+      this.#fail(new UpstreamError("TRUNKGATE_UPSTREAM_RESPONSE_TIMEOUT", "upstream response head timed out"), false);
     } else if (phase === Phase.BodyIdle) {
       // A pause for downstream backpressure is not the upstream's stall.
       if (this.#paused) this.#timers.arm(Phase.BodyIdle);
-      else this.#fail(upstreamError("TRUNKGATE_UPSTREAM_BODY_TIMEOUT", "upstream response body stalled"), false);
+      else this.#fail(new UpstreamError("TRUNKGATE_UPSTREAM_BODY_TIMEOUT", "upstream response body stalled"), false);
     } else this.destroy();
   }
 }
