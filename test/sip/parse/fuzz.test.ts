@@ -5,17 +5,8 @@
 import t from "tap";
 import { parseMessage } from "../../../src/sip/parse/index.js";
 import { SipStreamFramer } from "../../../src/sip/transport/framing.js";
+import { prng } from "../../helpers/prng.js";
 import { INVALID, VALID } from "./corpus.js";
-
-/** mulberry32: small seeded PRNG so failures reproduce. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const INTERESTING = Buffer.from(" \t\r\n:;,<>\"\\@=%[]?/0z\xff", "latin1");
 

@@ -6,17 +6,8 @@ import t, { type Test } from "tap";
 import { parseMessage, parseUri, type SipMessage } from "../../../src/sip/parse/index.js";
 import { isValidUri } from "../../../src/sip/parse/uri.js";
 import { isValidVia, parseVia } from "../../../src/sip/parse/via.js";
+import { prng } from "../../helpers/prng.js";
 import { msg, VALID } from "./corpus.js";
-
-/** mulberry32: small seeded PRNG so failures reproduce. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const INTERESTING = " \t:;,<>\"\\@=%[]?/0zZ.-+é";
 function mutate(s: string, r: () => number): string {
